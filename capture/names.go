@@ -1,0 +1,119 @@
+package capture
+
+import (
+	"net/netip"
+	"sort"
+	"time"
+)
+
+// MaxNames bounds the [NameTable]: past it new bindings are counted in
+// Dropped instead of stored, so a capture full of random DNS names cannot
+// exhaust memory.
+const MaxNames = 1 << 20
+
+// nameSlack widens each binding's window on both sides: resolvers and
+// clients cache beyond the TTL, and clocks of separate logs disagree.
+const nameSlack = 5 * time.Minute
+
+// binding is one DNS answer that tied a name to an address.
+type binding struct {
+	name        string
+	first, last time.Time // when the answer was seen
+	ttl         time.Duration
+}
+
+// NameTable maps server addresses to the names DNS answers gave them, with
+// the time each answer was seen, so that a flow that carries no name (a SYN
+// that was never answered, a firewall log line) can still be attributed.
+// It is not safe for concurrent use.
+type NameTable struct {
+	byAddr  map[netip.Addr][]binding
+	n       int
+	Dropped int64 // bindings not stored because the table was full
+}
+
+// NewNameTable returns an empty table.
+func NewNameTable() *NameTable {
+	return &NameTable{byAddr: make(map[netip.Addr][]binding)}
+}
+
+// Add records that a DNS answer seen at t gave addr to name, valid for ttl.
+func (t *NameTable) Add(name string, addr netip.Addr, at time.Time, ttl time.Duration) {
+	addr = addr.Unmap()
+	bs := t.byAddr[addr]
+	for i := range bs {
+		b := &bs[i]
+		if b.name != name {
+			continue
+		}
+		if at.Before(b.first) {
+			b.first = at
+		}
+		if at.After(b.last) {
+			b.last = at
+		}
+		if ttl > b.ttl {
+			b.ttl = ttl
+		}
+		return
+	}
+	if t.n >= MaxNames {
+		t.Dropped++
+		return
+	}
+	t.n++
+	t.byAddr[addr] = append(bs, binding{name: name, first: at, last: at, ttl: ttl})
+}
+
+// Len returns the number of bindings stored.
+func (t *NameTable) Len() int { return t.n }
+
+// Resolution is the name a [NameTable] gives an address at a time.
+type Resolution struct {
+	Name string
+	// Uncertain is empty when exactly one answer covers the time; otherwise
+	// it says why the name may be wrong.
+	Uncertain string
+	// Others lists the other names the address had, sorted.
+	Others []string
+}
+
+// Lookup returns the name DNS gave addr around time at. ok is false when no
+// answer ever named addr. A zero at matches every binding.
+func (t *NameTable) Lookup(addr netip.Addr, at time.Time) (r Resolution, ok bool) {
+	bs := t.byAddr[addr.Unmap()]
+	if len(bs) == 0 {
+		return r, false
+	}
+	var inWindow []string
+	for _, b := range bs {
+		if at.IsZero() || b.first.IsZero() || covers(b, at) {
+			inWindow = append(inWindow, b.name)
+		}
+	}
+	sort.Strings(inWindow)
+	switch {
+	case len(inWindow) == 1:
+		r.Name = inWindow[0]
+	case len(inWindow) > 1:
+		r.Name = inWindow[0]
+		r.Others = inWindow[1:]
+		r.Uncertain = "address shared by several names"
+	default:
+		names := make([]string, len(bs))
+		for i, b := range bs {
+			names[i] = b.name
+		}
+		sort.Strings(names)
+		r.Name = names[0]
+		r.Others = names[1:]
+		r.Uncertain = "DNS answer outside the flow's time window"
+	}
+	return r, true
+}
+
+func covers(b binding, at time.Time) bool {
+	from := b.first.Add(-nameSlack)
+	to := b.last.Add(b.ttl + nameSlack)
+	return !at.Before(from) && !at.After(to)
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/egress-audit/egress-audit/capture"
+	"github.com/egress-audit/egress-audit/parsers"
+	"github.com/egress-audit/egress-audit/report"
+	"github.com/egress-audit/egress-audit/rules"
+)
+
+func newAuditCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "audit <input>... [flags]",
+		Short: "Judge every catalog call and destination seen in captures and logs",
+		Long: `Audit reads packet captures (pcap, pcapng), proxy logs and firewall logs,
+and reports each call of the catalog as ok, blocked (with the reason and the
+evidence) or missing, and every other destination by class and status.
+
+Inputs are files, directories (every file below them) or - for standard
+input; gzip-compressed inputs are read as they are. The format of each is
+detected from its content unless --format names it.
+
+Blocking reasons: no-response, reset, icmp-prohibited, icmp-unreachable,
+dns-nxdomain, dns-servfail, dns-refused, dns-timeout, proxy-denied,
+proxy-auth-required, proxy-error, tls-alert, tls-interception,
+firewall-deny, closed-early. A missing call is not-seen, or
+dependency-blocked when a call it needs was blocked.
+
+` + exitCodesHelp,
+		Example: `  # Why did the Jira server's OAuth fail? Audit the proxy's log.
+  $ egress-audit audit /var/log/squid/access.log
+
+  # The same as JSON, for a script, for the US data center only.
+  $ egress-audit audit --datacenter us -o json access.log.1.gz
+
+  # Only the Jira server's traffic, accepting Atlassian's own hosts.
+  $ egress-audit audit --client 192.0.2.10 --known '*.atlassian.com' capture.pcapng`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.audit(cmd, args)
+		},
+	}
+	fs := cmd.Flags()
+	addAuditFlags(fs)
+	fs.StringP("output", "o", "table", "report `form`: "+strings.Join(outputs, ", "))
+	return cmd
+}
+
+func (e *env) audit(cmd *cobra.Command, args []string) error {
+	cfg, err := e.loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(outputs, cfg.output) {
+		return usagef("output %q: want one of %s", cfg.output, strings.Join(outputs, ", "))
+	}
+	cl := rules.NewClassifier(cfg.cat, cfg.opts)
+	inputs, err := e.readInputs(cfg, args, cl.Add)
+	if err != nil {
+		return err
+	}
+	rep := cl.Report(inputs)
+	switch cfg.output {
+	case "json":
+		err = report.JSON(e.stdout, rep)
+	default:
+		err = report.Table(e.stdout, rep)
+	}
+	if err != nil {
+		return err
+	}
+	if n := findings(rep, cfg.failOn); n > 0 {
+		return errFindings
+	}
+	return nil
+}
+
+// readInputs reads every input, passing each observation to emit. An input
+// that cannot be read is reported on stderr and left out; only when none
+// can be read is that an error.
+func (e *env) readInputs(cfg *config, args []string, emit func(*capture.Observation)) ([]rules.InputReport, error) {
+	names, err := parsers.Expand(args)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	var out []rules.InputReport
+	failed := 0
+	for _, name := range names {
+		res, err := e.readInput(name, cfg.format, emit)
+		if err != nil {
+			failed++
+			cfg.log.Error("cannot read input", "input", name, "err", err)
+			continue
+		}
+		st := &res.Stats
+		in := rules.InputReport{
+			Path:      name,
+			Format:    st.Format,
+			SHA256:    res.SHA256,
+			Records:   st.Records,
+			Skipped:   st.SkippedTotal(),
+			Errors:    st.Failed,
+			Reasons:   st.Skipped,
+			Truncated: st.Truncated,
+		}
+		for _, p := range st.Problems {
+			in.Problems = append(in.Problems, p.Err)
+		}
+		if st.Failed > 0 {
+			cfg.log.Warn("skipped malformed records", "input", name, "count", st.Failed, "first", st.Problems[0].Err)
+		}
+		if st.Truncated != "" {
+			cfg.log.Warn("input ends early", "input", name, "detail", st.Truncated)
+		}
+		cfg.log.Info("input read", "input", name, "format", st.Format, "records", st.Records,
+			"skipped", in.Skipped, "failed", st.Failed)
+		out = append(out, in)
+	}
+	if len(names) > 0 && failed == len(names) {
+		return nil, fmt.Errorf("no input could be read")
+	}
+	return out, nil
+}
+
+func (e *env) readInput(name string, format *parsers.Format, emit func(*capture.Observation)) (*parsers.Result, error) {
+	if name == parsers.Stdin {
+		return parsers.Read(e.stdin, name, format, emit)
+	}
+	return parsers.ReadFile(name, format, emit)
+}
+
+// findings counts what failOn names in rep: required calls blocked or
+// missing, unexpected destinations, destinations of another data center.
+func findings(rep *rules.Report, failOn []string) int {
+	n := 0
+	for _, c := range rep.Calls {
+		if !c.Required {
+			continue
+		}
+		if (c.Status == rules.StatusBlocked && slices.Contains(failOn, "blocked")) ||
+			(c.Status == rules.StatusMissing && slices.Contains(failOn, "missing")) {
+			n++
+		}
+	}
+	for _, d := range rep.Destinations {
+		if (d.Class == rules.ClassUnexpected && slices.Contains(failOn, "unexpected")) ||
+			(d.Class == rules.ClassOtherDatacenter && slices.Contains(failOn, "other-datacenter")) {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bufio"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/egress-audit/egress-audit/capture"
+	"github.com/egress-audit/egress-audit/report"
+)
+
+var extractOutputs = []string{"jsonl", "table"}
+
+func newExtractCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "extract <input>... [flags]",
+		Short: "Print the evidence found in captures and logs, one observation per line",
+		Long: `Extract reads the same inputs as audit and prints every observation it
+finds, without judging it: time, input, locator (packet or line), client,
+server, transport, host, how the host was learned (sni, quic, dns, http,
+connect, url, log), outcome and detail. With -o jsonl (the default) each
+line is one JSON object, the building block for scripts.
+
+` + exitCodesHelp,
+		Example: `  # Every destination name in a capture, with where it was found.
+  $ egress-audit extract capture.pcapng
+
+  # Only the blocked attempts of a proxy log.
+  $ egress-audit extract access.log | jq 'select(.outcome == "blocked")'`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.extract(cmd, args)
+		},
+	}
+	fs := cmd.Flags()
+	fs.String("format", "", "input `format` instead of detecting it")
+	fs.StringP("output", "o", "jsonl", "output `form`: "+strings.Join(extractOutputs, ", "))
+	return cmd
+}
+
+func (e *env) extract(cmd *cobra.Command, args []string) error {
+	cfg, err := e.loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(extractOutputs, cfg.output) {
+		return usagef("output %q: want one of %s", cfg.output, strings.Join(extractOutputs, ", "))
+	}
+	w := bufio.NewWriterSize(e.stdout, 64<<10)
+	defer w.Flush()
+	var werr error
+	var emit func(*capture.Observation)
+	if cfg.output == "table" {
+		emit = func(o *capture.Observation) {
+			if werr == nil {
+				werr = report.ObservationLine(w, o)
+			}
+		}
+	} else {
+		enc := report.NewObservationEncoder(w)
+		emit = func(o *capture.Observation) {
+			if werr == nil {
+				werr = enc.Encode(o)
+			}
+		}
+	}
+	if _, err := e.readInputs(cfg, args, emit); err != nil {
+		return err
+	}
+	if werr != nil {
+		return werr
+	}
+	return w.Flush()
+}

@@ -1,0 +1,126 @@
+package parsers
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/egress-audit/egress-audit/capture"
+)
+
+// Format is one input format: how to recognise it and how to read it.
+//
+// Most formats are line oriented and give NewLine; a format that needs the
+// whole stream (a packet capture, a JSON document) gives Read instead.
+type Format struct {
+	Name  string // the name --format takes
+	Title string // one line for help texts
+
+	// Detect scores the first lines of an input (at most detectLines, each
+	// without its line ending): 0 means "not this format", higher is surer.
+	// head is the raw first bytes, for binary formats.
+	Detect func(head []byte, lines [][]byte) int
+
+	// NewLine returns a parser for one input's lines.
+	NewLine func() LineParser
+
+	// Read reads a whole input, calling emit for each observation; it fills
+	// st with its counts. Used when NewLine is nil.
+	Read func(r io.Reader, name string, st *capture.Stats, emit func(*capture.Observation)) error
+}
+
+// LineParser decodes the lines of one input, in order. It may keep state
+// between lines (a header that names the columns).
+type LineParser interface {
+	// ParseLine decodes line (without its line ending) into o, which the
+	// caller has zeroed and filled with Input and Locator. It returns nil
+	// when o is evidence, a [Skip] when the line is passed over on purpose
+	// (a comment, a header, a record that says nothing about egress), or
+	// another error when the line is malformed. The parser must not keep
+	// line: the caller reuses its buffer.
+	ParseLine(line []byte, o *capture.Observation) error
+}
+
+// Skip is the error of a line passed over on purpose; its text is the
+// reason the input's counts report.
+type Skip string
+
+func (s Skip) Error() string { return string(s) }
+
+// Common skip reasons.
+const (
+	SkipBlank   Skip = "blank line"
+	SkipComment Skip = "comment or header"
+)
+
+// formats lists every input format, in the order detection tries them.
+var formats = []*Format{
+	squidNative,
+}
+
+// Formats returns the input formats, sorted by name.
+func Formats() []*Format {
+	out := append([]*Format(nil), formats...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// FormatNames returns the names --format takes.
+func FormatNames() []string {
+	var names []string
+	for _, f := range Formats() {
+		names = append(names, f.Name)
+	}
+	return names
+}
+
+// Lookup returns the format with the given name.
+func Lookup(name string) (*Format, error) {
+	for _, f := range formats {
+		if f.Name == name {
+			return f, nil
+		}
+	}
+	return nil, fmt.Errorf("format %q: want one of %s", name, strings.Join(FormatNames(), ", "))
+}
+
+// detectLines is how many non-blank lines detection looks at.
+const detectLines = 20
+
+// ErrUnknownFormat is returned when no format recognises an input.
+var ErrUnknownFormat = errors.New("format not recognised (use --format)")
+
+// Detect returns the format that scores highest on an input's first bytes.
+func Detect(head []byte) (*Format, error) {
+	var lines [][]byte
+	rest := head
+	for len(lines) < detectLines && len(rest) > 0 {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			// The last line may be cut by the size of head; use it only if
+			// it is all there is.
+			if len(lines) == 0 {
+				lines = append(lines, bytes.TrimRight(rest, "\r"))
+			}
+			break
+		}
+		if l := bytes.TrimRight(rest[:i], "\r"); len(bytes.TrimSpace(l)) > 0 {
+			lines = append(lines, l)
+		}
+		rest = rest[i+1:]
+	}
+	var best *Format
+	bestScore := 0
+	for _, f := range formats {
+		if s := f.Detect(head, lines); s > bestScore {
+			best, bestScore = f, s
+		}
+	}
+	if best == nil {
+		return nil, ErrUnknownFormat
+	}
+	return best, nil
+}

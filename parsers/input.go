@@ -1,0 +1,221 @@
+package parsers
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/egress-audit/egress-audit/capture"
+)
+
+// MaxLineLength bounds one log line. A longer line is counted as failed and
+// skipped, and reading goes on after it.
+const MaxLineLength = 1 << 20
+
+// headSize is how much of an input detection looks at.
+const headSize = 16 << 10
+
+// Stdin is the input name that stands for standard input.
+const Stdin = "-"
+
+// Expand turns the paths a user named into input files: a directory stands
+// for the regular files below it, in lexical order; "-" is kept as is.
+func Expand(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		if p == Stdin {
+			out = append(out, p)
+			continue
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		var files []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.Type().IsRegular() {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		sort.Strings(files)
+		out = append(out, files...)
+	}
+	return out, nil
+}
+
+// Result is what reading one input gave, besides its observations.
+type Result struct {
+	Stats  capture.Stats
+	SHA256 string // of the bytes as stored (before decompression)
+}
+
+// ReadFile reads the named input ("-" for stdin) in the given format, or
+// in the detected one when format is nil, and calls emit for every
+// observation. emit must not keep the observation.
+//
+// An error means the input could not be read at all (it does not exist,
+// its format is unknown). Damage inside an input is not an error: it is
+// counted in the result's stats, and what could be read is kept.
+func ReadFile(name string, format *Format, emit func(*capture.Observation)) (*Result, error) {
+	var f io.Reader
+	if name == Stdin {
+		f = os.Stdin
+	} else {
+		file, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer file.Close()
+		f = file
+	}
+	return Read(f, name, format, emit)
+}
+
+// Read is [ReadFile] on an open reader; name is used in messages and
+// evidence.
+func Read(r io.Reader, name string, format *Format, emit func(*capture.Observation)) (*Result, error) {
+	res := &Result{Stats: capture.Stats{Input: name}}
+	sum := sha256.New()
+	raw := bufio.NewReaderSize(io.TeeReader(r, sum), 256<<10)
+
+	dec, err := decompress(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	in := bufio.NewReaderSize(dec, 256<<10)
+	head, err := in.Peek(headSize)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if format == nil {
+		if len(head) == 0 {
+			res.Stats.Format = "empty"
+			res.SHA256 = finish(raw, sum)
+			return res, nil
+		}
+		format, err = Detect(head)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	res.Stats.Format = format.Name
+
+	if format.NewLine != nil {
+		err = readLines(in, name, format.NewLine(), &res.Stats, emit)
+	} else {
+		err = format.Read(in, name, &res.Stats, emit)
+	}
+	if err != nil {
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if res.Stats.Truncated == "" {
+			res.Stats.Truncated = "the input ends early (truncated compressed data)"
+		}
+	}
+	res.SHA256 = finish(raw, sum)
+	return res, nil
+}
+
+// finish drains what the decoders left unread, so that the checksum covers
+// the whole input, and returns it.
+func finish(r io.Reader, sum hash.Hash) string {
+	io.Copy(io.Discard, r)
+	return hex.EncodeToString(sum.Sum(nil))
+}
+
+// decompress returns a reader of r's content, uncompressed when r starts
+// with the gzip magic.
+func decompress(r *bufio.Reader) (io.Reader, error) {
+	magic, _ := r.Peek(4)
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
+		z, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		return z, nil
+	}
+	return r, nil
+}
+
+// readLines feeds p the lines of r. Lines longer than MaxLineLength fail
+// without stopping the rest.
+func readLines(r *bufio.Reader, name string, p LineParser, st *capture.Stats, emit func(*capture.Observation)) error {
+	var o capture.Observation
+	var n int64
+	var long []byte
+	for {
+		line, err := r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull || long != nil {
+			// A line longer than the buffer: gather it up to the limit.
+			if long == nil {
+				long = append([]byte(nil), line...)
+			} else if len(long) <= MaxLineLength {
+				long = append(long, line...)
+			}
+			if err == bufio.ErrBufferFull {
+				continue
+			}
+			line, long = long, nil
+		}
+		if len(line) == 0 && err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		n++
+		at := capture.Line(n)
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		switch {
+		case len(line) > MaxLineLength:
+			st.Fail(at, &capture.ProblemError{Input: name, Locator: at, Err: fmt.Errorf("line of %d bytes exceeds the limit of %d", len(line), MaxLineLength)})
+		case len(bytes.TrimSpace(line)) == 0:
+			st.Skip(string(SkipBlank))
+		default:
+			o = capture.Observation{Input: name, Locator: at}
+			perr := p.ParseLine(line, &o)
+			var skip Skip
+			switch {
+			case perr == nil:
+				st.Records++
+				emit(&o)
+			case errors.As(perr, &skip):
+				st.Skip(string(skip))
+			default:
+				st.Fail(at, &capture.ProblemError{Input: name, Locator: at, Err: perr})
+			}
+		}
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+}

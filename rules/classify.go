@@ -1,0 +1,424 @@
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/egress-audit/egress-audit/capture"
+)
+
+// Vantage values: which side's calls an audit expects to see.
+const (
+	VantageServer  = "server"
+	VantageBrowser = "browser"
+	VantageAll     = "all"
+)
+
+// DatacenterAuto asks the classifier to infer the data center from the
+// vendor hosts seen.
+const DatacenterAuto = "auto"
+
+// Options shape a classification. The zero value audits the server side,
+// infers the data center and accepts every client.
+type Options struct {
+	Datacenter string         // a data center id or "auto" ("" means auto)
+	Vantage    string         // server, browser or all ("" means server)
+	Clients    []netip.Prefix // audited hosts; empty means every client
+	Known      []string       // host patterns the user accepts: "*.atlassian.com", "api.example.com", "192.0.2.7"
+}
+
+// MaxDestinations bounds the destinations a classifier keeps. Past it,
+// flows to new destinations are counted in the report's notes instead.
+const MaxDestinations = 100000
+
+// Classifier turns observations into a [Report]. Feed it with Add, in any
+// order and from any number of inputs, then call Report once. Memory grows
+// with the number of distinct destinations, not with the observations.
+// It is not safe for concurrent use.
+type Classifier struct {
+	cat  *Catalog
+	opts Options
+
+	names *capture.NameTable
+	// hosts maps every catalog host of every data center to its data center
+	// ids, so that the data center can be inferred before it is known.
+	hosts map[string][]string
+
+	named   map[destKey]*aggregate // flows with a host name
+	unnamed map[destKey]*aggregate // flows known only by address, named at the end
+	lookups map[destKey]*aggregate // DNS lookups by question name
+	dcSeen  map[string]int64
+
+	outsideClients int64
+	overflow       int64
+}
+
+type destKey struct {
+	host string
+	addr netip.Addr
+	port uint16
+}
+
+// tally counts observations by outcome and keeps a little evidence of each.
+type tally struct {
+	flows   int64
+	ok      int64
+	blocked int64
+	reasons map[capture.Reason]int64
+
+	okEvidence      []Evidence
+	blockedEvidence []Evidence
+	otherEvidence   []Evidence
+}
+
+func (t *tally) add(outcome capture.Outcome, reason capture.Reason, ev Evidence) {
+	t.flows++
+	switch outcome {
+	case capture.OutcomeOK:
+		t.ok++
+		t.okEvidence = appendEvidence(t.okEvidence, ev)
+	case capture.OutcomeBlocked:
+		t.blocked++
+		if t.reasons == nil {
+			t.reasons = make(map[capture.Reason]int64)
+		}
+		t.reasons[reason]++
+		t.blockedEvidence = appendEvidence(t.blockedEvidence, ev)
+	default:
+		t.otherEvidence = appendEvidence(t.otherEvidence, ev)
+	}
+}
+
+func (t *tally) merge(o *tally) {
+	t.flows += o.flows
+	t.ok += o.ok
+	t.blocked += o.blocked
+	for r, n := range o.reasons {
+		if t.reasons == nil {
+			t.reasons = make(map[capture.Reason]int64)
+		}
+		t.reasons[r] += n
+	}
+	t.okEvidence = appendEvidence(t.okEvidence, o.okEvidence...)
+	t.blockedEvidence = appendEvidence(t.blockedEvidence, o.blockedEvidence...)
+	t.otherEvidence = appendEvidence(t.otherEvidence, o.otherEvidence...)
+}
+
+// evidence returns the evidence of t, blocked first, at most MaxEvidence.
+func (t *tally) evidence() []Evidence {
+	ev := make([]Evidence, 0, MaxEvidence)
+	ev = appendEvidence(ev, t.blockedEvidence...)
+	ev = appendEvidence(ev, t.okEvidence...)
+	ev = appendEvidence(ev, t.otherEvidence...)
+	return ev
+}
+
+// reason returns the most frequent blocking reason, ties broken by the
+// order of [capture.Reasons].
+func (t *tally) reason() capture.Reason {
+	var best capture.Reason
+	var n int64
+	for _, r := range capture.Reasons {
+		if t.reasons[r] > n {
+			best, n = r, t.reasons[r]
+		}
+	}
+	if best == "" {
+		for r := range t.reasons {
+			if best == "" || r < best {
+				best = r
+			}
+		}
+	}
+	return best
+}
+
+// aggregate sums the observations of one destination or one lookup name.
+type aggregate struct {
+	host      string
+	port      uint16
+	source    capture.HostSource
+	uncertain string // why the name given from DNS may be wrong
+	addrs     []netip.Addr
+	first     time.Time
+	last      time.Time
+
+	all  tally // every observation
+	bare tally // the observations that carried no method or path
+
+	// urls keeps the observations that carried a method and path, so that
+	// calls sharing a host can be told apart: the first of each method,
+	// path and outcome, within maxURLs.
+	urls []urlHit
+}
+
+type urlHit struct {
+	method, path string
+	outcome      capture.Outcome
+	reason       capture.Reason
+	ev           Evidence
+}
+
+// maxURLs bounds the distinct method and path pairs kept per destination.
+const maxURLs = 256
+
+func (a *aggregate) add(o *capture.Observation) {
+	if addr := o.Server.Addr(); addr.IsValid() && o.Kind == capture.Connection {
+		a.addAddr(addr.Unmap())
+	}
+	if !o.Time.IsZero() {
+		if a.first.IsZero() || o.Time.Before(a.first) {
+			a.first = o.Time
+		}
+		if o.Time.After(a.last) {
+			a.last = o.Time
+		}
+	}
+	if a.source == capture.SourceNone || sourceRank(o.HostSource) < sourceRank(a.source) {
+		a.source = o.HostSource
+	}
+	ev := evidenceOf(o)
+	a.all.add(o.Outcome, o.Reason, ev)
+	if o.Path == "" && o.Method == "" || o.Method == "CONNECT" {
+		a.bare.add(o.Outcome, o.Reason, ev)
+		return
+	}
+	for _, u := range a.urls {
+		if u.method == o.Method && u.path == o.Path && u.outcome == o.Outcome {
+			return
+		}
+	}
+	if len(a.urls) < maxURLs {
+		a.urls = append(a.urls, urlHit{method: o.Method, path: o.Path, outcome: o.Outcome, reason: o.Reason, ev: ev})
+	}
+}
+
+func (a *aggregate) addAddr(addr netip.Addr) {
+	if len(a.addrs) < 16 && !contains(a.addrs, addr) {
+		a.addrs = append(a.addrs, addr)
+	}
+}
+
+// merge adds b's counts and evidence to a.
+func (a *aggregate) merge(b *aggregate) {
+	a.all.merge(&b.all)
+	a.bare.merge(&b.bare)
+	for _, x := range b.addrs {
+		a.addAddr(x)
+	}
+	if !b.first.IsZero() && (a.first.IsZero() || b.first.Before(a.first)) {
+		a.first = b.first
+	}
+	if b.last.After(a.last) {
+		a.last = b.last
+	}
+	for _, u := range b.urls {
+		if len(a.urls) < maxURLs {
+			a.urls = append(a.urls, u)
+		}
+	}
+	if a.uncertain == "" {
+		a.uncertain = b.uncertain
+	}
+}
+
+func appendEvidence(dst []Evidence, src ...Evidence) []Evidence {
+	for _, e := range src {
+		if len(dst) >= MaxEvidence {
+			break
+		}
+		dst = append(dst, e)
+	}
+	return dst
+}
+
+// NewClassifier returns a classifier for the catalog. Check opts first
+// with [ValidateOptions].
+func NewClassifier(cat *Catalog, opts Options) *Classifier {
+	if opts.Datacenter == "" {
+		opts.Datacenter = DatacenterAuto
+	}
+	if opts.Vantage == "" {
+		opts.Vantage = VantageServer
+	}
+	c := &Classifier{
+		cat:     cat,
+		opts:    opts,
+		names:   capture.NewNameTable(),
+		hosts:   make(map[string][]string),
+		named:   make(map[destKey]*aggregate),
+		unnamed: make(map[destKey]*aggregate),
+		lookups: make(map[destKey]*aggregate),
+		dcSeen:  make(map[string]int64),
+	}
+	for _, d := range cat.Datacenters {
+		for i := range cat.Calls {
+			h := cat.Host(&cat.Calls[i], d)
+			if !contains(c.hosts[h], d.ID) {
+				c.hosts[h] = append(c.hosts[h], d.ID)
+			}
+		}
+	}
+	return c
+}
+
+// ValidateOptions checks opts against the catalog and returns an error that
+// names the offending setting and the values it takes.
+func ValidateOptions(cat *Catalog, opts Options) error {
+	if opts.Datacenter != "" && opts.Datacenter != DatacenterAuto {
+		if _, ok := cat.Datacenter(opts.Datacenter); !ok {
+			return fmt.Errorf("datacenter %q: want one of auto, %s", opts.Datacenter, strings.Join(cat.DatacenterIDs(), ", "))
+		}
+	}
+	switch opts.Vantage {
+	case "", VantageServer, VantageBrowser, VantageAll:
+	default:
+		return fmt.Errorf("vantage %q: want one of server, browser, all", opts.Vantage)
+	}
+	for _, k := range opts.Known {
+		if _, err := path.Match(strings.ToLower(k), ""); err != nil || k == "" {
+			return fmt.Errorf("known %q: not a host pattern", k)
+		}
+	}
+	return nil
+}
+
+// Names returns the classifier's name table, filled by the lookups added.
+func (c *Classifier) Names() *capture.NameTable { return c.names }
+
+func (c *Classifier) audited(a netip.AddrPort) bool {
+	if len(c.opts.Clients) == 0 || !a.IsValid() {
+		return true
+	}
+	for _, p := range c.opts.Clients {
+		if p.Contains(a.Addr().Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+// Add takes one observation into account. It keeps no reference to o.
+func (c *Classifier) Add(o *capture.Observation) {
+	if !c.audited(o.Client) {
+		c.outsideClients++
+		return
+	}
+	host := strings.TrimSuffix(strings.ToLower(o.Host), ".")
+	for _, dc := range c.hosts[host] {
+		c.dcSeen[dc]++
+	}
+	if o.Kind == capture.Lookup {
+		for _, a := range o.Answers {
+			c.names.Add(host, a, o.Time, o.TTL)
+		}
+		if host != "" {
+			c.aggregate(c.lookups, destKey{host: host}, host, o)
+		}
+		return
+	}
+	key := destKey{host: host, port: o.Server.Port()}
+	m := c.named
+	if host == "" {
+		key.addr = o.Server.Addr().Unmap()
+		m = c.unnamed
+	}
+	c.aggregate(m, key, host, o)
+}
+
+func (c *Classifier) aggregate(m map[destKey]*aggregate, key destKey, host string, o *capture.Observation) {
+	a := m[key]
+	if a == nil {
+		if len(c.named)+len(c.unnamed)+len(c.lookups) >= MaxDestinations {
+			c.overflow++
+			return
+		}
+		a = &aggregate{host: host, port: key.port, source: o.HostSource}
+		m[key] = a
+	}
+	a.add(o)
+}
+
+// sourceRank orders host sources from the most to the least direct.
+func sourceRank(s capture.HostSource) int {
+	switch s {
+	case capture.SourceURL:
+		return 0
+	case capture.SourceConnect:
+		return 1
+	case capture.SourceSNI, capture.SourceQUIC:
+		return 2
+	case capture.SourceHTTP:
+		return 3
+	case capture.SourceLog:
+		return 4
+	case capture.SourceDNS:
+		return 5
+	}
+	return 6
+}
+
+func evidenceOf(o *capture.Observation) Evidence {
+	e := Evidence{
+		Input:   o.Input,
+		Locator: o.Locator.String(),
+		Time:    o.Time.UTC(),
+		Detail:  describe(o),
+	}
+	if o.Client.IsValid() {
+		e.Client = addrPortString(o.Client)
+	}
+	if o.Server.IsValid() {
+		e.Server = addrPortString(o.Server)
+	}
+	return e
+}
+
+func addrPortString(a netip.AddrPort) string {
+	if a.Port() == 0 {
+		return a.Addr().Unmap().String()
+	}
+	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port()).String()
+}
+
+// describe writes one line saying what an observation shows.
+func describe(o *capture.Observation) string {
+	var b strings.Builder
+	if o.Kind == capture.Lookup {
+		b.WriteString("DNS " + o.Host)
+	} else {
+		if o.Transport != "" {
+			b.WriteString(string(o.Transport) + " ")
+		}
+		if o.Method != "" {
+			b.WriteString(o.Method + " ")
+		}
+		if o.Host != "" {
+			b.WriteString(o.Host)
+		}
+		b.WriteString(o.Path)
+		if o.HostSource != "" {
+			b.WriteString(" (" + string(o.HostSource) + ")")
+		}
+	}
+	b.WriteString(": " + string(o.Outcome))
+	if o.Reason != "" {
+		b.WriteString(" " + string(o.Reason))
+	}
+	if o.Detail != "" {
+		b.WriteString(", " + o.Detail)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func contains[T comparable](s []T, v T) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,413 @@
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/egress-audit/egress-audit/capture"
+)
+
+// Report resolves the names of unnamed flows, settles the data center and
+// judges every call and destination. inputs are copied into the report.
+func (c *Classifier) Report(inputs []InputReport) *Report {
+	r := &Report{
+		Schema:  ReportSchema,
+		Vantage: c.opts.Vantage,
+		Catalog: CatalogRef{Name: c.cat.Name, Version: c.cat.Version},
+		Inputs:  inputs,
+		Summary: Summary{Calls: map[string]int{}, Destinations: map[string]int{}},
+	}
+	if r.Inputs == nil {
+		r.Inputs = []InputReport{}
+	}
+	dests := c.resolve()
+	dc := c.datacenter(r)
+	r.Datacenter = dc.ID
+
+	// Catalog hosts of the chosen data center, and of the others.
+	ours := make(map[string]bool)
+	theirs := make(map[string]string)
+	for i := range c.cat.Calls {
+		ours[c.cat.Host(&c.cat.Calls[i], dc)] = true
+	}
+	for _, d := range c.cat.Datacenters {
+		for i := range c.cat.Calls {
+			if h := c.cat.Host(&c.cat.Calls[i], d); !ours[h] {
+				theirs[h] = d.ID
+			}
+		}
+	}
+
+	byHost := make(map[string][]*aggregate)
+	for _, a := range dests {
+		if a.host != "" {
+			byHost[a.host] = append(byHost[a.host], a)
+		}
+	}
+	r.Calls = c.judgeCalls(dc, byHost)
+	for _, cr := range r.Calls {
+		r.Summary.Calls[cr.Status]++
+	}
+
+	for _, a := range dests {
+		d := Destination{
+			Host:       a.host,
+			IPs:        []string{},
+			Port:       int(a.port),
+			HostSource: string(a.source),
+			Flows:      a.all.flows,
+			Blocked:    a.all.blocked,
+			FirstSeen:  a.first.UTC(),
+			LastSeen:   a.last.UTC(),
+			Evidence:   a.all.evidence(),
+		}
+		if a.first.IsZero() {
+			d.FirstSeen, d.LastSeen = a.first, a.last
+		}
+		sort.Slice(a.addrs, func(i, j int) bool { return a.addrs[i].Less(a.addrs[j]) })
+		for _, x := range a.addrs {
+			d.IPs = append(d.IPs, x.String())
+		}
+		if d.Host == "" && len(d.IPs) > 0 {
+			d.Host = d.IPs[0]
+		}
+		d.Uncertain = a.uncertain
+		switch {
+		case ours[a.host] || (a.host != "" && theirs[a.host] == "" && c.cat.IsVendorHost(a.host)):
+			d.Class = ClassCatalog
+		case theirs[a.host] != "":
+			d.Class = ClassOtherDatacenter
+		case c.known(a.host, a.addrs):
+			d.Class = ClassKnown
+		default:
+			d.Class = ClassUnexpected
+		}
+		d.Status, d.Reason = destStatus(&a.all)
+		r.Destinations = append(r.Destinations, d)
+		r.Summary.Destinations[d.Class]++
+	}
+	sort.Slice(r.Destinations, func(i, j int) bool {
+		a, b := r.Destinations[i], r.Destinations[j]
+		if ca, cb := classRank(a.Class), classRank(b.Class); ca != cb {
+			return ca < cb
+		}
+		if a.Host != b.Host {
+			return a.Host < b.Host
+		}
+		return a.Port < b.Port
+	})
+	if r.Destinations == nil {
+		r.Destinations = []Destination{}
+	}
+	r.Summary.Unexpected = r.Summary.Destinations[ClassUnexpected]
+
+	if c.outsideClients > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d observations from clients outside the audited ranges were left out", c.outsideClients))
+	}
+	if c.overflow > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d observations of further destinations were counted but not kept: more than %d destinations", c.overflow, MaxDestinations))
+	}
+	if c.names.Dropped > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d DNS answers were not kept: the name table is full", c.names.Dropped))
+	}
+	r.NextSteps = nextSteps(r)
+	return r
+}
+
+// resolve names the unnamed flows from DNS evidence and merges them into the
+// named destinations. It returns every destination, named or not.
+func (c *Classifier) resolve() []*aggregate {
+	out := make([]*aggregate, 0, len(c.named)+len(c.unnamed))
+	merged := make(map[destKey]*aggregate, len(c.named))
+	for k, a := range c.named {
+		merged[k] = a
+	}
+	for k, a := range c.unnamed {
+		res, ok := c.names.Lookup(k.addr, a.first)
+		if !ok {
+			out = append(out, a)
+			continue
+		}
+		a.host = res.Name
+		a.source = capture.SourceDNS
+		a.uncertain = res.Uncertain
+		if res.Uncertain != "" && len(res.Others) > 0 {
+			a.uncertain += ": also " + strings.Join(res.Others, ", ")
+		}
+		for _, dc := range c.hosts[res.Name] {
+			c.dcSeen[dc] += a.all.flows
+		}
+		nk := destKey{host: res.Name, port: k.port}
+		if m := merged[nk]; m != nil {
+			m.merge(a)
+			continue
+		}
+		merged[nk] = a
+	}
+	for _, a := range merged {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].host != out[j].host {
+			return out[i].host < out[j].host
+		}
+		return out[i].port < out[j].port
+	})
+	return out
+}
+
+// datacenter returns the configured data center, or the one whose hosts
+// were seen most, noting in r what it inferred.
+func (c *Classifier) datacenter(r *Report) Datacenter {
+	if c.opts.Datacenter != DatacenterAuto {
+		d, _ := c.cat.Datacenter(c.opts.Datacenter)
+		var others []string
+		for _, o := range c.cat.Datacenters {
+			if o.ID != d.ID && c.dcSeen[o.ID] > 0 && c.dcSeen[d.ID] == 0 {
+				others = append(others, o.ID)
+			}
+		}
+		if len(others) > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("the configured data center is %s, but the calls went to %s: check the account's data center", d.ID, strings.Join(others, ", ")))
+		}
+		return d
+	}
+	best := c.cat.Datacenters[0]
+	var seen []string
+	for _, d := range c.cat.Datacenters {
+		if c.dcSeen[d.ID] > 0 {
+			seen = append(seen, d.ID)
+		}
+		if c.dcSeen[d.ID] > c.dcSeen[best.ID] {
+			best = d
+		}
+	}
+	switch {
+	case len(seen) == 0:
+		r.Notes = append(r.Notes, fmt.Sprintf("no data center's hosts were seen; assuming %s (set --datacenter)", best.ID))
+	case len(seen) > 1:
+		r.Notes = append(r.Notes, fmt.Sprintf("hosts of several data centers were seen (%s); judging against %s, the most used (set --datacenter)", strings.Join(seen, ", "), best.ID))
+	}
+	return best
+}
+
+func (c *Classifier) expected(call *Call) bool {
+	return c.opts.Vantage == VantageAll || c.opts.Vantage == call.Side
+}
+
+// judgeCalls gives every catalog call its status, in catalog order.
+func (c *Classifier) judgeCalls(dc Datacenter, byHost map[string][]*aggregate) []CallReport {
+	out := make([]CallReport, len(c.cat.Calls))
+	index := make(map[string]int, len(c.cat.Calls))
+	for i := range c.cat.Calls {
+		call := &c.cat.Calls[i]
+		index[call.ID] = i
+		host := c.cat.Host(call, dc)
+		cr := CallReport{
+			ID:       call.ID,
+			Title:    call.Title,
+			Host:     host,
+			Port:     call.Port,
+			Side:     call.Side,
+			Required: call.Required,
+			Evidence: []Evidence{},
+		}
+		c.judgeCall(&cr, call, byHost[host], c.lookups[destKey{host: host}])
+		out[i] = cr
+	}
+	// Dependencies: a call that was not seen because one it needs was
+	// blocked is not a failure of its own. Catalog order is not dependency
+	// order, so settle them in dependency order.
+	var settle func(i int, depth int)
+	settled := make([]bool, len(out))
+	settle = func(i int, depth int) {
+		if settled[i] || depth > len(out) {
+			return
+		}
+		settled[i] = true
+		cr := &out[i]
+		if cr.Status != StatusMissing {
+			return
+		}
+		for _, dep := range c.cat.Calls[i].DependsOn {
+			j := index[dep]
+			settle(j, depth+1)
+			d := &out[j]
+			if d.Status == StatusBlocked || (d.Status == StatusMissing && d.Reason == string(capture.ReasonDependencyBlocked)) {
+				cr.Reason = string(capture.ReasonDependencyBlocked)
+				why := d.Reason
+				if d.Status == StatusMissing {
+					why = "itself missing: " + d.Detail
+				}
+				cr.Detail = fmt.Sprintf("needs %s, which was %s (%s)", d.ID, d.Status, why)
+				return
+			}
+		}
+	}
+	for i := range out {
+		settle(i, 0)
+	}
+	for i := range out {
+		if !c.expected(&c.cat.Calls[i]) {
+			cr := &out[i]
+			seen := cr.Status
+			cr.Status = StatusNotExpected
+			cr.Reason = ""
+			cr.Detail = fmt.Sprintf("made by the %s, not expected from the %s vantage", cr.Side, c.opts.Vantage)
+			if seen != StatusMissing {
+				cr.Detail += fmt.Sprintf("; seen as %s", seen)
+			}
+		}
+	}
+	return out
+}
+
+// judgeCall settles one call from the flows to its host and the lookups of
+// its name. A request with a method and path counts for the call only if
+// they match; a flow known only by host name (an SNI, a CONNECT) counts for
+// every call on that host.
+func (c *Classifier) judgeCall(cr *CallReport, call *Call, aggs []*aggregate, lookup *aggregate) {
+	var t tally
+	cr.Level = "host"
+	for _, a := range aggs {
+		if int(a.port) != call.Port && a.port != 0 {
+			continue
+		}
+		for _, u := range a.urls {
+			cr.Level = "url"
+			if call.Method != "" && u.method != "" && u.method != call.Method {
+				continue
+			}
+			if MatchPath(call.Path, u.path) {
+				t.add(u.outcome, u.reason, u.ev)
+			}
+		}
+		t.merge(&a.bare)
+	}
+	switch {
+	case t.ok > 0:
+		cr.Status = StatusOK
+		cr.Evidence = appendEvidence(cr.Evidence, t.okEvidence...)
+		if t.blocked > 0 {
+			cr.Detail = fmt.Sprintf("%d of %d attempts blocked (%s) before one got through", t.blocked, t.flows, t.reason())
+			cr.Evidence = appendEvidence(cr.Evidence, t.blockedEvidence...)
+		}
+	case t.blocked > 0:
+		cr.Status = StatusBlocked
+		cr.Reason = string(t.reason())
+		cr.Evidence = appendEvidence(cr.Evidence, t.blockedEvidence...)
+		cr.Detail = fmt.Sprintf("%d of %d attempts blocked", t.blocked, t.flows)
+	case lookup != nil && lookup.all.blocked > 0:
+		cr.Status = StatusBlocked
+		cr.Reason = string(lookup.all.reason())
+		cr.Evidence = appendEvidence(cr.Evidence, lookup.all.blockedEvidence...)
+		cr.Detail = "the name never resolved, so no connection was tried"
+	default:
+		cr.Status = StatusMissing
+		cr.Reason = string(capture.ReasonNotSeen)
+		cr.Evidence = appendEvidence(cr.Evidence, t.otherEvidence...)
+		switch {
+		case t.flows > 0:
+			cr.Detail = "flows were seen but the evidence does not show their outcome"
+		case cr.Level == "url":
+			cr.Detail = fmt.Sprintf("requests to %s were seen, none to %s %s", cr.Host, call.Method, call.Path)
+		case lookup != nil:
+			cr.Detail = "the name was resolved but no connection to it was seen"
+			cr.Evidence = appendEvidence(cr.Evidence, lookup.all.evidence()...)
+		default:
+			cr.Detail = "no evidence of this call in the inputs"
+		}
+	}
+}
+
+func destStatus(t *tally) (status, reason string) {
+	switch {
+	case t.blocked > 0 && t.ok == 0:
+		return DestBlocked, string(t.reason())
+	case t.blocked > 0:
+		return DestMixed, string(t.reason())
+	case t.ok > 0:
+		return DestAllowed, ""
+	}
+	return DestUnknown, ""
+}
+
+func classRank(class string) int {
+	switch class {
+	case ClassCatalog:
+		return 0
+	case ClassOtherDatacenter:
+		return 1
+	case ClassUnexpected:
+		return 2
+	}
+	return 3
+}
+
+// known reports whether the user accepts host (or, for an unnamed flow, one
+// of its addresses) as an expected destination.
+func (c *Classifier) known(host string, addrs []netip.Addr) bool {
+	for _, k := range c.opts.Known {
+		k = strings.ToLower(k)
+		if host != "" {
+			if ok, _ := path.Match(k, host); ok {
+				return true
+			}
+			if strings.HasPrefix(k, "*.") && host == k[2:] {
+				continue
+			}
+		}
+		for _, a := range addrs {
+			if p, err := netip.ParsePrefix(k); err == nil && p.Contains(a) {
+				return true
+			}
+			if a.String() == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// nextSteps says, for each finding, what to change.
+func nextSteps(r *Report) []string {
+	var steps []string
+	seen := make(map[string]bool)
+	add := func(s string) {
+		if !seen[s] {
+			seen[s] = true
+			steps = append(steps, s)
+		}
+	}
+	for _, cr := range r.Calls {
+		if cr.Status != StatusBlocked {
+			continue
+		}
+		target := fmt.Sprintf("%s:%d", cr.Host, cr.Port)
+		switch capture.Reason(cr.Reason) {
+		case capture.ProxyDenied:
+			add(fmt.Sprintf("allow %s in the proxy (squid: acl saas dstdomain %s, then http_access allow saas)", target, cr.Host))
+		case capture.ProxyAuthRequired:
+			add(fmt.Sprintf("let the server reach %s through the proxy without authentication, or give it proxy credentials", target))
+		case capture.ProxyError:
+			add(fmt.Sprintf("the proxy could not reach %s: check its own egress and DNS", target))
+		case capture.DNSNXDomain, capture.DNSServFail, capture.DNSRefused, capture.DNSTimeout:
+			add(fmt.Sprintf("make the resolver answer for %s (it gave %s): check DNS filtering and forwarding", cr.Host, cr.Reason))
+		case capture.TLSInterception:
+			add(fmt.Sprintf("exempt %s from TLS inspection, or make the server trust the inspecting CA", cr.Host))
+		case capture.TLSAlert:
+			add(fmt.Sprintf("the TLS handshake with %s failed: check for TLS inspection and the server's trust store", cr.Host))
+		default:
+			add(fmt.Sprintf("allow HTTPS from the audited host to %s in the firewall (it gave %s)", target, cr.Reason))
+		}
+	}
+	for _, d := range r.Destinations {
+		if d.Class == ClassOtherDatacenter {
+			add(fmt.Sprintf("%s belongs to another data center than %s: check the account's data center (--datacenter)", d.Host, r.Datacenter))
+		}
+	}
+	return steps
+}
