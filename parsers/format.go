@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/egress-audit/egress-audit/capture"
 )
@@ -25,11 +26,61 @@ type Format struct {
 	Detect func(head []byte, lines [][]byte) int
 
 	// NewLine returns a parser for one input's lines.
-	NewLine func() LineParser
+	NewLine func(opts *Options) LineParser
 
 	// Read reads a whole input, calling emit for each observation; it fills
 	// st with its counts. Used when NewLine is nil.
-	Read func(r io.Reader, name string, st *capture.Stats, emit func(*capture.Observation)) error
+	Read func(r io.Reader, name string, opts *Options, st *capture.Stats, emit func(*capture.Observation)) error
+
+	// Flush, when set, is called once after the last input of a run, for
+	// formats that join records across inputs (a connection log and the
+	// TLS log beside it) and hold some back until every input was read.
+	Flush func(opts *Options, emit func(*capture.Observation))
+}
+
+// Options are the settings of one run that reach every parser. A run is
+// one command reading one or more inputs; Options carries the state that
+// formats share across those inputs. The zero value is ready to use.
+type Options struct {
+	// Location is the time zone of logs whose times carry none.
+	// nil means UTC.
+	Location *time.Location
+	// KeepSecrets keeps URL query values that are otherwise redacted.
+	KeepSecrets bool
+
+	state map[*Format]any
+}
+
+// State returns the run-wide state of format f, creating it with init on
+// first use.
+func (o *Options) State(f *Format, init func() any) any {
+	if o.state == nil {
+		o.state = make(map[*Format]any)
+	}
+	s, ok := o.state[f]
+	if !ok {
+		s = init()
+		o.state[f] = s
+	}
+	return s
+}
+
+// Flush calls the Flush of every format that has one; call it once after
+// the last input of a run.
+func (o *Options) Flush(emit func(*capture.Observation)) {
+	for _, f := range formats {
+		if f.Flush != nil {
+			f.Flush(o, emit)
+		}
+	}
+}
+
+// location returns the time zone for zone-less times.
+func (o *Options) location() *time.Location {
+	if o == nil || o.Location == nil {
+		return time.UTC
+	}
+	return o.Location
 }
 
 // LineParser decodes the lines of one input, in order. It may keep state

@@ -77,7 +77,7 @@ type Result struct {
 // An error means the input could not be read at all (it does not exist,
 // its format is unknown). Damage inside an input is not an error: it is
 // counted in the result's stats, and what could be read is kept.
-func ReadFile(name string, format *Format, emit func(*capture.Observation)) (*Result, error) {
+func ReadFile(name string, format *Format, opts *Options, emit func(*capture.Observation)) (*Result, error) {
 	var f io.Reader
 	if name == Stdin {
 		f = os.Stdin
@@ -89,12 +89,15 @@ func ReadFile(name string, format *Format, emit func(*capture.Observation)) (*Re
 		defer file.Close()
 		f = file
 	}
-	return Read(f, name, format, emit)
+	return Read(f, name, format, opts, emit)
 }
 
 // Read is [ReadFile] on an open reader; name is used in messages and
 // evidence.
-func Read(r io.Reader, name string, format *Format, emit func(*capture.Observation)) (*Result, error) {
+func Read(r io.Reader, name string, format *Format, opts *Options, emit func(*capture.Observation)) (*Result, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
 	res := &Result{Stats: capture.Stats{Input: name}}
 	sum := sha256.New()
 	raw := bufio.NewReaderSize(io.TeeReader(r, sum), 256<<10)
@@ -124,9 +127,9 @@ func Read(r io.Reader, name string, format *Format, emit func(*capture.Observati
 	res.Stats.Format = format.Name
 
 	if format.NewLine != nil {
-		err = readLines(in, name, format.NewLine(), &res.Stats, emit)
+		err = readLines(in, name, format.NewLine(opts), &res.Stats, emit)
 	} else {
-		err = format.Read(in, name, &res.Stats, emit)
+		err = format.Read(in, name, opts, &res.Stats, emit)
 	}
 	if err != nil {
 		if !errors.Is(err, io.ErrUnexpectedEOF) {

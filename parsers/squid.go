@@ -21,7 +21,7 @@ var squidNative = &Format{
 	Name:    "squid",
 	Title:   "Squid access.log, native format",
 	Detect:  detectSquidNative,
-	NewLine: func() LineParser { return squidNativeParser{} },
+	NewLine: func(*Options) LineParser { return squidNativeParser{} },
 }
 
 func detectSquidNative(_ []byte, lines [][]byte) int {

@@ -90,8 +90,9 @@ func (e *env) readInputs(cfg *config, args []string, emit func(*capture.Observat
 	}
 	var out []rules.InputReport
 	failed := 0
+	opts := &parsers.Options{}
 	for _, name := range names {
-		res, err := e.readInput(name, cfg.format, emit)
+		res, err := e.readInput(name, cfg.format, opts, emit)
 		if err != nil {
 			failed++
 			cfg.log.Error("cannot read input", "input", name, "err", err)
@@ -121,17 +122,18 @@ func (e *env) readInputs(cfg *config, args []string, emit func(*capture.Observat
 			"skipped", in.Skipped, "failed", st.Failed)
 		out = append(out, in)
 	}
+	opts.Flush(emit)
 	if len(names) > 0 && failed == len(names) {
 		return nil, fmt.Errorf("no input could be read")
 	}
 	return out, nil
 }
 
-func (e *env) readInput(name string, format *parsers.Format, emit func(*capture.Observation)) (*parsers.Result, error) {
+func (e *env) readInput(name string, format *parsers.Format, opts *parsers.Options, emit func(*capture.Observation)) (*parsers.Result, error) {
 	if name == parsers.Stdin {
-		return parsers.Read(e.stdin, name, format, emit)
+		return parsers.Read(e.stdin, name, format, opts, emit)
 	}
-	return parsers.ReadFile(name, format, emit)
+	return parsers.ReadFile(name, format, opts, emit)
 }
 
 // findings counts what failOn names in rep: required calls blocked or
