@@ -220,35 +220,45 @@ func (c *Classifier) judgeCalls(dc Datacenter, byHost map[string][]*aggregate) [
 	}
 	// Dependencies: a call that was not seen because one it needs was
 	// blocked is not a failure of its own. Catalog order is not dependency
-	// order, so settle them in dependency order.
-	var settle func(i int, depth int)
-	settled := make([]bool, len(out))
-	settle = func(i int, depth int) {
-		if settled[i] || depth > len(out) {
-			return
+	// order, so settle them depth first; cause[i] is the blocked call that
+	// explains call i.
+	cause := make([]int, len(out))
+	for i := range cause {
+		cause[i] = -2 // unsettled
+	}
+	var settle func(i int) int
+	settle = func(i int) int {
+		if cause[i] != -2 {
+			return cause[i]
 		}
-		settled[i] = true
-		cr := &out[i]
-		if cr.Status != StatusMissing {
-			return
+		cause[i] = -1
+		switch out[i].Status {
+		case StatusBlocked:
+			cause[i] = i
+			return i
+		case StatusOK:
+			return -1
 		}
 		for _, dep := range c.cat.Calls[i].DependsOn {
 			j := index[dep]
-			settle(j, depth+1)
-			d := &out[j]
-			if d.Status == StatusBlocked || (d.Status == StatusMissing && d.Reason == string(capture.ReasonDependencyBlocked)) {
+			if !c.expected(&c.cat.Calls[j]) {
+				continue
+			}
+			if k := settle(j); k >= 0 {
+				cause[i] = k
+				cr, root := &out[i], &out[k]
 				cr.Reason = string(capture.ReasonDependencyBlocked)
-				why := d.Reason
-				if d.Status == StatusMissing {
-					why = "itself missing: " + d.Detail
+				cr.Detail = fmt.Sprintf("%s was blocked (%s), and this call comes after it", root.ID, root.Reason)
+				if j != k {
+					cr.Detail += " (through " + dep + ")"
 				}
-				cr.Detail = fmt.Sprintf("needs %s, which was %s (%s)", d.ID, d.Status, why)
-				return
+				return k
 			}
 		}
+		return -1
 	}
 	for i := range out {
-		settle(i, 0)
+		settle(i)
 	}
 	for i := range out {
 		if !c.expected(&c.cat.Calls[i]) {
