@@ -186,13 +186,19 @@ func (a *aggregate) add(o *capture.Observation) {
 		a.bare.add(o.Outcome, o.Reason, ev)
 		return
 	}
-	for _, u := range a.urls {
-		if u.method == o.Method && u.path == o.Path && u.outcome == o.Outcome {
+	a.addURL(urlHit{method: o.Method, path: o.Path, outcome: o.Outcome, reason: o.Reason, ev: ev})
+}
+
+// addURL keeps u unless a request of the same method, path and outcome is
+// already kept, within maxURLs.
+func (a *aggregate) addURL(u urlHit) {
+	for _, k := range a.urls {
+		if k.method == u.method && k.path == u.path && k.outcome == u.outcome {
 			return
 		}
 	}
 	if len(a.urls) < maxURLs {
-		a.urls = append(a.urls, urlHit{method: o.Method, path: o.Path, outcome: o.Outcome, reason: o.Reason, ev: ev})
+		a.urls = append(a.urls, u)
 	}
 }
 
@@ -216,9 +222,7 @@ func (a *aggregate) merge(b *aggregate) {
 		a.last = b.last
 	}
 	for _, u := range b.urls {
-		if len(a.urls) < maxURLs {
-			a.urls = append(a.urls, u)
-		}
+		a.addURL(u)
 	}
 	if a.uncertain == "" {
 		a.uncertain = b.uncertain
