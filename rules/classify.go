@@ -75,17 +75,22 @@ type tally struct {
 }
 
 func (t *tally) add(outcome capture.Outcome, reason capture.Reason, ev Evidence) {
-	t.flows++
+	t.addN(1, outcome, reason, ev)
+}
+
+// addN counts n observations of one outcome, with the evidence of one.
+func (t *tally) addN(n int64, outcome capture.Outcome, reason capture.Reason, ev Evidence) {
+	t.flows += n
 	switch outcome {
 	case capture.OutcomeOK:
-		t.ok++
+		t.ok += n
 		t.okEvidence = appendEvidence(t.okEvidence, ev)
 	case capture.OutcomeBlocked:
-		t.blocked++
+		t.blocked += n
 		if t.reasons == nil {
 			t.reasons = make(map[capture.Reason]int64)
 		}
-		t.reasons[reason]++
+		t.reasons[reason] += n
 		t.blockedEvidence = appendEvidence(t.blockedEvidence, ev)
 	default:
 		t.otherEvidence = appendEvidence(t.otherEvidence, ev)
@@ -159,7 +164,8 @@ type urlHit struct {
 	method, path string
 	outcome      capture.Outcome
 	reason       capture.Reason
-	ev           Evidence
+	ev           Evidence // of the first such request
+	n            int64    // how many such requests
 }
 
 // maxURLs bounds the distinct method and path pairs kept per destination.
@@ -186,20 +192,26 @@ func (a *aggregate) add(o *capture.Observation) {
 		a.bare.add(o.Outcome, o.Reason, ev)
 		return
 	}
-	a.addURL(urlHit{method: o.Method, path: o.Path, outcome: o.Outcome, reason: o.Reason, ev: ev})
+	if !a.addURL(urlHit{method: o.Method, path: o.Path, outcome: o.Outcome, reason: o.Reason, ev: ev, n: 1}) {
+		a.bare.add(o.Outcome, o.Reason, ev)
+	}
 }
 
-// addURL keeps u unless a request of the same method, path and outcome is
-// already kept, within maxURLs.
-func (a *aggregate) addURL(u urlHit) {
-	for _, k := range a.urls {
-		if k.method == u.method && k.path == u.path && k.outcome == u.outcome {
-			return
+// addURL keeps u, or counts it with the kept request of the same method,
+// path and outcome. Past maxURLs distinct requests, new ones count only at
+// host level.
+func (a *aggregate) addURL(u urlHit) bool {
+	for i := range a.urls {
+		if k := &a.urls[i]; k.method == u.method && k.path == u.path && k.outcome == u.outcome {
+			k.n += u.n
+			return true
 		}
 	}
-	if len(a.urls) < maxURLs {
-		a.urls = append(a.urls, u)
+	if len(a.urls) >= maxURLs {
+		return false
 	}
+	a.urls = append(a.urls, u)
+	return true
 }
 
 func (a *aggregate) addAddr(addr netip.Addr) {
@@ -222,7 +234,9 @@ func (a *aggregate) merge(b *aggregate) {
 		a.last = b.last
 	}
 	for _, u := range b.urls {
-		a.addURL(u)
+		if !a.addURL(u) {
+			a.bare.addN(u.n, u.outcome, u.reason, u.ev)
+		}
 	}
 	if a.uncertain == "" {
 		a.uncertain = b.uncertain

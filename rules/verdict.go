@@ -292,7 +292,7 @@ func (c *Classifier) judgeCall(cr *CallReport, call *Call, aggs []*aggregate, lo
 				continue
 			}
 			if MatchPath(call.Path, u.path) {
-				t.add(u.outcome, u.reason, u.ev)
+				t.addN(u.n, u.outcome, u.reason, u.ev)
 			}
 		}
 		t.merge(&a.bare)
