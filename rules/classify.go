@@ -112,6 +112,20 @@ func (t *tally) merge(o *tally) {
 	t.otherEvidence = appendEvidence(t.otherEvidence, o.otherEvidence...)
 }
 
+func (t tally) clone() tally {
+	if t.reasons != nil {
+		r := make(map[capture.Reason]int64, len(t.reasons))
+		for k, v := range t.reasons {
+			r[k] = v
+		}
+		t.reasons = r
+	}
+	t.okEvidence = append([]Evidence(nil), t.okEvidence...)
+	t.blockedEvidence = append([]Evidence(nil), t.blockedEvidence...)
+	t.otherEvidence = append([]Evidence(nil), t.otherEvidence...)
+	return t
+}
+
 // evidence returns the evidence of t, blocked first, at most MaxEvidence.
 func (t *tally) evidence() []Evidence {
 	ev := make([]Evidence, 0, MaxEvidence)
@@ -218,6 +232,16 @@ func (a *aggregate) addAddr(addr netip.Addr) {
 	if len(a.addrs) < 16 && !contains(a.addrs, addr) {
 		a.addrs = append(a.addrs, addr)
 	}
+}
+
+// clone returns a copy of a that shares nothing a may change.
+func (a *aggregate) clone() *aggregate {
+	b := *a
+	b.addrs = append([]netip.Addr(nil), a.addrs...)
+	b.urls = append([]urlHit(nil), a.urls...)
+	b.all = a.all.clone()
+	b.bare = a.bare.clone()
+	return &b
 }
 
 // merge adds b's counts and evidence to a.

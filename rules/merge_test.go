@@ -31,3 +31,19 @@ func TestMergeEqualsSequential(t *testing.T) {
 		})
 	}
 }
+
+// TestReportTwice checks that making a report changes nothing: a live
+// audit reports again and again as observations arrive.
+func TestReportTwice(t *testing.T) {
+	for _, sc := range scenarios {
+		cl := NewClassifier(DefaultCatalog(), sc.opts)
+		for i, o := range sc.obs {
+			cl.Add(o.observation(i))
+		}
+		a, _ := json.Marshal(cl.Report(nil))
+		b, _ := json.Marshal(cl.Report(nil))
+		if string(a) != string(b) {
+			t.Errorf("%s: second report differs:\n%s\nwant\n%s", sc.name, b, a)
+		}
+	}
+}
