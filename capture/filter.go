@@ -1,0 +1,123 @@
+package capture
+
+import (
+	"fmt"
+
+	"golang.org/x/net/bpf"
+)
+
+// LiveFilter returns a BPF program for Ethernet frames that keeps what an
+// audit needs and drops the rest in the kernel: ICMP and ICMPv6 (errors
+// name the flows they answer), DNS over UDP and TCP, TCP and UDP to or from
+// the given ports (the catalog's and the proxy's), and IP fragments (a
+// fragmented DNS answer has no ports past its first piece). Frames with an
+// 802.1Q tag are kept whole, for the decoder to judge.
+func LiveFilter(ports []uint16) ([]bpf.RawInstruction, error) {
+	ports = append([]uint16{53}, ports...)
+	if len(ports) > 40 {
+		return nil, fmt.Errorf("live filter: %d ports, at most 40", len(ports)-1)
+	}
+	var a asm
+	a.op(bpf.LoadAbsolute{Off: 12, Size: 2}) // EtherType
+	a.jeq(0x0800, "ipv4", "")
+	a.jeq(0x86dd, "ipv6", "")
+	a.jeq(0x8100, "accept", "")
+	a.jeq(0x88a8, "accept", "reject")
+
+	a.label("ipv4")
+	a.op(bpf.LoadAbsolute{Off: 23, Size: 1}) // protocol
+	a.jeq(1, "accept", "")
+	a.jeq(6, "ipv4-ports", "")
+	a.jeq(17, "ipv4-ports", "reject")
+	a.label("ipv4-ports")
+	a.op(bpf.LoadAbsolute{Off: 20, Size: 2}) // flags and fragment offset
+	a.jset(0x1fff, "accept", "")
+	a.op(bpf.LoadMemShift{Off: 14}) // X = IPv4 header length
+	a.op(bpf.LoadIndirect{Off: 14, Size: 2})
+	a.ports(ports, "accept", "")
+	a.op(bpf.LoadIndirect{Off: 16, Size: 2})
+	a.ports(ports, "accept", "reject")
+
+	a.label("ipv6")
+	a.op(bpf.LoadAbsolute{Off: 20, Size: 1}) // next header
+	a.jeq(58, "accept", "")
+	a.jeq(44, "accept", "")
+	a.jeq(6, "ipv6-ports", "")
+	a.jeq(17, "ipv6-ports", "reject")
+	a.label("ipv6-ports")
+	a.op(bpf.LoadAbsolute{Off: 54, Size: 2})
+	a.ports(ports, "accept", "")
+	a.op(bpf.LoadAbsolute{Off: 56, Size: 2})
+	a.ports(ports, "accept", "reject")
+
+	a.label("accept")
+	a.op(bpf.RetConstant{Val: 262144})
+	a.label("reject")
+	a.op(bpf.RetConstant{Val: 0})
+	return a.assemble()
+}
+
+// asm is a tiny assembler for BPF programs with named jump targets; "" as
+// a target means the next instruction.
+type asm struct {
+	ins    []bpf.Instruction
+	jumps  map[int][2]string // instruction -> true and false targets
+	labels map[string]int
+}
+
+func (a *asm) op(i bpf.Instruction) { a.ins = append(a.ins, i) }
+
+func (a *asm) label(name string) {
+	if a.labels == nil {
+		a.labels = make(map[string]int)
+	}
+	a.labels[name] = len(a.ins)
+}
+
+func (a *asm) jump(i bpf.JumpIf, t, f string) {
+	if a.jumps == nil {
+		a.jumps = make(map[int][2]string)
+	}
+	a.jumps[len(a.ins)] = [2]string{t, f}
+	a.ins = append(a.ins, i)
+}
+
+func (a *asm) jeq(v uint32, t, f string)  { a.jump(bpf.JumpIf{Cond: bpf.JumpEqual, Val: v}, t, f) }
+func (a *asm) jset(v uint32, t, f string) { a.jump(bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: v}, t, f) }
+
+// ports jumps to t when A holds one of ports, else to f.
+func (a *asm) ports(ports []uint16, t, f string) {
+	for i, p := range ports {
+		if i == len(ports)-1 {
+			a.jeq(uint32(p), t, f)
+		} else {
+			a.jeq(uint32(p), t, "")
+		}
+	}
+}
+
+func (a *asm) assemble() ([]bpf.RawInstruction, error) {
+	for at, targets := range a.jumps {
+		j := a.ins[at].(bpf.JumpIf)
+		for k, name := range targets {
+			skip := 0
+			if name != "" {
+				to, ok := a.labels[name]
+				if !ok {
+					return nil, fmt.Errorf("live filter: no label %q", name)
+				}
+				skip = to - at - 1
+			}
+			if skip < 0 || skip > 255 {
+				return nil, fmt.Errorf("live filter: jump of %d instructions", skip)
+			}
+			if k == 0 {
+				j.SkipTrue = uint8(skip)
+			} else {
+				j.SkipFalse = uint8(skip)
+			}
+		}
+		a.ins[at] = j
+	}
+	return bpf.Assemble(a.ins)
+}

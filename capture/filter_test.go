@@ -1,0 +1,112 @@
+package capture
+
+import (
+	"net"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/net/bpf"
+)
+
+// frame serialises an Ethernet frame holding the given layers above it.
+func frame(t *testing.T, ethType layers.EthernetType, ls ...gopacket.SerializableLayer) []byte {
+	t.Helper()
+	eth := &layers.Ethernet{
+		SrcMAC:       net.HardwareAddr{2, 0, 0, 0, 0, 1},
+		DstMAC:       net.HardwareAddr{2, 0, 0, 0, 0, 2},
+		EthernetType: ethType,
+	}
+	buf := gopacket.NewSerializeBuffer()
+	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
+	for _, l := range ls {
+		if n, ok := l.(interface {
+			SetNetworkLayerForChecksum(gopacket.NetworkLayer) error
+		}); ok {
+			for _, nl := range ls {
+				if nl, ok := nl.(gopacket.NetworkLayer); ok {
+					n.SetNetworkLayerForChecksum(nl)
+				}
+			}
+		}
+	}
+	if err := gopacket.SerializeLayers(buf, opts, append([]gopacket.SerializableLayer{eth}, ls...)...); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestLiveFilter(t *testing.T) {
+	prog, err := LiveFilter([]uint16{443, 3128})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins := make([]bpf.Instruction, len(prog))
+	for i, r := range prog {
+		ins[i] = r.Disassemble()
+	}
+	vm, err := bpf.NewVM(ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v4 := func(proto layers.IPProtocol) *layers.IPv4 {
+		return &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: proto,
+			SrcIP: net.ParseIP("192.0.2.10"), DstIP: net.ParseIP("203.0.113.10")}
+	}
+	v6 := func(next layers.IPProtocol) *layers.IPv6 {
+		return &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: next,
+			SrcIP: net.ParseIP("2001:db8::10"), DstIP: net.ParseIP("2001:db8:1::10")}
+	}
+	payload := gopacket.Payload([]byte("x"))
+	withOptions := v4(layers.IPProtocolTCP)
+	withOptions.Options = []layers.IPv4Option{{OptionType: 1}, {OptionType: 1}, {OptionType: 1}, {OptionType: 1}}
+	fragment := v4(layers.IPProtocolUDP)
+	fragment.FragOffset = 185
+	tests := []struct {
+		name  string
+		frame []byte
+		keep  bool
+	}{
+		{"tcp_443_syn", frame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolTCP), &layers.TCP{SrcPort: 40000, DstPort: 443, SYN: true}), true},
+		{"tcp_443_reply", frame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolTCP), &layers.TCP{SrcPort: 443, DstPort: 40000, SYN: true, ACK: true}), true},
+		{"tcp_proxy_port", frame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolTCP), &layers.TCP{SrcPort: 40000, DstPort: 3128}), true},
+		{"tcp_ssh", frame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolTCP), &layers.TCP{SrcPort: 40000, DstPort: 22}), false},
+		{"tcp_ip_options", frame(t, layers.EthernetTypeIPv4, withOptions, &layers.TCP{SrcPort: 40000, DstPort: 443}), true},
+		{"udp_dns", frame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolUDP), &layers.UDP{SrcPort: 5353, DstPort: 53}, payload), true},
+		{"udp_quic", frame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolUDP), &layers.UDP{SrcPort: 5353, DstPort: 443}, payload), true},
+		{"udp_ntp", frame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolUDP), &layers.UDP{SrcPort: 123, DstPort: 123}, payload), false},
+		{"ipv4_fragment", frame(t, layers.EthernetTypeIPv4, fragment, payload), true},
+		{"icmp", frame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolICMPv4), &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(3, 13)}), true},
+		{"ipv6_tcp_443", frame(t, layers.EthernetTypeIPv6, v6(layers.IPProtocolTCP), &layers.TCP{SrcPort: 40000, DstPort: 443}), true},
+		{"ipv6_tcp_22", frame(t, layers.EthernetTypeIPv6, v6(layers.IPProtocolTCP), &layers.TCP{SrcPort: 40000, DstPort: 22}), false},
+		{"ipv6_udp_dns_reply", frame(t, layers.EthernetTypeIPv6, v6(layers.IPProtocolUDP), &layers.UDP{SrcPort: 53, DstPort: 40000}, payload), true},
+		{"icmpv6", frame(t, layers.EthernetTypeIPv6, v6(layers.IPProtocolICMPv6), &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(1, 1)}), true},
+		{"arp", frame(t, layers.EthernetTypeARP, &layers.ARP{AddrType: 1, Protocol: 0x0800, HwAddressSize: 6, ProtAddressSize: 4,
+			SourceHwAddress: make([]byte, 6), SourceProtAddress: make([]byte, 4), DstHwAddress: make([]byte, 6), DstProtAddress: make([]byte, 4)}), false},
+	}
+	for _, tc := range tests {
+		n, err := vm.Run(tc.frame)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := n > 0; got != tc.keep {
+			t.Errorf("%s: kept = %v, want %v", tc.name, got, tc.keep)
+		}
+	}
+}
+
+func TestLiveFilterTooManyPorts(t *testing.T) {
+	if _, err := LiveFilter(make([]uint16, 100)); err == nil {
+		t.Error("LiveFilter with 100 ports succeeded, want an error")
+	}
+}
+
+func TestLiveFilterManyPorts(t *testing.T) {
+	ports := make([]uint16, 39)
+	for i := range ports {
+		ports[i] = uint16(8000 + i)
+	}
+	if _, err := LiveFilter(ports); err != nil {
+		t.Errorf("LiveFilter with 39 ports: %v", err)
+	}
+}
