@@ -45,9 +45,6 @@ func parseDNS(b []byte, m *dnsMessage) error {
 	}
 	m.id = binary.BigEndian.Uint16(b)
 	m.response = b[2]&0x80 != 0
-	if b[2]&0x78 != 0 { // opcode other than QUERY
-		return fmt.Errorf("dns: opcode %d", b[2]>>3&0x0f)
-	}
 	m.rcode = b[3] & 0x0f
 	qd := int(binary.BigEndian.Uint16(b[4:]))
 	an := int(binary.BigEndian.Uint16(b[6:]))

@@ -88,9 +88,9 @@ type decoder struct {
 	dns       dnsTable
 	bufs      bufPool
 
-	hs      []byte   // handshake message assembly, reused
-	evicted []*flow  // reused by sweep
-	ages    []int64  // reused by sweep
+	hs      []byte  // handshake message assembly, reused
+	evicted []*flow // reused by sweep
+	ages    []int64 // reused by sweep
 	obs     Observation
 }
 

@@ -194,7 +194,7 @@ func (d *decoder) httpRequests(f *flow, b []byte, n int64) {
 		}
 		if string(method) == "CONNECT" {
 			if a.connect == "" {
-				a.connect = string(target)
+				a.connect = lowerASCII(string(target))
 				a.requestN = n
 				if hdrEnd >= 0 {
 					a.clientTLSOff = hdrEnd + sep

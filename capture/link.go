@@ -104,12 +104,21 @@ func (d *decoder) link(p *packet, lt layers.LinkType, b []byte, depth int) strin
 			return skipSnaplen
 		}
 		return d.ip(p, b[4:], depth)
+	case layers.LinkTypeIEEE80211Radio:
+		return d.radiotap(p, b, depth)
+	case layers.LinkTypeIEEE802_11:
+		return d.dot11(p, b, depth)
+	case 239: // LINKTYPE_NFLOG
+		return d.nflog(p, b, depth)
 	case layers.LinkTypePPP:
 		if len(b) >= 4 && b[0] == 0xff && b[1] == 0x03 {
 			b = b[2:]
 		}
 		if len(b) < 2 {
 			return skipSnaplen
+		}
+		if b[0]&1 == 1 {
+			return d.ppp(p, uint16(b[0]), b[1:], depth)
 		}
 		return d.ppp(p, binary.BigEndian.Uint16(b), b[2:], depth)
 	}
@@ -120,7 +129,93 @@ func (d *decoder) ethernet(p *packet, b []byte, depth int) string {
 	if len(b) < 14 {
 		return skipSnaplen
 	}
-	return d.etherType(p, binary.BigEndian.Uint16(b[12:]), b[14:], depth)
+	et := binary.BigEndian.Uint16(b[12:])
+	if et < 0x0600 {
+		// IEEE 802.3 length field: an LLC header follows.
+		return d.llc(p, b[14:], depth)
+	}
+	return d.etherType(p, et, b[14:], depth)
+}
+
+// llc goes on after an IEEE 802.2 LLC header with a SNAP extension
+// (AA AA 03, an OUI, then an EtherType).
+func (d *decoder) llc(p *packet, b []byte, depth int) string {
+	if len(b) < 8 {
+		return skipSnaplen
+	}
+	if b[0] != 0xaa || b[1] != 0xaa || b[2] != 0x03 {
+		return skipNotIP
+	}
+	return d.etherType(p, binary.BigEndian.Uint16(b[6:]), b[8:], depth)
+}
+
+// radiotap strips a radiotap header and an IEEE 802.11 data frame header.
+func (d *decoder) radiotap(p *packet, b []byte, depth int) string {
+	if len(b) < 4 {
+		return skipSnaplen
+	}
+	n := int(binary.LittleEndian.Uint16(b[2:]))
+	if len(b) < n {
+		return skipSnaplen
+	}
+	return d.dot11(p, b[n:], depth)
+}
+
+// dot11 strips an IEEE 802.11 data frame header; management and control
+// frames carry no IP.
+func (d *decoder) dot11(p *packet, b []byte, depth int) string {
+	if len(b) < 24 {
+		return skipSnaplen
+	}
+	fc0, fc1 := b[0], b[1]
+	if fc0>>2&0x03 != 2 { // not a data frame
+		return skipNotIP
+	}
+	if fc1&0x40 != 0 { // protected: encrypted payload
+		return skipNotIP
+	}
+	n := 24
+	if fc1&0x03 == 0x03 { // to DS and from DS: a fourth address
+		n += 6
+	}
+	if fc0&0x80 != 0 { // QoS data
+		n += 2
+		if fc1&0x80 != 0 { // HT control
+			n += 4
+		}
+	}
+	if fc0&0x40 != 0 { // null data
+		return skipNotIP
+	}
+	if len(b) < n {
+		return skipSnaplen
+	}
+	return d.llc(p, b[n:], depth)
+}
+
+// nflog reads a Linux NFLOG record: a 4-byte header, then TLVs whose type
+// 9 is the packet (netfilter's nfnetlink_log).
+func (d *decoder) nflog(p *packet, b []byte, depth int) string {
+	if len(b) < 4 {
+		return skipSnaplen
+	}
+	b = b[4:]
+	for len(b) >= 4 {
+		l := int(binary.LittleEndian.Uint16(b))
+		typ := binary.LittleEndian.Uint16(b[2:])
+		if l < 4 || l > len(b) {
+			return skipSnaplen
+		}
+		if typ == 9 {
+			return d.ip(p, b[4:l], depth)
+		}
+		l = (l + 3) &^ 3
+		if l > len(b) {
+			break
+		}
+		b = b[l:]
+	}
+	return skipNotIP
 }
 
 // etherType goes on after a link header that named the next protocol.
@@ -141,6 +236,9 @@ func (d *decoder) etherType(p *packet, et uint16, b []byte, depth int) string {
 		// PPPoE session: 6-byte header, then a PPP protocol number.
 		if len(b) < 8 {
 			return skipSnaplen
+		}
+		if b[6]&1 == 1 { // protocol field compressed to one byte
+			return d.ppp(p, uint16(b[6]), b[7:], depth+1)
 		}
 		return d.ppp(p, binary.BigEndian.Uint16(b[6:]), b[8:], depth+1)
 	case 0x8847, 0x8848:
@@ -311,6 +409,18 @@ func (d *decoder) transport(p *packet, proto uint8, b []byte, cut, depth int) st
 			// VXLAN: an 8-byte header, then an Ethernet frame.
 			inner := packet{n: p.n, t: p.t}
 			return d.ethernet(&inner, pl[8:], depth+1)
+		}
+		if depth < maxEncap && (p.dport == 6081 || p.sport == 6081) && len(pl) >= 8 {
+			// Geneve (RFC 8926): options, then the inner protocol.
+			n := 8 + int(pl[0]&0x3f)*4
+			if len(pl) >= n {
+				inner := packet{n: p.n, t: p.t}
+				et := binary.BigEndian.Uint16(pl[2:])
+				if et == 0x6558 {
+					return d.ethernet(&inner, pl[n:], depth+1)
+				}
+				return d.etherType(&inner, et, pl[n:], depth+1)
+			}
 		}
 		d.udp(p)
 	case protoICMP, protoICMPv6:
