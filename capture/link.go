@@ -410,6 +410,25 @@ func (d *decoder) transport(p *packet, proto uint8, b []byte, cut, depth int) st
 			inner := packet{n: p.n, t: p.t}
 			return d.ethernet(&inner, pl[8:], depth+1)
 		}
+		if depth < maxEncap && (p.dport == 2152 || p.sport == 2152) && len(pl) >= 8 && pl[0]>>5 == 1 && pl[1] == 0xff {
+			// GTP-U (3GPP TS 29.281): a T-PDU carries an IP packet.
+			n := 8
+			if pl[0]&0x07 != 0 { // sequence, N-PDU or extension flag
+				n = 12
+				for next := pl[11]; next != 0 && n < len(pl); {
+					l := int(pl[n]) * 4
+					if l == 0 || n+l > len(pl) {
+						return skipNotIP
+					}
+					next = pl[n+l-1]
+					n += l
+				}
+			}
+			if n <= len(pl) {
+				inner := packet{n: p.n, t: p.t}
+				return d.ip(&inner, pl[n:], depth+1)
+			}
+		}
 		if depth < maxEncap && (p.dport == 6081 || p.sport == 6081) && len(pl) >= 8 {
 			// Geneve (RFC 8926): options, then the inner protocol.
 			n := 8 + int(pl[0]&0x3f)*4
