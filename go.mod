@@ -3,6 +3,7 @@ module github.com/egress-audit/egress-audit
 go 1.26.8
 
 require (
+	github.com/klauspost/compress v1.20.4
 	github.com/olekukonko/tablewriter v1.1.5
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10

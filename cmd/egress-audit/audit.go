@@ -90,7 +90,7 @@ func (e *env) readInputs(cfg *config, args []string, emit func(*capture.Observat
 	}
 	var out []rules.InputReport
 	failed := 0
-	opts := &parsers.Options{}
+	opts := &parsers.Options{KeepSecrets: cfg.keepSecrets, Custom: cfg.custom}
 	for _, name := range names {
 		res, err := e.readInput(name, cfg.format, opts, emit)
 		if err != nil {
