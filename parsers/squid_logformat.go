@@ -108,7 +108,7 @@ func compileLogFormat(spec string) (*logFormat, error) {
 		if strings.HasPrefix(s[j:], "ssl::") {
 			j += 5
 		}
-		for j < len(s) && (s[j] == '<' || s[j] == '>') && j-i < 2 {
+		for m := j; j < len(s) && (s[j] == '<' || s[j] == '>') && j-m < 2; {
 			j++
 		}
 		k := j

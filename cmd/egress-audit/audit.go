@@ -115,6 +115,9 @@ func (e *env) readInputs(cfg *config, args []string, emit func(*capture.Observat
 		if st.Failed > 0 {
 			cfg.log.Warn("skipped malformed records", "input", name, "count", st.Failed, "first", st.Problems[0].Err)
 		}
+		if st.Format == "empty" {
+			cfg.log.Warn("input is empty", "input", name)
+		}
 		if st.Truncated != "" {
 			cfg.log.Warn("input ends early", "input", name, "detail", st.Truncated)
 		}
