@@ -114,6 +114,8 @@ const (
 var formats = []*Format{
 	squidNative,
 	squidCombined,
+	dnsmasq,
+	bind,
 }
 
 // Formats returns the input formats, sorted by name.
