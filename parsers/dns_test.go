@@ -199,3 +199,26 @@ func TestDNSCorpus(t *testing.T) {
 		checkObservation(t, &obs[0], want{host: "ci.elastic.co", client: "127.0.0.1:42520", server: "35.193.103.164:53"})
 	})
 }
+
+func TestUnbound(t *testing.T) {
+	tests := []struct {
+		name string
+		line string
+		want want
+	}{
+		{"question", "<30>Aug 15 16:19:02 unbound[26931]: [26931:0] info: 192.168.1.1 api.opensubtitles.org. A IN",
+			want{client: "192.168.1.1", host: "api.opensubtitles.org", outcome: capture.OutcomeUnknown, detail: "query A"}},
+		{"reply_ok", "Dec  3 09:00:01 unbound[811:0] info: 192.0.2.10 App.Gtmhub.com. AAAA IN NOERROR 0.012000 0 93",
+			want{host: "app.gtmhub.com", outcome: capture.OutcomeOK, detail: "query AAAA NOERROR"}},
+		{"reply_nxdomain", "[1764752401] unbound[811:0] info: 192.0.2.10 nosuch.gtmhub.com. A IN NXDOMAIN 0.030000 0 110",
+			want{time: "2025-12-03T09:00:01Z", outcome: capture.OutcomeBlocked, reason: capture.DNSNXDomain}},
+		{"progress", "Dec  3 09:00:01 unbound[811:0] info: start of service (unbound 1.17.1).", want{skip: string(SkipDNSOther)}},
+		{"notice", "Dec  3 09:00:01 unbound[811:0] notice: init module 0: validator", want{skip: string(SkipDNSOther)}},
+		{"no_tag", "something else", want{err: "unbound: no"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			checkLine(t, unbound.NewLine(&Options{}), tc.line, tc.want)
+		})
+	}
+}

@@ -116,6 +116,8 @@ var formats = []*Format{
 	squidCombined,
 	dnsmasq,
 	bind,
+	unbound,
+	w3c,
 }
 
 // Formats returns the input formats, sorted by name.
