@@ -118,6 +118,9 @@ var formats = []*Format{
 	bind,
 	unbound,
 	w3c,
+	zscaler,
+	envoy,
+	haproxy,
 }
 
 // Formats returns the input formats, sorted by name.

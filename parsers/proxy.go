@@ -55,6 +55,9 @@ func (r *proxyRecord) fill(o *capture.Observation, keep bool) error {
 		o.Time = r.time
 	}
 	if c := dash(r.client); len(c) > 0 {
+		if i := bytes.IndexByte(c, ','); i > 0 {
+			c = c[:i] // X-Forwarded-For: the first address is the client
+		}
 		ap, err := parseAddrMaybePort(c)
 		if err != nil {
 			return fmt.Errorf("client %q: not an address", c)
@@ -87,6 +90,9 @@ func (r *proxyRecord) fill(o *capture.Observation, keep bool) error {
 	}
 
 	if s := dash(r.server); len(s) > 0 {
+		if i := bytes.Index(s, []byte("://")); i >= 0 {
+			s = s[i+3:]
+		}
 		if ap, err := parseAddrMaybePort(s); err == nil {
 			port := o.Server.Port()
 			if ap.Port() != 0 {
@@ -243,6 +249,9 @@ var errBadNumber = errors.New("not a number")
 // parseAddrMaybePort parses "addr", "addr:port", "[v6]:port", "addr#port"
 // or a bare IPv6 address.
 func parseAddrMaybePort(b []byte) (netip.AddrPort, error) {
+	if len(b) > 2 && b[0] == '[' && b[len(b)-1] == ']' {
+		b = b[1 : len(b)-1]
+	}
 	s := string(b)
 	if a, err := netip.ParseAddr(s); err == nil {
 		return netip.AddrPortFrom(a, 0), nil
