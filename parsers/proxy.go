@@ -187,10 +187,13 @@ func (r *proxyRecord) target(o *capture.Observation, keep bool) error {
 	if len(path) == 0 {
 		path = []byte("/")
 	}
-	if q := dash(r.query); len(q) > 0 {
-		buf := make([]byte, 0, len(path)+len(q)+1)
+	if q := dash(r.query); len(q) > 0 || path[0] != '/' {
+		buf := make([]byte, 0, len(path)+len(q)+2)
+		if path[0] != '/' {
+			buf = append(buf, '/')
+		}
 		buf = append(buf, path...)
-		if q[0] != '?' {
+		if len(q) > 0 && q[0] != '?' {
 			buf = append(buf, '?')
 		}
 		path = append(buf, q...)
