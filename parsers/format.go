@@ -47,6 +47,14 @@ type Options struct {
 	Location *time.Location
 	// KeepSecrets keeps URL query values that are otherwise redacted.
 	KeepSecrets bool
+	// Ref is the reference time for syslog stamps without a year: each
+	// gets the year that does not put it in the future of Ref. Zero means
+	// the time the input is read.
+	Ref time.Time
+	// ZoneUsed is set by parsers when they read a time without a zone in
+	// Location, so that a report can say which zone it assumed. Callers
+	// may reset it between inputs.
+	ZoneUsed bool
 
 	state map[*Format]any
 }
@@ -83,6 +91,14 @@ func (o *Options) location() *time.Location {
 	return o.Location
 }
 
+// ref returns the reference time for year-less stamps.
+func (o *Options) ref() time.Time {
+	if o == nil || o.Ref.IsZero() {
+		return time.Now()
+	}
+	return o.Ref
+}
+
 // LineParser decodes the lines of one input, in order. It may keep state
 // between lines (a header that names the columns).
 type LineParser interface {
@@ -110,6 +126,7 @@ const (
 // formats lists every input format, in the order detection tries them.
 var formats = []*Format{
 	squidNative,
+	netfilter,
 }
 
 // Formats returns the input formats, sorted by name.
