@@ -14,12 +14,13 @@ const (
 	keyFormat     = "format"     // string: input format, or empty to detect it
 	keyLogLevel   = "log_level"  // string: debug, info, warn or error
 	keyLogFormat  = "log_format" // string: text or json
+	keyTimezone   = "timezone"   // string: zone of log times that carry none: local, UTC or an IANA name
 )
 
 // configKeys lists every key a configuration file may hold.
 var configKeys = []string{
 	keyDatacenter, keyVantage, keyClients, keyKnown, keyCatalog,
-	keyFailOn, keyOutput, keyFormat, keyLogLevel, keyLogFormat,
+	keyFailOn, keyOutput, keyFormat, keyLogLevel, keyLogFormat, keyTimezone,
 }
 
 // configName is the file looked for in the working directory, then in the
