@@ -19,6 +19,10 @@ const (
 	SkipNotTraffic  Skip = "event that is not about traffic"
 )
 
+// detectRef is the reference time of syslog stamps read during detection,
+// which needs no year.
+var detectRef = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // clock reads the times of one input: zone-less times in the run's
 // location, year-less syslog stamps against one reference time, and it
 // records in the run's options when a zone had to be assumed.

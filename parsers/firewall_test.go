@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,7 @@ func corpusSamples(t testing.TB, dir string) []string {
 // formats to the format detection must choose.
 var fwCorpus = map[string]string{
 	"iptables": "netfilter",
+	"pfsense":  "pfsense",
 }
 
 func TestDetectFirewallCorpus(t *testing.T) {
@@ -130,3 +132,42 @@ func checkCorpusParses(t *testing.T, f *Format, dir string) {
 }
 
 var _ = io.EOF
+
+// crowdsecParsed reads the Evt.Parsed assertions of a crowdsec parser test
+// (`results["stage"]["name"][i].Evt.Parsed["key"] == "value"`) of one stage
+// into one map per input line index.
+func crowdsecParsed(t testing.TB, file, stage string) map[int]map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[int]map[string]string)
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(l, `results["`+stage+`"]`) {
+			continue
+		}
+		_, rest, ok := strings.Cut(l, "][")
+		if !ok {
+			continue
+		}
+		_, rest, _ = strings.Cut(rest, "][")
+		idx, rest, ok := strings.Cut(rest, "].Evt.Parsed[\"")
+		if !ok {
+			continue
+		}
+		key, val, ok := strings.Cut(rest, "\"] == \"")
+		if !ok {
+			continue
+		}
+		i, err := strconv.Atoi(idx)
+		if err != nil {
+			continue
+		}
+		if out[i] == nil {
+			out[i] = make(map[string]string)
+		}
+		out[i][key] = strings.TrimSuffix(val, "\"")
+	}
+	return out
+}

@@ -127,6 +127,7 @@ const (
 var formats = []*Format{
 	squidNative,
 	netfilter,
+	pfsense,
 }
 
 // Formats returns the input formats, sorted by name.
