@@ -48,6 +48,7 @@ func corpusSamples(t testing.TB, dir string) []string {
 var fwCorpus = map[string]string{
 	"iptables": "netfilter",
 	"pfsense":  "pfsense",
+	"asa":      "asa",
 }
 
 func TestDetectFirewallCorpus(t *testing.T) {

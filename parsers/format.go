@@ -128,6 +128,7 @@ var formats = []*Format{
 	squidNative,
 	netfilter,
 	pfsense,
+	asa,
 }
 
 // Formats returns the input formats, sorted by name.

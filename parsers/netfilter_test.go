@@ -282,7 +282,7 @@ func FuzzParseFirewallLine(f *testing.F) {
 
 // lineFirewallFormats lists the line formats FuzzParseFirewallLine drives.
 func lineFirewallFormats() []*Format {
-	return []*Format{netfilter, pfsense}
+	return []*Format{netfilter, pfsense, asa}
 }
 
 // checkFirewallObservation checks the properties every firewall
