@@ -49,6 +49,7 @@ var fwCorpus = map[string]string{
 	"iptables": "netfilter",
 	"pfsense":  "pfsense",
 	"asa":      "asa",
+	"panos":    "panos",
 }
 
 func TestDetectFirewallCorpus(t *testing.T) {

@@ -129,6 +129,7 @@ var formats = []*Format{
 	netfilter,
 	pfsense,
 	asa,
+	panos,
 }
 
 // Formats returns the input formats, sorted by name.
