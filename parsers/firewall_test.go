@@ -46,10 +46,11 @@ func corpusSamples(t testing.TB, dir string) []string {
 // fwCorpus maps the corpus directories of the firewall and flow log
 // formats to the format detection must choose.
 var fwCorpus = map[string]string{
-	"iptables": "netfilter",
-	"pfsense":  "pfsense",
-	"asa":      "asa",
-	"panos":    "panos",
+	"iptables":  "netfilter",
+	"pfsense":   "pfsense",
+	"asa":       "asa",
+	"panos":     "panos",
+	"fortigate": "fortigate",
 }
 
 func TestDetectFirewallCorpus(t *testing.T) {

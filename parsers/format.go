@@ -130,6 +130,7 @@ var formats = []*Format{
 	pfsense,
 	asa,
 	panos,
+	fortigate,
 }
 
 // Formats returns the input formats, sorted by name.
