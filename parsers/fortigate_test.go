@@ -106,6 +106,7 @@ func TestFortigateCorpusExpected(t *testing.T) {
 			Domain string
 		}
 		Event struct{ Action string }
+		URL   *struct{ Domain string }
 	}
 	if err := json.Unmarshal(b, &want); err != nil {
 		t.Fatal(err)
@@ -130,8 +131,12 @@ func TestFortigateCorpusExpected(t *testing.T) {
 			t.Errorf("line %d: %v -> %v, want %s:%d -> %s:%d", i+1, o.Client, o.Server,
 				w.Source.IP, w.Source.Port, w.Destination.IP, w.Destination.Port)
 		}
-		if d := w.Destination.Domain; d != "" && o.Host != d {
-			t.Errorf("line %d: Host = %q, want %q", i+1, o.Host, d)
+		wantHost := ""
+		if w.URL != nil {
+			wantHost = w.URL.Domain
+		}
+		if o.Host != wantHost {
+			t.Errorf("line %d: Host = %q, want %q", i+1, o.Host, wantHost)
 		}
 		if blocked := w.Event.Action == "deny" || w.Event.Action == "blocked"; blocked != (o.Outcome == capture.OutcomeBlocked) {
 			t.Errorf("line %d: outcome %s, want action %s", i+1, o.Outcome, w.Event.Action)
