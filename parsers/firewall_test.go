@@ -51,6 +51,7 @@ var fwCorpus = map[string]string{
 	"asa":       "asa",
 	"panos":     "panos",
 	"fortigate": "fortigate",
+	"aws-vpc":   "aws-vpc",
 }
 
 func TestDetectFirewallCorpus(t *testing.T) {

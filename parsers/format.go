@@ -131,6 +131,7 @@ var formats = []*Format{
 	asa,
 	panos,
 	fortigate,
+	awsVPC,
 }
 
 // Formats returns the input formats, sorted by name.

@@ -282,7 +282,7 @@ func FuzzParseFirewallLine(f *testing.F) {
 
 // lineFirewallFormats lists the line formats FuzzParseFirewallLine drives.
 func lineFirewallFormats() []*Format {
-	return []*Format{netfilter, pfsense, asa, panos, fortigate}
+	return []*Format{netfilter, pfsense, asa, panos, fortigate, awsVPC}
 }
 
 // checkFirewallObservation checks the properties every firewall
