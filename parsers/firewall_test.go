@@ -52,6 +52,9 @@ var fwCorpus = map[string]string{
 	"panos":     "panos",
 	"fortigate": "fortigate",
 	"aws-vpc":   "aws-vpc",
+	"aws-nfw":   "aws-nfw",
+	"azure-fw":  "azure-fw",
+	"gcp-fw":    "gcp-fw",
 }
 
 func TestDetectFirewallCorpus(t *testing.T) {

@@ -132,6 +132,9 @@ var formats = []*Format{
 	panos,
 	fortigate,
 	awsVPC,
+	awsNFW,
+	azureFW,
+	gcpFW,
 }
 
 // Formats returns the input formats, sorted by name.
