@@ -3,6 +3,7 @@ package parsers
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,4 +63,38 @@ func TestGCPFWTruncated(t *testing.T) {
 	if st.Failed != 1 || st.Truncated == "" {
 		t.Errorf("stats = %+v, want one failure and a truncation", st)
 	}
+}
+
+// FuzzReadCloudLog drives the JSON formats through the whole reader:
+// documents, JSON lines and wrappers. Every observation must satisfy the
+// firewall properties, and the counts must add up to what was reported.
+func FuzzReadCloudLog(f *testing.F) {
+	seeds := []string{
+		`{"firewall_name":"fw","event_timestamp":"1636381332","event":{"timestamp":"2021-11-08T14:22:12.637611+0000","event_type":"alert","src_ip":"192.0.2.143","src_port":51254,"dest_ip":"203.0.113.57","dest_port":80,"proto":"TCP","alert":{"action":"blocked","signature_id":1},"tls":{"sni":"auth.gtmhub.com"}}}`,
+		`{"records":[{"category":"AzureFirewallApplicationRule","properties":{"msg":"HTTPS request from 10.0.0.4:49553 to auth.gtmhub.com:443. Action: Deny. Rule: r"},"time":"2024-05-01T10:00:00Z"}]}`,
+		`{"category":"AZFWApplicationRule","properties":{"Action":"Deny","DestinationPort":443,"Fqdn":"App.GtmHub.com","Protocol":"HTTPS","SourceIp":"10.0.0.4","SourcePort":59956,"TargetUrl":"https://a.example/x?code=1"},"time":"2025-11-26T14:16:47.139739+00:00"}`,
+		"[\n {\"jsonPayload\": {\"connection\": {\"dest_ip\": \"203.0.113.16\", \"dest_port\": 443, \"protocol\": 6, \"src_ip\": \"10.128.0.10\", \"src_port\": 1}, \"disposition\": \"DENIED\"}, \"timestamp\": \"2019-11-06T16:41:38Z\"}\n]",
+		`{"events":[{"json":{"jsonPayload":{"connection":{"dest_ip":"203.0.113.16","src_ip":"10.0.0.1"},"disposition":"ALLOWED"}}}]}`,
+	}
+	for i, s := range seeds {
+		f.Add(byte(i), s)
+	}
+	formats := []*Format{awsNFW, azureFW, gcpFW}
+	f.Fuzz(func(t *testing.T, which byte, doc string) {
+		fm := formats[int(which)%len(formats)]
+		var n int64
+		res, err := Read(strings.NewReader(doc), "fuzz.json", fm, &Options{Ref: testRef}, func(o *capture.Observation) {
+			n++
+			checkFirewallObservation(t, fm.Name, doc, o)
+			if o.Locator.N < 1 || o.Locator.N > int64(strings.Count(doc, "\n"))+1 {
+				t.Fatalf("%s %q: locator %s outside the document", fm.Name, doc, o.Locator)
+			}
+		})
+		if err != nil {
+			return
+		}
+		if res.Stats.Records != n {
+			t.Fatalf("%s %q: %d records counted, %d emitted", fm.Name, doc, res.Stats.Records, n)
+		}
+	})
 }
