@@ -79,7 +79,7 @@ func TestHAProxy(t *testing.T) {
 
 func TestProxyCorpus(t *testing.T) {
 	t.Run("zscaler", func(t *testing.T) {
-		obs, res := readAll(t, filepath.Join(corpusDir(t, "zscaler"), "elastic-integrations-zscaler_zia-web-test-web.log"), nil, nil)
+		obs, res := readFileAll(t, filepath.Join(corpusDir(t, "zscaler"), "elastic-integrations-zscaler_zia-web-test-web.log"), nil, nil)
 		if res.Stats.Format != "zscaler" || res.Stats.Failed != 0 || len(obs) != 6 {
 			t.Fatalf("format %s, %d observations, %d failed: %v", res.Stats.Format, len(obs), res.Stats.Failed, res.Stats.Problems)
 		}
@@ -89,7 +89,7 @@ func TestProxyCorpus(t *testing.T) {
 	})
 	dir := corpusDir(t, "proxy-access")
 	t.Run("envoy", func(t *testing.T) {
-		obs, res := readAll(t, filepath.Join(dir, "crowdsec-envoy-logs.log"), nil, nil)
+		obs, res := readFileAll(t, filepath.Join(dir, "crowdsec-envoy-logs.log"), nil, nil)
 		if res.Stats.Format != "envoy" || res.Stats.Failed != 0 || len(obs) != 10 {
 			t.Fatalf("format %s, %d observations, %d failed: %v", res.Stats.Format, len(obs), res.Stats.Failed, res.Stats.Problems)
 		}
@@ -99,7 +99,7 @@ func TestProxyCorpus(t *testing.T) {
 		checkObservation(t, &obs[8], want{client: "192.168.1.100", host: "proxy.example.com"})
 	})
 	t.Run("haproxy", func(t *testing.T) {
-		_, res := readAll(t, filepath.Join(dir, "crowdsec-haproxy-logs.log"), nil, nil)
+		_, res := readFileAll(t, filepath.Join(dir, "crowdsec-haproxy-logs.log"), nil, nil)
 		if res.Stats.Format != "haproxy" || res.Stats.Failed != 0 || res.Stats.SkippedTotal() != 5 {
 			t.Fatalf("format %s, %d failed, skipped %v", res.Stats.Format, res.Stats.Failed, res.Stats.Skipped)
 		}

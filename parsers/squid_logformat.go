@@ -370,8 +370,6 @@ func (lf *logFormat) record(fields *[lfMaxTokens][]byte, r *proxyRecord, loc *ti
 	return nil
 }
 
-var months = [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-
 // monthOf returns the month named by a three-letter English abbreviation.
 func monthOf(b []byte) (time.Month, bool) {
 	for i, m := range months {

@@ -169,7 +169,7 @@ func (p *w3cParser) ParseLine(line []byte, o *capture.Observation) error {
 // firewall reads a Windows Firewall record.
 func (p *w3cParser) firewall(o *capture.Observation, t time.Time, get func(w3cColumn) []byte) error {
 	if dir := get(wDirection); bytes.EqualFold(dir, []byte("RECEIVE")) {
-		return SkipInbound
+		return SkipInboundTraffic
 	}
 	src, err := netip.ParseAddr(string(get(wSrc)))
 	if err != nil {
@@ -205,9 +205,9 @@ func (p *w3cParser) firewall(o *capture.Observation, t time.Time, get func(w3cCo
 	return nil
 }
 
-// SkipInbound is the skip of a record of traffic coming in, which says
+// SkipInboundTraffic is the skip of a record of traffic coming in, which says
 // nothing about egress.
-const SkipInbound Skip = "inbound traffic"
+const SkipInboundTraffic Skip = "inbound traffic"
 
 // directive applies a "#Fields:" or "#Time Format:" line.
 func (p *w3cParser) directive(line []byte) {

@@ -67,7 +67,7 @@ func TestW3CErrors(t *testing.T) {
 func TestW3CCorpus(t *testing.T) {
 	dir := corpusDir(t, "w3c")
 	t.Run("proxysg", func(t *testing.T) {
-		obs, res := readAll(t, filepath.Join(dir, "elastic-integrations-proxysg-test-proxy-main.log"), nil, nil)
+		obs, res := readFileAll(t, filepath.Join(dir, "elastic-integrations-proxysg-test-proxy-main.log"), nil, nil)
 		if res.Stats.Format != "w3c" || res.Stats.Failed != 0 || len(obs) != 11 {
 			t.Fatalf("format %s, %d observations, %d failed: %v", res.Stats.Format, len(obs), res.Stats.Failed, res.Stats.Problems)
 		}
@@ -76,8 +76,8 @@ func TestW3CCorpus(t *testing.T) {
 		checkObservation(t, &obs[3], want{host: "rtb-csync.smartadserver.com", method: "CONNECT", outcome: capture.OutcomeOK})
 	})
 	t.Run("windows_firewall", func(t *testing.T) {
-		obs, res := readAll(t, filepath.Join(dir, "msdocs-azure-stack-edge-pfirewall.log"), nil, nil)
-		if res.Stats.Format != "w3c" || res.Stats.Skipped[string(SkipInbound)] != 13 || len(obs) != 1 {
+		obs, res := readFileAll(t, filepath.Join(dir, "msdocs-azure-stack-edge-pfirewall.log"), nil, nil)
+		if res.Stats.Format != "w3c" || res.Stats.Skipped[string(SkipInboundTraffic)] != 13 || len(obs) != 1 {
 			t.Fatalf("format %s, %d observations, skipped %v", res.Stats.Format, len(obs), res.Stats.Skipped)
 		}
 		checkObservation(t, &obs[0], want{client: "[fe80::3680:dff:fe01:9e88]:5353", server: "[ff02::fb]:5353", reason: capture.FirewallDeny})
