@@ -110,6 +110,8 @@ const (
 // formats lists every input format, in the order detection tries them.
 var formats = []*Format{
 	squidNative,
+	zeek,
+	suricata,
 }
 
 // Formats returns the input formats, sorted by name.
