@@ -328,7 +328,7 @@ func applyEveHTTP(o *capture.Observation, h *eveHTTP) string {
 	default:
 		o.Path = RedactPath(h.url)
 		if o.Host == "" && h.host != "" {
-			if host, _, err := splitHostPort(h.host, o.Server.Port()); err == nil {
+			if host, _, err := splitHostPort(h.host, o.Server.Port()); err == nil && !isAddr(host) {
 				o.Host, o.HostSource = host, capture.SourceHTTP
 			}
 		}

@@ -1097,3 +1097,10 @@ func detectZeek(_ []byte, lines [][]byte) int {
 	}
 	return score
 }
+
+// isAddr reports whether host is an IP address literal rather than a name:
+// such a host names nothing the address does not already say.
+func isAddr(host string) bool {
+	_, err := netip.ParseAddr(host)
+	return err == nil
+}

@@ -357,7 +357,7 @@ func applyZeekHTTP(o *capture.Observation, h *zeekHTTPRequest, named bool) strin
 	} else {
 		o.Path = RedactPath(h.uri)
 		if !named && h.host != "" {
-			if host, _, err := splitHostPort(h.host, o.Server.Port()); err == nil {
+			if host, _, err := splitHostPort(h.host, o.Server.Port()); err == nil && !isAddr(host) {
 				o.Host, o.HostSource = host, capture.SourceHTTP
 			}
 		}
