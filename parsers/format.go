@@ -151,6 +151,8 @@ var formats = []*Format{
 	awsNFW,
 	azureFW,
 	gcpFW,
+	zeek,
+	suricata,
 }
 
 // Formats returns the input formats, sorted by name.

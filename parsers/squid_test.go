@@ -90,7 +90,6 @@ func endpointString(addr string, port uint16) string {
 	return addr + ":" + itoa(int(port))
 }
 
-
 func TestSquidNative(t *testing.T) {
 	tests := []struct {
 		name string
@@ -304,7 +303,6 @@ func str(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
-
 
 func readJSON(t *testing.T, path string, v any) {
 	t.Helper()
