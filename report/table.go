@@ -149,7 +149,7 @@ type grid struct {
 	// flex holds, for the columns that wrap when the table is too wide,
 	// the narrowest they get; 0 for the others.
 	flex []int
-	rows   [][]string
+	rows [][]string
 }
 
 func (o TableOptions) newGrid(header ...string) *grid {
