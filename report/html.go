@@ -144,15 +144,22 @@ func newHTMLReport(r *rules.Report) *htmlReport {
 	return h
 }
 
-// addressesGroup names the group of destinations known only by address.
-const addressesGroup = "addresses without a name"
+// Groups of destinations that have no registrable domain.
+const (
+	addressesGroup = "addresses without a name"
+	oddNamesGroup  = "names that are not host names"
+)
 
 // registrableDomain returns the domain a host belongs to, one label below
 // its public suffix ("gtmhub.com" for "app.us.gtmhub.com"), the host
-// itself when it has none, or [addressesGroup] for an address.
+// itself when it has none, [addressesGroup] for an address, and
+// [oddNamesGroup] for a name with characters no host name has.
 func registrableDomain(host string) string {
 	if _, err := netip.ParseAddr(host); err == nil || host == "" {
 		return addressesGroup
+	}
+	if !hostLike(host) {
+		return oddNamesGroup
 	}
 	d, err := publicsuffix.EffectiveTLDPlusOne(host)
 	if err != nil {
@@ -190,4 +197,19 @@ func htmlEvidenceOf(ev []rules.Evidence) []htmlEvidence {
 		out = append(out, x)
 	}
 	return out
+}
+
+// hostLike reports whether s is made of host name characters only, with no
+// empty label.
+func hostLike(s string) bool {
+	if s == "" || strings.HasPrefix(s, ".") || strings.HasSuffix(s, ".") || strings.Contains(s, "..") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		if !(c >= 'a' && c <= 'z' || s[i] >= '0' && s[i] <= '9' || s[i] == '.' || s[i] == '-' || s[i] == '_') {
+			return false
+		}
+	}
+	return true
 }
