@@ -37,7 +37,7 @@ func (o TableOptions) Write(w io.Writer, r *rules.Report) error {
 		Clean(r.Catalog.Name), Clean(r.Catalog.Version), Clean(r.Datacenter), Clean(r.Vantage))
 
 	calls := o.newGrid("CALL", "HOST", "STATUS", "REASON", "EVIDENCE")
-	calls.flex[3], calls.flex[4] = 30, 16
+	calls.shrink([]int{0, 0, 0, 30, 16}, []int{11, 12, 12, 10, 10})
 	for _, c := range r.Calls {
 		id := Clean(c.ID)
 		if !c.Required {
@@ -58,7 +58,7 @@ func (o TableOptions) Write(w io.Writer, r *rules.Report) error {
 		fmt.Fprintln(ew, "No destinations seen.")
 	} else {
 		dests := o.newGrid("DESTINATION", "CLASS", "STATUS", "FLOWS", "HOW NAMED", "EVIDENCE")
-		dests.flex[0], dests.flex[5] = 24, 16
+		dests.shrink([]int{24, 0, 0, 0, 0, 16}, []int{12, 10, 8, 5, 7, 10})
 		for _, d := range r.Destinations {
 			status := o.paint(Clean(d.Status))
 			if d.Reason != "" {
@@ -146,23 +146,30 @@ func (o TableOptions) paint(s string) string {
 type grid struct {
 	opts   TableOptions
 	header []string
-	// flex holds, for the columns that wrap when the table is too wide,
-	// the narrowest they get; 0 for the others.
-	flex []int
-	rows [][]string
+	// When the table is too wide, the columns with a preferred width wrap
+	// down to it first; then every column with a least width wraps down to
+	// that. 0 means no such width.
+	preferred, least []int
+	rows             [][]string
+}
+
+// shrink sets the preferred and least widths of the columns.
+func (g *grid) shrink(preferred, least []int) {
+	g.preferred, g.least = preferred, least
 }
 
 func (o TableOptions) newGrid(header ...string) *grid {
-	return &grid{opts: o, header: header, flex: make([]int, len(header))}
+	n := len(header)
+	return &grid{opts: o, header: header, preferred: make([]int, n), least: make([]int, n)}
 }
 
 func (g *grid) add(cells ...string) { g.rows = append(g.rows, cells) }
 
 const gutter = 2
 
-// widths returns the width of each column: the widest cell, with the
-// flexible columns narrowed, the one furthest above its minimum first,
-// until the table fits opts.Width.
+// widths returns the width of each column: the widest cell, with columns
+// narrowed, the one furthest above its bound first, until the table fits
+// opts.Width: down to their preferred widths, then to their least.
 func (g *grid) widths() []int {
 	w := make([]int, len(g.header))
 	for i, h := range g.header {
@@ -182,19 +189,22 @@ func (g *grid) widths() []int {
 	for _, n := range w {
 		total += n
 	}
-	for total > g.opts.Width {
-		widest := -1
-		for i := range w {
-			if g.flex[i] > 0 && w[i] > g.flex[i] && (widest < 0 || w[i]-g.flex[i] > w[widest]-g.flex[widest]) {
-				widest = i
+	for _, bound := range [][]int{g.preferred, g.least} {
+		for total > g.opts.Width {
+			widest := -1
+			for i := range w {
+				if bound[i] > 0 && w[i] > bound[i] && (widest < 0 || w[i]-bound[i] > w[widest]-bound[widest]) {
+					widest = i
+				}
 			}
+			if widest < 0 {
+				break
+			}
+			w[widest]--
+			total--
 		}
-		if widest < 0 {
-			break // as narrow as it gets; the terminal wraps the rest
-		}
-		w[widest]--
-		total--
 	}
+	// As narrow as it gets: the terminal wraps the rest.
 	return w
 }
 
@@ -238,7 +248,7 @@ func (g *grid) line(w io.Writer, widths []int, row []string) {
 			}
 			b.WriteString(s)
 			if i < last {
-				b.WriteString(strings.Repeat(" ", widths[i]-visibleWidth(s)+gutter))
+				b.WriteString(strings.Repeat(" ", max(0, widths[i]-visibleWidth(s))+gutter))
 			}
 		}
 		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
@@ -246,10 +256,10 @@ func (g *grid) line(w io.Writer, widths []int, row []string) {
 }
 
 // wrap breaks s into lines at most width columns wide, at spaces when it
-// can. A cell holding colour escapes is never broken: paint only colours
-// single words.
+// can, cutting longer words. A word holding the colour escapes of paint is
+// never cut.
 func wrap(s string, width int) []string {
-	if visibleWidth(s) <= width || strings.Contains(s, "\x1b") {
+	if visibleWidth(s) <= width {
 		return []string{s}
 	}
 	var lines []string
@@ -261,23 +271,23 @@ func wrap(s string, width int) []string {
 		curW = 0
 	}
 	for _, word := range strings.SplitAfter(s, " ") {
-		ww := runewidth.StringWidth(strings.TrimRight(word, " "))
+		ww := visibleWidth(strings.TrimRight(word, " "))
 		if curW > 0 && curW+ww > width {
 			flush()
 		}
-		for ww > width {
+		for ww > width && !strings.Contains(word, "\x1b") {
 			// A word longer than the column: cut it.
-			head := runewidth.Truncate(word, width-curW, "")
+			head := runewidth.Truncate(word, width, "")
 			if head == "" {
 				head = string([]rune(word)[:1])
 			}
 			cur.WriteString(head)
 			flush()
 			word = word[len(head):]
-			ww = runewidth.StringWidth(strings.TrimRight(word, " "))
+			ww = visibleWidth(strings.TrimRight(word, " "))
 		}
 		cur.WriteString(word)
-		curW += runewidth.StringWidth(word)
+		curW += visibleWidth(word)
 	}
 	if cur.Len() > 0 {
 		flush()
