@@ -20,7 +20,6 @@ func eveLine(ts string, flowID int, typ, src string, sp int, dst string, dp int,
 	return s + "}\n"
 }
 
-
 const (
 	cl  = "192.0.2.10"
 	res = "192.0.2.53"

@@ -975,7 +975,6 @@ func parseSeconds(b []byte) (time.Duration, bool) {
 	return time.Duration(t.UnixNano()), true
 }
 
-
 // parseAddrBytes parses an IPv4 or IPv6 address; dotted IPv4 without
 // allocating.
 func parseAddrBytes(b []byte) (netip.Addr, bool) {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -49,6 +51,7 @@ dependency-blocked when a call it needs was blocked.
 	fs := cmd.Flags()
 	addAuditFlags(fs)
 	fs.StringP("output", "o", "table", "report `form`: "+strings.Join(outputs, ", "))
+	fs.BoolP("quiet", "q", false, "no progress bar on stderr")
 	return cmd
 }
 
@@ -60,6 +63,9 @@ func (e *env) audit(cmd *cobra.Command, args []string) error {
 	if !slices.Contains(outputs, cfg.output) {
 		return usagef("output %q: want one of %s", cfg.output, strings.Join(outputs, ", "))
 	}
+	quiet, _ := cmd.Flags().GetBool("quiet")
+	errTTY, _ := e.tty(e.stderr)
+	cfg.progress = errTTY && !quiet
 	cl := rules.NewClassifier(cfg.cat, cfg.opts)
 	inputs, err := e.readInputs(cfg, args, cl.Add)
 	if err != nil {
@@ -70,8 +76,20 @@ func (e *env) audit(cmd *cobra.Command, args []string) error {
 	switch cfg.output {
 	case "json":
 		err = report.JSON(e.stdout, rep)
+	case "markdown":
+		err = report.Markdown(e.stdout, rep)
+	case "html":
+		err = report.HTML(e.stdout, rep)
+	case "csv":
+		err = report.CSV(e.stdout, rep)
+	case "junit":
+		err = report.JUnit(e.stdout, rep)
 	default:
-		err = report.Table(e.stdout, rep)
+		var opts report.TableOptions
+		if tty, width := e.tty(e.stdout); tty {
+			opts = report.TableOptions{Color: e.useColor(), Width: width}
+		}
+		err = opts.Write(e.stdout, rep)
 	}
 	if err != nil {
 		return err
@@ -95,7 +113,7 @@ func (e *env) readInputs(cfg *config, args []string, emit func(*capture.Observat
 	opts := &parsers.Options{KeepSecrets: cfg.keepSecrets, Custom: cfg.custom, Location: cfg.loc}
 	for _, name := range names {
 		opts.ZoneUsed = false
-		res, err := e.readInput(name, cfg.format, opts, emit)
+		res, err := e.readInput(cfg, name, opts, emit)
 		if err != nil {
 			failed++
 			cfg.log.Error("cannot read input", "input", name, "err", err)
@@ -138,11 +156,26 @@ func (e *env) readInputs(cfg *config, args []string, emit func(*capture.Observat
 	return out, nil
 }
 
-func (e *env) readInput(name string, format *parsers.Format, opts *parsers.Options, emit func(*capture.Observation)) (*parsers.Result, error) {
-	if name == parsers.Stdin {
-		return parsers.Read(e.stdin, name, format, opts, emit)
+// readInput reads one input, through a progress bar when cfg asks for one.
+func (e *env) readInput(cfg *config, name string, opts *parsers.Options, emit func(*capture.Observation)) (*parsers.Result, error) {
+	var r io.Reader = e.stdin
+	var size int64
+	if name != parsers.Stdin {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
+		r = f
 	}
-	return parsers.ReadFile(name, format, opts, emit)
+	if p := e.newProgress(cfg, name, size); p != nil {
+		defer p.finish()
+		r = p.reader(r)
+	}
+	return parsers.Read(r, name, cfg.format, opts, emit)
 }
 
 // findings counts what failOn names in rep: required calls blocked or

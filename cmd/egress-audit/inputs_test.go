@@ -16,7 +16,7 @@ import (
 
 // runCLI runs the command line in dir with no environment and returns
 // stdout, stderr and the exit code.
-func runCLI(t *testing.T, stdin string, args ...string) (string, string, int) {
+func runInputs(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	e := &env{
@@ -143,7 +143,7 @@ func TestDamagedInputs(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"audit", "-o", "json"}, tc.args...)
-			stdout, stderr, code := runCLI(t, "", args...)
+			stdout, stderr, code := runInputs(t, "", args...)
 			if code != tc.wantCode {
 				t.Errorf("exit code = %d, want %d; stderr:\n%s", code, tc.wantCode, stderr)
 			}
@@ -172,7 +172,7 @@ func TestInputKinds(t *testing.T) {
 	gw.Close()
 	writeInput(t, sub, "b.log.gz", gz.Bytes())
 
-	stdout, stderr, code := runCLI(t, squidGood, "audit", "-o", "json", dir, "-")
+	stdout, stderr, code := runInputs(t, squidGood, "audit", "-o", "json", dir, "-")
 	if code == exitUsage {
 		t.Fatalf("exit code %d; stderr:\n%s", code, stderr)
 	}
@@ -209,7 +209,7 @@ func TestSecretsNeverReported(t *testing.T) {
 		"audit_debug":   {"audit", "--log-level", "debug", "-o", "json", p},
 	} {
 		t.Run(name, func(t *testing.T) {
-			stdout, stderr, _ := runCLI(t, "", args...)
+			stdout, stderr, _ := runInputs(t, "", args...)
 			if !strings.Contains(stdout, "auth.gtmhub.com") {
 				t.Fatalf("stdout lacks the host:\n%s", stdout)
 			}
@@ -221,7 +221,7 @@ func TestSecretsNeverReported(t *testing.T) {
 		})
 	}
 	t.Run("keep_secrets", func(t *testing.T) {
-		stdout, _, _ := runCLI(t, "", "extract", "--keep-secrets", p)
+		stdout, _, _ := runInputs(t, "", "extract", "--keep-secrets", p)
 		if !strings.Contains(stdout, "SplxlOBeZQQYbYS6WxSbIA") {
 			t.Errorf("--keep-secrets output lacks the code:\n%s", stdout)
 		}
@@ -241,7 +241,7 @@ func TestConfiguredFormats(t *testing.T) {
 		"2025-12-03T09:00:01Z 192.0.2.10 allow GET https://app.gtmhub.com/api/v1/okrs 200\n"+
 			"2025-12-03T09:00:02Z 192.0.2.10 deny CONNECT auth.gtmhub.com:443 200\n"))
 	csv := writeInput(t, dir, "proxy.csv", []byte("1764752401,192.0.2.10,blocked,auth.gtmhub.com,443,403,0\n"))
-	stdout, stderr, code := runCLI(t, "", "extract", "-c", cfg, edge, csv)
+	stdout, stderr, code := runInputs(t, "", "extract", "-c", cfg, edge, csv)
 	if code != exitOK {
 		t.Fatalf("exit code %d; stderr:\n%s", code, stderr)
 	}
@@ -251,12 +251,12 @@ func TestConfiguredFormats(t *testing.T) {
 	}
 
 	bad := writeInput(t, dir, "bad.yaml", []byte("formats:\n  - name: broken\n    regex: '^(?P<time>\\S+) (?P<destination>\\S+'\n"))
-	_, stderr, code = runCLI(t, "", "extract", "-c", bad, edge)
+	_, stderr, code = runInputs(t, "", "extract", "-c", bad, edge)
 	if code != exitUsage || !strings.Contains(stderr, `formats[0]: format "broken": regex:`) {
 		t.Errorf("bad regex: exit code %d, stderr %q", code, stderr)
 	}
 	bad = writeInput(t, dir, "bad2.yaml", []byte("formats:\n  - name: broken\n    regex: '^(?P<time>\\S+) (?P<destination>\\S+)'\n"))
-	_, stderr, code = runCLI(t, "", "extract", "-c", bad, edge)
+	_, stderr, code = runInputs(t, "", "extract", "-c", bad, edge)
 	if code != exitUsage || !strings.Contains(stderr, `group 2 "destination": want one of time,`) {
 		t.Errorf("unknown group: exit code %d, stderr %q", code, stderr)
 	}

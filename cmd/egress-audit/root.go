@@ -53,11 +53,16 @@ type env struct {
 	getenv func(string) string
 	// configDir returns the user's configuration directory.
 	configDir func() (string, error)
+	// terminal reports whether w is a terminal, and its width in columns
+	// (0 when unknown).
+	terminal func(w io.Writer) (tty bool, width int)
+	// now is the clock of progress reports.
+	now func() time.Time
 }
 
 // run executes the command line args and returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, configDir: os.UserConfigDir}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, configDir: os.UserConfigDir, terminal: fileTerminal, now: time.Now}
 	return e.run(args)
 }
 
@@ -118,6 +123,7 @@ egress-audit/egress-audit.yaml in the user's configuration directory).
 		newExtractCmd(e),
 		newCatalogCmd(e),
 		newVersionCmd(e),
+		newAllowlistCmd(e),
 	)
 	return root
 }
@@ -149,6 +155,8 @@ type config struct {
 	custom      []*parsers.Format
 	keepSecrets bool
 	loc         *time.Location // zone of log times that carry none
+	// progress asks for a progress bar on stderr while inputs are read.
+	progress bool
 }
 
 // flagKeys maps flag names to configuration keys where they differ.
@@ -253,7 +261,7 @@ func list(v *viper.Viper, key string) []string {
 var failOnValues = []string{"blocked", "missing", "unexpected", "other-datacenter", "none"}
 
 // outputs lists the report forms of audit.
-var outputs = []string{"table", "json"}
+var outputs = []string{"table", "json", "markdown", "html", "csv", "junit"}
 
 // loadConfig resolves the configuration of an audit-like command.
 func (e *env) loadConfig(cmd *cobra.Command) (*config, error) {
