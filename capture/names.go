@@ -117,3 +117,16 @@ func covers(b binding, at time.Time) bool {
 	to := b.last.Add(b.ttl + nameSlack)
 	return !at.Before(from) && !at.After(to)
 }
+
+// Merge adds the bindings of o to t.
+func (t *NameTable) Merge(o *NameTable) {
+	for addr, bs := range o.byAddr {
+		for _, b := range bs {
+			t.Add(b.name, addr, b.first, b.ttl)
+			if b.last != b.first {
+				t.Add(b.name, addr, b.last, b.ttl)
+			}
+		}
+	}
+	t.Dropped += o.Dropped
+}

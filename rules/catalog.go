@@ -83,6 +83,7 @@ var (
 	varRE      = regexp.MustCompile(`\{([a-z_]+)\}`)
 	hostRE     = regexp.MustCompile(`^[a-z0-9*]([a-z0-9.*-]*[a-z0-9])?$`)
 	lineNumber = regexp.MustCompile(`^line (\d+): `)
+	notFound   = regexp.MustCompile(`field (\S+) not found in type rules\.(\w+)`)
 )
 
 // ParseCatalog decodes a catalog strictly: an unknown field, a missing one
@@ -116,6 +117,7 @@ func yamlError(name string, err error) error {
 	if errors.As(err, &te) {
 		errs := make([]error, 0, len(te.Errors))
 		for _, e := range te.Errors {
+			e = notFound.ReplaceAllString(e, `unknown field "$1" in $2`)
 			errs = append(errs, fmt.Errorf("%s:%s", name, lineNumber.ReplaceAllString(e, "$1: ")))
 		}
 		return errors.Join(errs...)
@@ -381,20 +383,20 @@ func MatchPath(pattern, path string) bool {
 		return true
 	}
 	parts := strings.Split(pattern, "*")
+	last := len(parts) - 1
+	if last == 0 {
+		return path == pattern
+	}
 	if !strings.HasPrefix(path, parts[0]) {
 		return false
 	}
 	path = path[len(parts[0]):]
-	last := len(parts) - 1
 	for _, p := range parts[1:last] {
 		i := strings.Index(path, p)
 		if i < 0 {
 			return false
 		}
 		path = path[i+len(p):]
-	}
-	if last == 0 {
-		return path == ""
 	}
 	return strings.HasSuffix(path, parts[last])
 }

@@ -75,17 +75,22 @@ type tally struct {
 }
 
 func (t *tally) add(outcome capture.Outcome, reason capture.Reason, ev Evidence) {
-	t.flows++
+	t.addN(1, outcome, reason, ev)
+}
+
+// addN counts n observations of one outcome, with the evidence of one.
+func (t *tally) addN(n int64, outcome capture.Outcome, reason capture.Reason, ev Evidence) {
+	t.flows += n
 	switch outcome {
 	case capture.OutcomeOK:
-		t.ok++
+		t.ok += n
 		t.okEvidence = appendEvidence(t.okEvidence, ev)
 	case capture.OutcomeBlocked:
-		t.blocked++
+		t.blocked += n
 		if t.reasons == nil {
 			t.reasons = make(map[capture.Reason]int64)
 		}
-		t.reasons[reason]++
+		t.reasons[reason] += n
 		t.blockedEvidence = appendEvidence(t.blockedEvidence, ev)
 	default:
 		t.otherEvidence = appendEvidence(t.otherEvidence, ev)
@@ -105,6 +110,20 @@ func (t *tally) merge(o *tally) {
 	t.okEvidence = appendEvidence(t.okEvidence, o.okEvidence...)
 	t.blockedEvidence = appendEvidence(t.blockedEvidence, o.blockedEvidence...)
 	t.otherEvidence = appendEvidence(t.otherEvidence, o.otherEvidence...)
+}
+
+func (t tally) clone() tally {
+	if t.reasons != nil {
+		r := make(map[capture.Reason]int64, len(t.reasons))
+		for k, v := range t.reasons {
+			r[k] = v
+		}
+		t.reasons = r
+	}
+	t.okEvidence = append([]Evidence(nil), t.okEvidence...)
+	t.blockedEvidence = append([]Evidence(nil), t.blockedEvidence...)
+	t.otherEvidence = append([]Evidence(nil), t.otherEvidence...)
+	return t
 }
 
 // evidence returns the evidence of t, blocked first, at most MaxEvidence.
@@ -159,7 +178,8 @@ type urlHit struct {
 	method, path string
 	outcome      capture.Outcome
 	reason       capture.Reason
-	ev           Evidence
+	ev           Evidence // of the first such request
+	n            int64    // how many such requests
 }
 
 // maxURLs bounds the distinct method and path pairs kept per destination.
@@ -186,20 +206,42 @@ func (a *aggregate) add(o *capture.Observation) {
 		a.bare.add(o.Outcome, o.Reason, ev)
 		return
 	}
-	for _, u := range a.urls {
-		if u.method == o.Method && u.path == o.Path && u.outcome == o.Outcome {
-			return
+	if !a.addURL(urlHit{method: o.Method, path: o.Path, outcome: o.Outcome, reason: o.Reason, ev: ev, n: 1}) {
+		a.bare.add(o.Outcome, o.Reason, ev)
+	}
+}
+
+// addURL keeps u, or counts it with the kept request of the same method,
+// path and outcome. Past maxURLs distinct requests, new ones count only at
+// host level.
+func (a *aggregate) addURL(u urlHit) bool {
+	for i := range a.urls {
+		if k := &a.urls[i]; k.method == u.method && k.path == u.path && k.outcome == u.outcome {
+			k.n += u.n
+			return true
 		}
 	}
-	if len(a.urls) < maxURLs {
-		a.urls = append(a.urls, urlHit{method: o.Method, path: o.Path, outcome: o.Outcome, reason: o.Reason, ev: ev})
+	if len(a.urls) >= maxURLs {
+		return false
 	}
+	a.urls = append(a.urls, u)
+	return true
 }
 
 func (a *aggregate) addAddr(addr netip.Addr) {
 	if len(a.addrs) < 16 && !contains(a.addrs, addr) {
 		a.addrs = append(a.addrs, addr)
 	}
+}
+
+// clone returns a copy of a that shares nothing a may change.
+func (a *aggregate) clone() *aggregate {
+	b := *a
+	b.addrs = append([]netip.Addr(nil), a.addrs...)
+	b.urls = append([]urlHit(nil), a.urls...)
+	b.all = a.all.clone()
+	b.bare = a.bare.clone()
+	return &b
 }
 
 // merge adds b's counts and evidence to a.
@@ -216,8 +258,8 @@ func (a *aggregate) merge(b *aggregate) {
 		a.last = b.last
 	}
 	for _, u := range b.urls {
-		if len(a.urls) < maxURLs {
-			a.urls = append(a.urls, u)
+		if !a.addURL(u) {
+			a.bare.addN(u.n, u.outcome, u.reason, u.ev)
 		}
 	}
 	if a.uncertain == "" {

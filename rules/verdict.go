@@ -23,8 +23,8 @@ func (c *Classifier) Report(inputs []InputReport) *Report {
 	if r.Inputs == nil {
 		r.Inputs = []InputReport{}
 	}
-	dests := c.resolve()
-	dc := c.datacenter(r)
+	dests, dcSeen := c.resolve()
+	dc := c.datacenter(r, dcSeen)
 	r.Datacenter = dc.ID
 
 	// Catalog hosts of the chosen data center, and of the others.
@@ -67,8 +67,9 @@ func (c *Classifier) Report(inputs []InputReport) *Report {
 		if a.first.IsZero() {
 			d.FirstSeen, d.LastSeen = a.first, a.last
 		}
-		sort.Slice(a.addrs, func(i, j int) bool { return a.addrs[i].Less(a.addrs[j]) })
-		for _, x := range a.addrs {
+		addrs := append([]netip.Addr(nil), a.addrs...)
+		sort.Slice(addrs, func(i, j int) bool { return addrs[i].Less(addrs[j]) })
+		for _, x := range addrs {
 			d.IPs = append(d.IPs, x.String())
 		}
 		if d.Host == "" && len(d.IPs) > 0 {
@@ -117,9 +118,15 @@ func (c *Classifier) Report(inputs []InputReport) *Report {
 	return r
 }
 
-// resolve names the unnamed flows from DNS evidence and merges them into the
-// named destinations. It returns every destination, named or not.
-func (c *Classifier) resolve() []*aggregate {
+// resolve names the unnamed flows from DNS evidence and merges them into
+// the named destinations. It returns every destination, named or not, and
+// the data centers seen counting the flows it named. It changes nothing in
+// c, so that a report can be made again after more observations.
+func (c *Classifier) resolve() ([]*aggregate, map[string]int64) {
+	dcSeen := make(map[string]int64, len(c.dcSeen))
+	for dc, n := range c.dcSeen {
+		dcSeen[dc] = n
+	}
 	out := make([]*aggregate, 0, len(c.named)+len(c.unnamed))
 	merged := make(map[destKey]*aggregate, len(c.named))
 	for k, a := range c.named {
@@ -131,42 +138,51 @@ func (c *Classifier) resolve() []*aggregate {
 			out = append(out, a)
 			continue
 		}
-		a.host = res.Name
-		a.source = capture.SourceDNS
-		a.uncertain = res.Uncertain
+		named := a.clone()
+		named.host = res.Name
+		named.source = capture.SourceDNS
+		named.uncertain = res.Uncertain
 		if res.Uncertain != "" && len(res.Others) > 0 {
-			a.uncertain += ": also " + strings.Join(res.Others, ", ")
+			named.uncertain += ": also " + strings.Join(res.Others, ", ")
 		}
 		for _, dc := range c.hosts[res.Name] {
-			c.dcSeen[dc] += a.all.flows
+			dcSeen[dc] += a.all.flows
 		}
 		nk := destKey{host: res.Name, port: k.port}
 		if m := merged[nk]; m != nil {
-			m.merge(a)
+			if m == c.named[nk] {
+				m = m.clone()
+				merged[nk] = m
+			}
+			m.merge(named)
 			continue
 		}
-		merged[nk] = a
+		merged[nk] = named
 	}
 	for _, a := range merged {
 		out = append(out, a)
 	}
 	sort.Slice(out, func(i, j int) bool {
-		if out[i].host != out[j].host {
-			return out[i].host < out[j].host
+		a, b := out[i], out[j]
+		if a.host != b.host {
+			return a.host < b.host
 		}
-		return out[i].port < out[j].port
+		if a.port != b.port {
+			return a.port < b.port
+		}
+		return len(a.addrs) > 0 && len(b.addrs) > 0 && a.addrs[0].Less(b.addrs[0])
 	})
-	return out
+	return out, dcSeen
 }
 
 // datacenter returns the configured data center, or the one whose hosts
 // were seen most, noting in r what it inferred.
-func (c *Classifier) datacenter(r *Report) Datacenter {
+func (c *Classifier) datacenter(r *Report, dcSeen map[string]int64) Datacenter {
 	if c.opts.Datacenter != DatacenterAuto {
 		d, _ := c.cat.Datacenter(c.opts.Datacenter)
 		var others []string
 		for _, o := range c.cat.Datacenters {
-			if o.ID != d.ID && c.dcSeen[o.ID] > 0 && c.dcSeen[d.ID] == 0 {
+			if o.ID != d.ID && dcSeen[o.ID] > 0 && dcSeen[d.ID] == 0 {
 				others = append(others, o.ID)
 			}
 		}
@@ -178,10 +194,10 @@ func (c *Classifier) datacenter(r *Report) Datacenter {
 	best := c.cat.Datacenters[0]
 	var seen []string
 	for _, d := range c.cat.Datacenters {
-		if c.dcSeen[d.ID] > 0 {
+		if dcSeen[d.ID] > 0 {
 			seen = append(seen, d.ID)
 		}
-		if c.dcSeen[d.ID] > c.dcSeen[best.ID] {
+		if dcSeen[d.ID] > dcSeen[best.ID] {
 			best = d
 		}
 	}
@@ -220,35 +236,45 @@ func (c *Classifier) judgeCalls(dc Datacenter, byHost map[string][]*aggregate) [
 	}
 	// Dependencies: a call that was not seen because one it needs was
 	// blocked is not a failure of its own. Catalog order is not dependency
-	// order, so settle them in dependency order.
-	var settle func(i int, depth int)
-	settled := make([]bool, len(out))
-	settle = func(i int, depth int) {
-		if settled[i] || depth > len(out) {
-			return
+	// order, so settle them depth first; cause[i] is the blocked call that
+	// explains call i.
+	cause := make([]int, len(out))
+	for i := range cause {
+		cause[i] = -2 // unsettled
+	}
+	var settle func(i int) int
+	settle = func(i int) int {
+		if cause[i] != -2 {
+			return cause[i]
 		}
-		settled[i] = true
-		cr := &out[i]
-		if cr.Status != StatusMissing {
-			return
+		cause[i] = -1
+		switch out[i].Status {
+		case StatusBlocked:
+			cause[i] = i
+			return i
+		case StatusOK:
+			return -1
 		}
 		for _, dep := range c.cat.Calls[i].DependsOn {
 			j := index[dep]
-			settle(j, depth+1)
-			d := &out[j]
-			if d.Status == StatusBlocked || (d.Status == StatusMissing && d.Reason == string(capture.ReasonDependencyBlocked)) {
+			if !c.expected(&c.cat.Calls[j]) {
+				continue
+			}
+			if k := settle(j); k >= 0 {
+				cause[i] = k
+				cr, root := &out[i], &out[k]
 				cr.Reason = string(capture.ReasonDependencyBlocked)
-				why := d.Reason
-				if d.Status == StatusMissing {
-					why = "itself missing: " + d.Detail
+				cr.Detail = fmt.Sprintf("%s was blocked (%s), and this call comes after it", root.ID, root.Reason)
+				if j != k {
+					cr.Detail += " (through " + dep + ")"
 				}
-				cr.Detail = fmt.Sprintf("needs %s, which was %s (%s)", d.ID, d.Status, why)
-				return
+				return k
 			}
 		}
+		return -1
 	}
 	for i := range out {
-		settle(i, 0)
+		settle(i)
 	}
 	for i := range out {
 		if !c.expected(&c.cat.Calls[i]) {
@@ -282,7 +308,7 @@ func (c *Classifier) judgeCall(cr *CallReport, call *Call, aggs []*aggregate, lo
 				continue
 			}
 			if MatchPath(call.Path, u.path) {
-				t.add(u.outcome, u.reason, u.ev)
+				t.addN(u.n, u.outcome, u.reason, u.ev)
 			}
 		}
 		t.merge(&a.bare)
