@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -14,8 +13,6 @@ import (
 	"github.com/egress-audit/egress-audit/capture"
 	"github.com/egress-audit/egress-audit/rules"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 

@@ -59,12 +59,10 @@ func (e *env) audit(cmd *cobra.Command, args []string) error {
 	if !slices.Contains(outputs, cfg.output) {
 		return usagef("output %q: want one of %s", cfg.output, strings.Join(outputs, ", "))
 	}
-	cl := rules.NewClassifier(cfg.cat, cfg.opts)
-	inputs, err := e.readInputs(cfg, args, cl.Add)
+	rep, err := e.auditInputs(cfg, args)
 	if err != nil {
 		return err
 	}
-	rep := cl.Report(inputs)
 	switch cfg.output {
 	case "json":
 		err = report.JSON(e.stdout, rep)
@@ -78,6 +76,16 @@ func (e *env) audit(cmd *cobra.Command, args []string) error {
 		return errFindings
 	}
 	return nil
+}
+
+// auditInputs reads the inputs named in args and judges them with cfg.
+func (e *env) auditInputs(cfg *config, args []string) (*rules.Report, error) {
+	cl := rules.NewClassifier(cfg.cat, cfg.opts)
+	inputs, err := e.readInputs(cfg, args, cl.Add)
+	if err != nil {
+		return nil, err
+	}
+	return cl.Report(inputs), nil
 }
 
 // readInputs reads every input, passing each observation to emit. An input
