@@ -117,6 +117,7 @@ egress-audit/egress-audit.yaml in the user's configuration directory).
 		newExtractCmd(e),
 		newCatalogCmd(e),
 		newDiffCmd(e),
+		newCheckRulesCmd(e),
 		newVersionCmd(e),
 	)
 	return root
