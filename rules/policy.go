@@ -190,6 +190,10 @@ func sourceLine(file string, line int) string {
 }
 
 // relativeTo resolves name against the directory of the file that names it.
+// Squid itself takes a relative name from its working directory, which a
+// check cannot know; configurations in use name their files absolutely
+// (/etc/squid/conf.d/*.conf), and a copied configuration directory then
+// still reads as a whole.
 func relativeTo(from, name string) string {
 	if filepath.IsAbs(name) {
 		return name

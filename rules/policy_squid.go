@@ -262,6 +262,9 @@ func (sp *squidParser) include(from string, patterns []string, depth int) error 
 			if err != nil {
 				return fmt.Errorf("include %q: %v", pat, err)
 			}
+			if len(m) == 0 {
+				return fmt.Errorf("include %q: no file matches", pat)
+			}
 			sort.Strings(m)
 			names = m
 		}
