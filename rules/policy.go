@@ -33,12 +33,16 @@ type PolicyRequest struct {
 	Client netip.Addr // the requesting host, when known
 }
 
-// String formats r as the request line a proxy would log.
+// String formats r as the device sees it: a proxy's request line, or for
+// HTTPS through a firewall the TLS server name and port.
 func (r PolicyRequest) String() string {
-	if r.Method == "CONNECT" {
+	switch {
+	case r.Method == "CONNECT":
 		return fmt.Sprintf("CONNECT %s:%d", r.Host, r.Port)
+	case r.Scheme == "https":
+		return fmt.Sprintf("TLS %s:%d", r.Host, r.Port)
 	}
-	return fmt.Sprintf("%s %s://%s:%d%s", r.Method, r.Scheme, r.Host, r.Port, r.Path)
+	return fmt.Sprintf("%s http://%s:%d%s", r.Method, r.Host, r.Port, r.Path)
 }
 
 // Decision defaults: no rule matched, and the policy's own default applied.
