@@ -32,7 +32,7 @@ func CheckTable(w io.Writer, c *rules.Check) error {
 	if c.Report != "" {
 		header = append(header, "OBSERVED")
 	}
-	t := newTable(w, header...)
+	t := plainTable(w, header...)
 	for _, cc := range c.Calls {
 		id := cc.ID
 		if !cc.Required {

@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+
 	"github.com/egress-audit/egress-audit/rules"
 )
 
@@ -451,7 +454,7 @@ func DiffTable(w io.Writer, d *Diff) error {
 	}
 	fmt.Fprintln(w)
 
-	calls := newTable(w, "CALL", "HOST", "CHANGE", "BEFORE", "AFTER", "NOTE")
+	calls := plainTable(w, "CALL", "HOST", "CHANGE", "BEFORE", "AFTER", "NOTE")
 	for i := range d.Calls {
 		c := &d.Calls[i]
 		calls.Append([]string{
@@ -477,7 +480,7 @@ func DiffTable(w io.Writer, d *Diff) error {
 	if changed == 0 {
 		fmt.Fprintln(w, "No destination changed.")
 	} else {
-		dests := newTable(w, "DESTINATION", "CHANGE", "BEFORE", "AFTER")
+		dests := plainTable(w, "DESTINATION", "CHANGE", "BEFORE", "AFTER")
 		for _, c := range d.Destinations {
 			if c.Change == ChangeUnchanged {
 				continue
@@ -486,7 +489,7 @@ func DiffTable(w io.Writer, d *Diff) error {
 			if c.Finding != "" {
 				change += " (" + c.Finding + ")"
 			}
-			dests.Append([]string{hostPort(c.Host, c.Port), change, destText(c.Before), destText(c.After)})
+			dests.Append([]string{hostAndPort(c.Host, c.Port), change, destText(c.Before), destText(c.After)})
 		}
 		if err := dests.Render(); err != nil {
 			return err
@@ -500,7 +503,7 @@ func DiffTable(w io.Writer, d *Diff) error {
 	return nil
 }
 
-func hostPort(host string, port int) string {
+func hostAndPort(host string, port int) string {
 	host = Clean(host)
 	if port == 0 {
 		return host
@@ -580,7 +583,7 @@ func DiffMarkdown(w io.Writer, d *Diff) error {
 			change = "**" + change + " (" + c.Finding + ")**"
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n",
-			mdEscape(hostPort(c.Host, c.Port)), change,
+			mdEscape(hostAndPort(c.Host, c.Port)), change,
 			mdEscape(destText(c.Before)), mdEscape(destText(c.After)))
 	}
 	if changed == 0 {
@@ -601,4 +604,17 @@ func mdEscape(s string) string {
 		"<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "\n", " ",
 	)
 	return r.Replace(s)
+}
+
+// plainTable returns a table with a left-aligned header, for the diff and
+// check-rules outputs. It wraps nothing: a cell keeps its whole text.
+func plainTable(w io.Writer, header ...string) *tablewriter.Table {
+	t := tablewriter.NewTable(w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+	)
+	t.Header(header)
+	return t
 }

@@ -14,10 +14,10 @@ import (
 	"github.com/egress-audit/egress-audit/rules"
 )
 
-var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+var diffT0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
-// obs builds one observation of a request from the audited server.
-func obs(line int, host string, port uint16, method, path string, out capture.Outcome, reason capture.Reason) capture.Observation {
+// diffObs builds one observation of a request from the audited server.
+func diffObs(line int, host string, port uint16, method, path string, out capture.Outcome, reason capture.Reason) capture.Observation {
 	o := capture.Observation{
 		Kind:       capture.Connection,
 		Client:     netip.MustParseAddrPort("192.0.2.10:40000"),
@@ -29,7 +29,7 @@ func obs(line int, host string, port uint16, method, path string, out capture.Ou
 		Path:       path,
 		Outcome:    out,
 		Reason:     reason,
-		Time:       t0.Add(time.Duration(line) * time.Second),
+		Time:       diffT0.Add(time.Duration(line) * time.Second),
 		Input:      "hand-made.log",
 		Locator:    capture.Line(int64(line)),
 	}
@@ -39,9 +39,9 @@ func obs(line int, host string, port uint16, method, path string, out capture.Ou
 	return o
 }
 
-// audit classifies observations as the audit command does, for the EU data
+// diffAudit classifies observations as the audit command does, for the EU data
 // center and the server vantage.
-func audit(t *testing.T, obs ...capture.Observation) *rules.Report {
+func diffAudit(t *testing.T, obs ...capture.Observation) *rules.Report {
 	t.Helper()
 	cl := rules.NewClassifier(rules.DefaultCatalog(), rules.Options{Datacenter: "eu"})
 	for i := range obs {
@@ -51,8 +51,8 @@ func audit(t *testing.T, obs ...capture.Observation) *rules.Report {
 }
 
 const (
-	ok      = capture.OutcomeOK
-	blocked = capture.OutcomeBlocked
+	diffOK      = capture.OutcomeOK
+	diffBlocked = capture.OutcomeBlocked
 )
 
 // transitions is a pair of reports in which every call and destination
@@ -69,22 +69,22 @@ const (
 //	cdn.example.com:443     unexpected blocked -> allowed          changed (new-unexpected)
 //	crl.example.net:80      unexpected allowed -> gone             gone
 func transitions(t *testing.T) (before, after *rules.Report) {
-	before = audit(t,
-		obs(1, "auth.gtmhub.com", 443, "POST", "/oauth/token", blocked, capture.ProxyDenied),
-		obs(2, "app.gtmhub.com", 443, "GET", "/api/v1/sessions", ok, ""),
-		obs(3, "app.gtmhub.com", 443, "GET", "/api/v1/goals", blocked, capture.Reset),
-		obs(4, "app.gtmhub.com", 443, "GET", "/api/v1/search?q=x", ok, ""),
-		obs(5, "cdn.example.com", 443, "", "", blocked, capture.Reset),
-		obs(6, "crl.example.net", 80, "GET", "/ca.crl", ok, ""),
+	before = diffAudit(t,
+		diffObs(1, "auth.gtmhub.com", 443, "POST", "/oauth/token", diffBlocked, capture.ProxyDenied),
+		diffObs(2, "app.gtmhub.com", 443, "GET", "/api/v1/sessions", diffOK, ""),
+		diffObs(3, "app.gtmhub.com", 443, "GET", "/api/v1/goals", diffBlocked, capture.Reset),
+		diffObs(4, "app.gtmhub.com", 443, "GET", "/api/v1/search?q=x", diffOK, ""),
+		diffObs(5, "cdn.example.com", 443, "", "", diffBlocked, capture.Reset),
+		diffObs(6, "crl.example.net", 80, "GET", "/ca.crl", diffOK, ""),
 	)
-	after = audit(t,
-		obs(1, "auth.gtmhub.com", 443, "POST", "/oauth/token", ok, ""),
-		obs(2, "app.gtmhub.com", 443, "GET", "/api/v1/sessions", blocked, capture.Reset),
-		obs(3, "app.gtmhub.com", 443, "GET", "/api/v1/goals", blocked, capture.ProxyDenied),
-		obs(4, "app.gtmhub.com", 443, "GET", "/api/v1/search?q=x", ok, ""),
-		obs(5, "cdn.example.com", 443, "", "", ok, ""),
-		obs(6, "evil.example.net", 443, "", "", ok, ""),
-		obs(7, "tracker.example.org", 443, "", "", blocked, capture.Reset),
+	after = diffAudit(t,
+		diffObs(1, "auth.gtmhub.com", 443, "POST", "/oauth/token", diffOK, ""),
+		diffObs(2, "app.gtmhub.com", 443, "GET", "/api/v1/sessions", diffBlocked, capture.Reset),
+		diffObs(3, "app.gtmhub.com", 443, "GET", "/api/v1/goals", diffBlocked, capture.ProxyDenied),
+		diffObs(4, "app.gtmhub.com", 443, "GET", "/api/v1/search?q=x", diffOK, ""),
+		diffObs(5, "cdn.example.com", 443, "", "", diffOK, ""),
+		diffObs(6, "evil.example.net", 443, "", "", diffOK, ""),
+		diffObs(7, "tracker.example.org", 443, "", "", diffBlocked, capture.Reset),
 	)
 	return before, after
 }
@@ -124,7 +124,7 @@ func TestCompareTransitions(t *testing.T) {
 		"app.gtmhub.com:443":      ChangeUnchanged + " ", // mixed on both sides
 	}
 	for _, c := range d.Destinations {
-		k := hostPort(c.Host, c.Port)
+		k := hostAndPort(c.Host, c.Port)
 		got := c.Change + " " + c.Finding
 		if want, ok := wantDests[k]; !ok || got != want {
 			t.Errorf("destination %s: %q, want %q", k, got, want)
@@ -222,13 +222,13 @@ func TestDiffGolden(t *testing.T) {
 			if err := tc.render(&b, tc.d); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, tc.name, b.Bytes())
+			diffGolden(t, tc.name, b.Bytes())
 		})
 	}
 }
 
-// golden compares got with testdata/golden/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
+// diffGolden compares got with testdata/golden/name, or rewrites it with -update.
+func diffGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", "golden", name)
 	if *update {
