@@ -116,7 +116,8 @@ func ParsePolicy(name string, data []byte, format string, read ReadFileFunc) (Po
 // DetectPolicy tells a policy's format from its content: JSON of an AWS
 // domain-list rule group or of Azure application rules, a squid
 // configuration, or else a list of domains. A list is taken as a plain
-// allow-list unless it uses the PAN-OS caret or its name ends in .edl;
+// allow-list unless it uses the PAN-OS caret, has URL-list entries
+// ("example.com/") or its name ends in .edl;
 // name the format when that guess is wrong, since the two read an entry
 // such as example.com differently.
 func DetectPolicy(name string, data []byte) (string, error) {
@@ -144,7 +145,7 @@ func DetectPolicy(name string, data []byte) (string, error) {
 		case "acl", "http_access", "include", "http_port":
 			return PolicySquid, nil
 		}
-		if strings.HasPrefix(f[0], "^") {
+		if strings.HasPrefix(f[0], "^") || (strings.Contains(f[0], "/") && !strings.Contains(f[0], "://")) {
 			edl = true
 		}
 	}

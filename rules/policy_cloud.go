@@ -216,6 +216,13 @@ func (ar *azureRule) source(client netip.Addr) (bool, string) {
 			return true, ""
 		}
 	}
+	for _, s := range ar.sources {
+		// An ARM template expression, "[parameters('sourceAddresses')]",
+		// is filled in at deployment.
+		if strings.HasPrefix(s, "[") {
+			return true, fmt.Sprintf("rule %s's source addresses are the template expression %s; the client is taken to be among them", ar.name, s)
+		}
+	}
 	if !client.IsValid() {
 		return true, fmt.Sprintf("the client is taken to be among rule %s's source addresses (give --client)", ar.name)
 	}

@@ -71,7 +71,9 @@ func (e *domainEntry) matches(host string) bool {
 //
 // A PAN-OS list (PolicyEDL) reads "example.com" as the name and its
 // subdomains, "^example.com" as the name only, and "*.example.com" as its
-// subdomains, as PAN-OS domain lists do.
+// subdomains, as PAN-OS domain lists do. An entry with a slash is a URL
+// list's: "example.com/" (or "example.com/path") matches that host only,
+// "*.example.com/" its subdomains; the path is not checked.
 func parseDomainList(name string, data []byte, format string) (*domainList, error) {
 	l := &domainList{format: format}
 	for i, line := range strings.Split(string(data), "\n") {
@@ -110,6 +112,23 @@ func parseDomainEntry(text, format string) (domainEntry, error) {
 				return e, fmt.Errorf("entry %q: port %q", text, p)
 			}
 			v, e.port = h, port
+		}
+	}
+	if format == PolicyEDL {
+		// A URL-list entry: the host ends at the first slash and is matched
+		// as written, not with its subdomains. The path is not checked:
+		// without decryption the firewall sees only the server name.
+		if h, _, ok := strings.Cut(v, "/"); ok {
+			v = strings.TrimSuffix(h, ".")
+			if strings.HasPrefix(v, "*.") {
+				e.match, e.domain = matchSubdomains, v[2:]
+			} else {
+				e.match, e.domain = matchExact, strings.TrimPrefix(v, "^")
+			}
+			if err := checkDomain(e.domain); err != nil {
+				return e, fmt.Errorf("entry %q: %v", text, err)
+			}
+			return e, nil
 		}
 	}
 	v = strings.TrimSuffix(v, ".")

@@ -177,6 +177,10 @@ func TestDomainLists(t *testing.T) {
 		{"edl_caret_exact", PolicyEDL, "^gtmhub.com\n", "auth.gtmhub.com", 443, "deny default-deny"},
 		{"edl_caret_match", PolicyEDL, "^auth.gtmhub.com\n", "auth.gtmhub.com", 443, "allow list:1"},
 		{"edl_star", PolicyEDL, "*.gtmhub.com\n", "app.gtmhub.com", 443, "allow list:1"},
+		{"edl_url_host_exact", PolicyEDL, "gtmhub.com/\n", "auth.gtmhub.com", 443, "deny default-deny"},
+		{"edl_url_host", PolicyEDL, "auth.gtmhub.com/\n", "auth.gtmhub.com", 443, "allow list:1"},
+		{"edl_url_path", PolicyEDL, "app.gtmhub.com/api/v1\n", "app.gtmhub.com", 443, "allow list:1"},
+		{"edl_url_star", PolicyEDL, "*.gtmhub.com/\n", "app.gtmhub.com", 443, "allow list:1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -336,6 +340,7 @@ func TestDetectPolicy(t *testing.T) {
 		{"plain", "allow.txt", "# list\n.gtmhub.com\n", PolicyDomains},
 		{"edl_by_caret", "list.txt", "^auth.gtmhub.com\n", PolicyEDL},
 		{"edl_by_name", "quantive.edl", "gtmhub.com\n", PolicyEDL},
+		{"edl_by_url_entry", "list.txt", "# x\nauth.gtmhub.com/\n", PolicyEDL},
 		{"aws", "rg.json", awsAllow, PolicyAWS},
 		{"azure", "az.json", azurePolicyGroup, PolicyAzure},
 	}

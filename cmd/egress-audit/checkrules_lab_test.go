@@ -184,6 +184,22 @@ func TestCheckRulesAgainstSquid(t *testing.T) {
 			map[string]string{"saas.txt": "# the plugin's hosts\napp.gtmhub.com\n"},
 			[][2]string{{"CONNECT", "auth.gtmhub.com:443"}}},
 	}
+	// What the allowlist command writes for squid, when its golden file is
+	// there, put above a final deny as its comment asks.
+	for _, name := range []string{"catalog_eu_server.squid", "catalog_us_all.squid"} {
+		data, err := os.ReadFile(filepath.Join(allowListGoldens, name))
+		if err != nil {
+			continue
+		}
+		text, _, _ := strings.Cut(string(data), "\n==== warnings ====")
+		tests = append(tests, struct {
+			name  string
+			rules string
+			extra map[string]string
+			more  [][2]string
+		}{"allowlist_" + name, text + "\nhttp_access deny all\n", nil,
+			[][2]string{{"CONNECT", "evil.example.net:443"}, {"CONNECT", "gtmhub.com:443"}}})
+	}
 	seen := map[int]int{} // squid's answers, to show both kinds occurred
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -157,5 +158,68 @@ func TestCheckRulesUsage(t *testing.T) {
 				t.Errorf("check-rules %v: exit %d, stderr %q, stdout %q; want 2 and %q", tc.args, r.code, r.stderr, r.stdout, tc.stderr)
 			}
 		})
+	}
+}
+
+// allowListGoldens is where the report package keeps what the allowlist
+// command writes, one file per catalog case and target.
+const allowListGoldens = "../../report/testdata/golden/allowlist"
+
+// allowListFormats maps the allow-list targets that check-rules reads to
+// their policy formats.
+var allowListFormats = map[string]string{
+	"squid":     rules.PolicySquid,
+	"plain":     rules.PolicyDomains,
+	"panos-edl": rules.PolicyEDL,
+	"aws-nfw":   rules.PolicyAWS,
+	"azure-fw":  rules.PolicyAzure,
+}
+
+// TestAllowListChecksClean reads every allow-list the allowlist command's
+// golden tests keep for the default catalog (catalog_<dc>_<vantage>.<target>)
+// and asserts that check-rules lets every call of that data center and
+// vantage through, by a rule of the list.
+func TestAllowListChecksClean(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(allowListGoldens, "catalog_*"))
+	if len(files) == 0 {
+		t.Skip("no allow-lists under " + allowListGoldens)
+	}
+	tmp := t.TempDir()
+	checked := 0
+	for _, f := range files {
+		base := filepath.Base(f)
+		stem, target, _ := strings.Cut(base, ".")
+		format, ok := allowListFormats[target]
+		parts := strings.Split(stem, "_")
+		if !ok || len(parts) != 3 {
+			continue
+		}
+		t.Run(base, func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The golden file ends with the warnings the command printed.
+			text, _, _ := strings.Cut(string(data), "\n==== warnings ====")
+			policy := writeFile(t, filepath.Join(tmp, base), text+"\n")
+			r := runWith(t, nil, "", "check-rules", "-o", "json", "--rules-format", format,
+				"--datacenter", parts[1], "--vantage", parts[2], "--client", "192.0.2.10", policy)
+			if r.code != exitOK {
+				t.Errorf("check-rules: exit %d, want 0; stderr: %s\n%s", r.code, r.stderr, r.stdout)
+			}
+			_, c := verdicts(t, r)
+			for _, cc := range c.Calls {
+				if cc.Verdict == rules.StatusNotExpected {
+					continue
+				}
+				if cc.Verdict != rules.VerdictAllowed || cc.Source == "" {
+					t.Errorf("%s (%s): %s by %s %s, want allowed by a line of the list", cc.ID, cc.Request, cc.Verdict, cc.Rule, cc.Source)
+				}
+			}
+		})
+		checked++
+	}
+	if checked == 0 {
+		t.Errorf("no allow-list of a target check-rules reads among %d files", len(files))
 	}
 }
