@@ -446,3 +446,82 @@ func FuzzParseSquid(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseDomainList(f *testing.F) {
+	f.Add("# saas\nauth.gtmhub.com\n.quantive.com\n*.gtmhub.com\nhttps://app.gtmhub.com:443/api\n", false)
+	f.Add("gtmhub.com\n^auth.gtmhub.com\n*.gtmhub.com/\napp.gtmhub.com/api\n", true)
+	f.Fuzz(func(t *testing.T, list string, edl bool) {
+		format := PolicyDomains
+		if edl {
+			format = PolicyEDL
+		}
+		p, err := ParsePolicy("list", []byte(list), format, nil)
+		if err != nil {
+			return
+		}
+		l := p.(*domainList)
+		for _, e := range l.entries {
+			// Every entry that names a domain lets that domain or its
+			// subdomains through.
+			host := e.domain
+			if e.match == matchSubdomains {
+				host = "x." + host
+			}
+			req := PolicyRequest{Scheme: "https", Method: "GET", Host: host, Port: 443}
+			if e.port != 0 {
+				req.Port = e.port
+			}
+			if d := p.Decide(req); !d.Allowed || d.Source == "" {
+				t.Errorf("entry %q: Decide(%s) = %+v, want allowed by a line", e.text, req, d)
+			}
+		}
+	})
+}
+
+func FuzzParsePolicyJSON(f *testing.F) {
+	f.Add(awsAllow)
+	f.Add(awsTerraform)
+	f.Add(azureClassic)
+	f.Add(azurePolicyGroup)
+	f.Fuzz(func(t *testing.T, doc string) {
+		for _, format := range []string{PolicyAWS, PolicyAzure} {
+			p, err := ParsePolicy("policy.json", []byte(doc), format, nil)
+			if err != nil {
+				continue
+			}
+			d := p.Decide(PolicyRequest{Scheme: "https", Method: "GET", Host: "auth.gtmhub.com", Port: 443})
+			if d.Rule == "" || (d.Source == "") != (d.Rule == DefaultDeny || d.Rule == DefaultAllow) {
+				t.Errorf("%s: Decide = %+v: want a rule, and a source exactly when a rule matched", format, d)
+			}
+		}
+	})
+}
+
+func BenchmarkPolicyDecide(b *testing.B) {
+	var big strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&big, "acl a%d dstdomain .example%d.net\nhttp_access deny a%d\n", i, i, i)
+	}
+	big.WriteString(squidBase)
+	cases := []struct{ name, format, doc string }{
+		{"squid", PolicySquid, squidBase},
+		{"squid_2000_lines", PolicySquid, big.String()},
+		{"domains", PolicyDomains, "auth.gtmhub.com\n.quantive.com\n*.gtmhub.com\n"},
+		{"aws", PolicyAWS, awsAllow},
+		{"azure", PolicyAzure, azureClassic},
+	}
+	req := proxyConnect("app.gtmhub.com")
+	for _, tc := range cases {
+		p, err := ParsePolicy("policy", []byte(tc.doc), tc.format, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(tc.doc)))
+			for b.Loop() {
+				p.Decide(req)
+			}
+		})
+	}
+}
