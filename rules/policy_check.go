@@ -151,6 +151,10 @@ func (c *Check) Compare(r *Report, name string) {
 		}
 		cc.Observed, cc.ObservedReason = cr.Status, cr.Reason
 		switch {
+		case cc.Verdict == VerdictAllowed && cr.Status == StatusBlocked && c.Format == PolicySquid && cr.Reason == "proxy-denied":
+			cc.Disagreement = "allowed by these rules but denied by the proxy in the traffic: the proxy runs other rules (not reloaded since the change, or another proxy on the path)"
+		case cc.Verdict == VerdictAllowed && cr.Status == StatusBlocked && cr.Reason == "proxy-auth-required":
+			cc.Disagreement = "allowed by these rules but the proxy asked for authentication in the traffic: give the server proxy credentials, or exempt it from authentication"
 		case cc.Verdict == VerdictAllowed && cr.Status == StatusBlocked:
 			cc.Disagreement = fmt.Sprintf("allowed by the rules but blocked (%s) in the traffic: another device on the path (a firewall, a resolver, TLS inspection) stops it, or these rules are not the ones in force", cr.Reason)
 		case cc.Verdict == VerdictDenied && cr.Status == StatusOK:

@@ -112,14 +112,14 @@ func TestCheckRulesReport(t *testing.T) {
 	}
 	for _, cc := range c.Calls {
 		if cc.ID == "oauth-token" {
-			if cc.Observed != rules.StatusBlocked || cc.ObservedReason != "proxy-denied" || !strings.Contains(cc.Disagreement, "another device on the path") {
+			if cc.Observed != rules.StatusBlocked || cc.ObservedReason != "proxy-denied" || !strings.Contains(cc.Disagreement, "the proxy runs other rules") {
 				t.Errorf("oauth-token = %+v, want blocked (proxy-denied) disagreeing", cc)
 			}
 		}
 	}
 
 	r = runWith(t, nil, "", "check-rules", "--client", "192.0.2.10", "--report", before, policy)
-	for _, want := range []string{"Compared with report", "OBSERVED", "blocked (proxy-denied) DISAGREES", "The traffic disagrees:\n- oauth-token: allowed by the rules but blocked (proxy-denied)"} {
+	for _, want := range []string{"Compared with report", "OBSERVED", "blocked (proxy-denied) DISAGREES", "The traffic disagrees:\n- oauth-token: allowed by these rules but denied by the proxy"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("table lacks %q:\n%s", want, r.stdout)
 		}
