@@ -66,13 +66,10 @@ func (e *env) audit(cmd *cobra.Command, args []string) error {
 	quiet, _ := cmd.Flags().GetBool("quiet")
 	errTTY, _ := e.tty(e.stderr)
 	cfg.progress = errTTY && !quiet
-	cl := rules.NewClassifier(cfg.cat, cfg.opts)
-	inputs, err := e.readInputs(cfg, args, cl.Add)
+	rep, err := e.auditInputs(cfg, args)
 	if err != nil {
 		return err
 	}
-	rep := cl.Report(inputs)
-	rep.Notes = append(rep.Notes, zoneNotes(inputs)...)
 	switch cfg.output {
 	case "json":
 		err = report.JSON(e.stdout, rep)
@@ -98,6 +95,18 @@ func (e *env) audit(cmd *cobra.Command, args []string) error {
 		return errFindings
 	}
 	return nil
+}
+
+// auditInputs reads the inputs named in args and judges them with cfg.
+func (e *env) auditInputs(cfg *config, args []string) (*rules.Report, error) {
+	cl := rules.NewClassifier(cfg.cat, cfg.opts)
+	inputs, err := e.readInputs(cfg, args, cl.Add)
+	if err != nil {
+		return nil, err
+	}
+	rep := cl.Report(inputs)
+	rep.Notes = append(rep.Notes, zoneNotes(inputs)...)
+	return rep, nil
 }
 
 // readInputs reads every input, passing each observation to emit. An input

@@ -122,6 +122,8 @@ egress-audit/egress-audit.yaml in the user's configuration directory).
 		newAuditCmd(e),
 		newExtractCmd(e),
 		newCatalogCmd(e),
+		newDiffCmd(e),
+		newCheckRulesCmd(e),
 		newVersionCmd(e),
 		newAllowlistCmd(e),
 	)
@@ -196,14 +198,19 @@ func (e *env) newViper(cmd *cobra.Command) (*viper.Viper, error) {
 		}
 	}
 	var bindErr error
+	bound := make(map[string]string) // key -> flag name
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
 		key := strings.ReplaceAll(f.Name, "-", "_")
 		if k, ok := flagKeys[f.Name]; ok {
 			key = k
 		}
+		if k := f.Annotations[annotationKey]; len(k) == 1 {
+			key = k[0]
+		}
 		if !slices.Contains(configKeys, key) {
 			return
 		}
+		bound[key] = f.Name
 		if err := v.BindPFlag(key, f); err != nil {
 			bindErr = err
 		}
@@ -212,12 +219,21 @@ func (e *env) newViper(cmd *cobra.Command) (*viper.Viper, error) {
 		return nil, bindErr
 	}
 	for _, k := range configKeys {
-		if val := e.getenv(envPrefix + "_" + strings.ToUpper(k)); val != "" && !cmd.Flags().Changed(flagFor(k)) {
+		name, ok := bound[k]
+		if !ok {
+			name = flagFor(k)
+		}
+		if val := e.getenv(envPrefix + "_" + strings.ToUpper(k)); val != "" && !cmd.Flags().Changed(name) {
 			v.Set(k, val)
 		}
 	}
 	return v, nil
 }
+
+// annotationKey annotates a flag with the configuration key it sets when
+// that differs from the key its name maps to in every other command (diff's
+// --fail-on sets diff_fail_on).
+const annotationKey = "egress-audit/config-key"
 
 // flagFor returns the flag name of a configuration key.
 func flagFor(key string) string {

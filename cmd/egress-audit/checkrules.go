@@ -1,0 +1,150 @@
+package main
+
+import (
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/egress-audit/egress-audit/report"
+	"github.com/egress-audit/egress-audit/rules"
+)
+
+// checkOutputs lists the forms of check-rules' result.
+var checkOutputs = []string{"table", "json"}
+
+func newCheckRulesCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "check-rules <policy> [--report <report.json>] [flags]",
+		Short: "Tell whether a proxy or firewall policy lets the catalog's calls through",
+		Long: `Check-rules evaluates a proxy or firewall policy against the catalog,
+without any traffic: for each call of the data center and vantage it says
+whether the policy allows or denies it, and which rule decides (file:line),
+or default-deny / default-allow when no rule matches.
+
+Policies (the format is detected; --rules-format names it):
+  squid        squid.conf: acl lines of the dstdomain, dstdom_regex, dst,
+               src, port, method and url_regex types, http_access rules in
+               order, include files followed. The first matching
+               http_access line decides; when none matches, squid does the
+               opposite of the last line, and denies when there is none.
+               ".example.com" matches example.com and its subdomains.
+               HTTPS calls are checked as CONNECT host:443.
+  domains      a plain allow-list, one entry a line: "example.com" is the
+               name only, ".example.com" the name and its subdomains,
+               "*.example.com" its subdomains only; "host:port" and URLs
+               are accepted.
+  panos-edl    a PAN-OS external dynamic list of domains: "example.com"
+               matches the name and its subdomains, "^example.com" the
+               name only, "*.example.com" its subdomains. Detected by a
+               caret entry or the .edl extension; else name it.
+  aws-domains  an AWS Network Firewall domain-list rule group (JSON from
+               describe-rule-group, CloudFormation or Terraform): HTTPS is
+               matched by TLS_SNI; ".example.com" matches example.com and
+               its subdomains.
+  azure-app    Azure Firewall application rule collections (JSON: classic
+               collections or firewall policy rule collection groups), in
+               priority order; "*.example.com" matches subdomains only.
+
+With --report, a report saved by 'egress-audit audit -o json', it also
+says where the prediction and the observed traffic disagree: a call the
+rules allow but the capture shows blocked was stopped by another device on
+the path.
+
+Exit codes:
+  0  the rules let every required call through
+  1  the rules deny a required call
+  2  usage error, or the policy or report could not be read`,
+		Example: `  # Will the proxy let the plugin's server calls out?
+  $ egress-audit check-rules /etc/squid/squid.conf
+
+  # The US data center, against the allow-list a firewall team keeps.
+  $ egress-audit check-rules --datacenter us --rules-format panos-edl saas-domains.txt
+
+  # Why does the token call fail although the proxy allows it?
+  $ egress-audit audit -o json capture.pcapng > report.json
+  $ egress-audit check-rules --report report.json /etc/squid/squid.conf`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.checkRules(cmd, args[0])
+		},
+	}
+	fs := cmd.Flags()
+	fs.String("rules-format", "", "policy `format` instead of detecting it: "+strings.Join(rules.PolicyFormats, ", "))
+	fs.String("report", "", "saved JSON `report` to compare the prediction with")
+	fs.String("datacenter", "auto", "data center of the account: an id of the catalog (eu, us, as, sa); auto takes the report's, else the catalog's first")
+	fs.String("vantage", "server", "whose calls to check: server, browser or all")
+	fs.StringArray("client", nil, "`address` of the requesting host, for source conditions (src acls, sourceAddresses)")
+	fs.String("catalog", "", "catalog `file` (default the embedded Quantive catalog)")
+	fs.StringP("output", "o", "table", "result `form`: "+strings.Join(checkOutputs, ", "))
+	return cmd
+}
+
+func (e *env) checkRules(cmd *cobra.Command, path string) error {
+	cfg, err := e.loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(checkOutputs, cfg.output) {
+		return usagef("output %q: want one of %s", cfg.output, strings.Join(checkOutputs, ", "))
+	}
+	format, _ := cmd.Flags().GetString("rules-format")
+	if format != "" && !slices.Contains(rules.PolicyFormats, format) {
+		return usagef("rules-format %q: want one of %s", format, strings.Join(rules.PolicyFormats, ", "))
+	}
+	p, err := rules.LoadPolicy(path, format)
+	if err != nil {
+		return usageError{err}
+	}
+
+	var rep *rules.Report
+	reportPath, _ := cmd.Flags().GetString("report")
+	if reportPath != "" {
+		f, err := os.Open(reportPath)
+		if err != nil {
+			return usageError{err}
+		}
+		rep, err = report.ReadJSON(f)
+		f.Close()
+		if err != nil || rep.Schema != rules.ReportSchema {
+			return usagef("report %s: not a saved report (%s)", reportPath, rules.ReportSchema)
+		}
+	}
+
+	opts := rules.CheckOptions{
+		Datacenter: cfg.opts.Datacenter,
+		Vantage:    cfg.opts.Vantage,
+		Proxy:      p.Format() == rules.PolicySquid,
+	}
+	if opts.Datacenter == rules.DatacenterAuto && rep != nil {
+		opts.Datacenter = rep.Datacenter
+	}
+	if len(cfg.opts.Clients) > 0 {
+		opts.Client = cfg.opts.Clients[0].Addr()
+	}
+	c := rules.CheckPolicy(cfg.cat, p, path, opts)
+	if rep != nil {
+		c.Compare(rep, reportPath)
+	}
+	for _, cc := range c.Calls {
+		if cc.Uncertain != "" {
+			cfg.log.Info("verdict rests on an assumption", "call", cc.ID, "assumed", cc.Uncertain)
+		}
+	}
+
+	if cfg.output == "json" {
+		err = report.CheckJSON(e.stdout, c)
+	} else {
+		err = report.CheckTable(e.stdout, c)
+	}
+	if err != nil {
+		return err
+	}
+	for _, cc := range c.Calls {
+		if cc.Required && cc.Verdict == rules.VerdictDenied {
+			return errFindings
+		}
+	}
+	return nil
+}

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/egress-audit/egress-audit/rules"
+)
+
+// verdicts runs check-rules -o json and returns each call's verdict with
+// the deciding rule's place, or its default.
+func verdicts(t *testing.T, r result) (map[string]string, *rules.Check) {
+	t.Helper()
+	var c rules.Check
+	if err := json.Unmarshal([]byte(r.stdout), &c); err != nil {
+		t.Fatalf("check-rules output is not JSON: %v\nstdout: %s\nstderr: %s", err, r.stdout, r.stderr)
+	}
+	out := make(map[string]string)
+	for _, cc := range c.Calls {
+		v := cc.Verdict
+		switch {
+		case cc.Source != "":
+			v += " " + cc.Source
+		case cc.Verdict != rules.StatusNotExpected:
+			v += " " + cc.Rule
+		}
+		out[cc.ID] = v
+	}
+	return out, &c
+}
+
+func TestCheckRulesFormats(t *testing.T) {
+	p := func(name string) string { return filepath.Join("testdata", "policies", name) }
+	tests := []struct {
+		name   string
+		args   []string
+		format string
+		code   int
+		want   map[string]string
+	}{
+		{"squid_include", []string{"--client", "192.0.2.10", p("squid.conf")}, rules.PolicySquid, 0, map[string]string{
+			"oauth-authorize": rules.StatusNotExpected,
+			"oauth-token":     "allowed " + p("conf.d/quantive.conf") + ":3",
+			"list-sessions":   "allowed " + p("conf.d/quantive.conf") + ":3",
+		}},
+		{"squid_client_outside", []string{"--client", "198.51.100.4", p("squid.conf")}, rules.PolicySquid, 1, map[string]string{
+			"oauth-token": "denied " + p("squid.conf") + ":8",
+		}},
+		{"squid_us", []string{"--datacenter", "us", "--client", "192.0.2.10", p("squid.conf")}, rules.PolicySquid, 1, map[string]string{
+			"oauth-token":   "denied " + p("squid.conf") + ":8",
+			"list-sessions": "denied " + p("squid.conf") + ":8",
+		}},
+		{"squid_browser_vantage", []string{"--vantage", "browser", "--client", "192.0.2.10", p("squid.conf")}, rules.PolicySquid, 0, map[string]string{
+			"oauth-authorize": "allowed " + p("conf.d/quantive.conf") + ":3",
+			"oauth-token":     rules.StatusNotExpected,
+		}},
+		{"plain_list", []string{p("allow.txt")}, rules.PolicyDomains, 1, map[string]string{
+			"oauth-token":   "allowed " + p("allow.txt") + ":3",
+			"list-sessions": "denied default-deny",
+		}},
+		{"plain_list_forced_edl", []string{"--rules-format", "panos-edl", p("allow.txt")}, rules.PolicyEDL, 1, map[string]string{
+			"oauth-token":   "allowed " + p("allow.txt") + ":3",
+			"list-sessions": "denied default-deny",
+		}},
+		{"panos_edl", []string{p("quantive.edl")}, rules.PolicyEDL, 0, map[string]string{
+			"oauth-token":   "allowed " + p("quantive.edl") + ":1",
+			"list-sessions": "allowed " + p("quantive.edl") + ":1",
+		}},
+		{"aws", []string{p("aws-rule-group.json")}, rules.PolicyAWS, 0, map[string]string{
+			"oauth-token": "allowed " + p("aws-rule-group.json") + ":6",
+		}},
+		{"azure", []string{"--client", "192.0.2.10", p("azure-app-rules.json")}, rules.PolicyAzure, 1, map[string]string{
+			"oauth-token":   "denied default-deny",
+			"list-sessions": "allowed " + p("azure-app-rules.json") + ":10",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runWith(t, nil, "", append([]string{"check-rules", "-o", "json"}, tc.args...)...)
+			if r.code != tc.code {
+				t.Errorf("check-rules %v: exit %d, want %d; stderr: %s", tc.args, r.code, tc.code, r.stderr)
+			}
+			got, c := verdicts(t, r)
+			if c.Format != tc.format || c.Schema != rules.CheckSchema {
+				t.Errorf("format %q schema %q, want %q %q", c.Format, c.Schema, tc.format, rules.CheckSchema)
+			}
+			for id, want := range tc.want {
+				if got[id] != want {
+					t.Errorf("%s: %q, want %q", id, got[id], want)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckRulesReport(t *testing.T) {
+	tmp := t.TempDir()
+	// The token call was denied by the proxy before the change.
+	before := saveReport(t, filepath.Join(tmp, "before.json"), tokenBefore)
+	policy := filepath.Join("testdata", "policies", "squid.conf")
+
+	r := runWith(t, nil, "", "check-rules", "-o", "json", "--client", "192.0.2.10", "--report", before, policy)
+	if r.code != exitOK {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	_, c := verdicts(t, r)
+	if c.Disagreements != 1 || c.Report != before {
+		t.Errorf("disagreements %d report %q, want 1 and %s", c.Disagreements, c.Report, before)
+	}
+	for _, cc := range c.Calls {
+		if cc.ID == "oauth-token" {
+			if cc.Observed != rules.StatusBlocked || cc.ObservedReason != "proxy-denied" || !strings.Contains(cc.Disagreement, "the proxy runs other rules") {
+				t.Errorf("oauth-token = %+v, want blocked (proxy-denied) disagreeing", cc)
+			}
+		}
+	}
+
+	r = runWith(t, nil, "", "check-rules", "--client", "192.0.2.10", "--report", before, policy)
+	for _, want := range []string{"Compared with report", "OBSERVED", "blocked (proxy-denied) DISAGREES", "The traffic disagrees:\n- oauth-token: allowed by these rules but denied by the proxy"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("table lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+func TestCheckRulesTable(t *testing.T) {
+	r := runWith(t, nil, "", "check-rules", filepath.Join("testdata", "policies", "allow.txt"))
+	if r.code != exitFindings {
+		t.Errorf("exit %d, want %d", r.code, exitFindings)
+	}
+	goldenFile(t, "check_rules_allow.txt", []byte(r.stdout))
+}
+
+func TestCheckRulesUsage(t *testing.T) {
+	tmp := t.TempDir()
+	notReport := writeFile(t, filepath.Join(tmp, "x.json"), `{"schema": "egress-audit/diff/v1"}`)
+	policy := filepath.Join("testdata", "policies", "allow.txt")
+	tests := []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"no_policy", []string{}, "accepts 1 arg(s)"},
+		{"bad_format", []string{"--rules-format", "iptables", policy}, `rules-format "iptables": want one of squid, domains, panos-edl, aws-domains, azure-app`},
+		{"missing_policy", []string{filepath.Join(tmp, "nope.conf")}, "nope.conf"},
+		{"bad_output", []string{"-o", "csv", policy}, `output "csv": want one of table, json`},
+		{"not_a_report", []string{"--report", notReport, policy}, "not a saved report"},
+		{"bad_squid", []string{"--rules-format", "squid", writeFile(t, filepath.Join(tmp, "s.conf"), "http_access allow nothere\n")}, `s.conf:1: http_access: acl "nothere" is not defined above`},
+		{"bad_datacenter", []string{"--datacenter", "mars", policy}, `datacenter "mars"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runWith(t, nil, "", append([]string{"check-rules"}, tc.args...)...)
+			if r.code != exitUsage || !strings.Contains(r.stderr, tc.stderr) || r.stdout != "" {
+				t.Errorf("check-rules %v: exit %d, stderr %q, stdout %q; want 2 and %q", tc.args, r.code, r.stderr, r.stdout, tc.stderr)
+			}
+		})
+	}
+}
+
+// allowListGoldens is where the report package keeps what the allowlist
+// command writes, one file per catalog case and target.
+const allowListGoldens = "../../report/testdata/golden/allowlist"
+
+// allowListFormats maps the allow-list targets that check-rules reads to
+// their policy formats.
+var allowListFormats = map[string]string{
+	"squid":     rules.PolicySquid,
+	"plain":     rules.PolicyDomains,
+	"panos-edl": rules.PolicyEDL,
+	"aws-nfw":   rules.PolicyAWS,
+	"azure-fw":  rules.PolicyAzure,
+}
+
+// TestAllowListChecksClean reads every allow-list the allowlist command's
+// golden tests keep for the default catalog (catalog_<dc>_<vantage>.<target>)
+// and asserts that check-rules lets every call of that data center and
+// vantage through, by a rule of the list.
+func TestAllowListChecksClean(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(allowListGoldens, "catalog_*"))
+	if len(files) == 0 {
+		t.Skip("no allow-lists under " + allowListGoldens)
+	}
+	tmp := t.TempDir()
+	checked := 0
+	for _, f := range files {
+		base := filepath.Base(f)
+		stem, target, _ := strings.Cut(base, ".")
+		format, ok := allowListFormats[target]
+		parts := strings.Split(stem, "_")
+		if !ok || len(parts) != 3 {
+			continue
+		}
+		t.Run(base, func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The golden file ends with the warnings the command printed.
+			text, _, _ := strings.Cut(string(data), "\n==== warnings ====")
+			policy := writeFile(t, filepath.Join(tmp, base), text+"\n")
+			r := runWith(t, nil, "", "check-rules", "-o", "json", "--rules-format", format,
+				"--datacenter", parts[1], "--vantage", parts[2], "--client", "192.0.2.10", policy)
+			if r.code != exitOK {
+				t.Errorf("check-rules: exit %d, want 0; stderr: %s\n%s", r.code, r.stderr, r.stdout)
+			}
+			_, c := verdicts(t, r)
+			for _, cc := range c.Calls {
+				if cc.Verdict == rules.StatusNotExpected {
+					continue
+				}
+				if cc.Verdict != rules.VerdictAllowed || cc.Source == "" {
+					t.Errorf("%s (%s): %s by %s %s, want allowed by a line of the list", cc.ID, cc.Request, cc.Verdict, cc.Rule, cc.Source)
+				}
+			}
+		})
+		checked++
+	}
+	if checked == 0 {
+		t.Errorf("no allow-list of a target check-rules reads among %d files", len(files))
+	}
+}

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/egress-audit/egress-audit/parsers"
+	"github.com/egress-audit/egress-audit/report"
+	"github.com/egress-audit/egress-audit/rules"
+)
+
+// diffFailOnValues are the changes diff's --fail-on can name.
+var diffFailOnValues = []string{"regressed", "new-unexpected", "still-blocked", "none"}
+
+// diffOutputs lists the forms of diff's result.
+var diffOutputs = []string{"table", "json", "markdown"}
+
+func newDiffCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "diff {<before> <after> | --before <input>... --after <input>...} [flags]",
+		Short: "Tell what a rule change fixed, broke and newly let out",
+		Long: `Diff compares the traffic before a firewall or proxy rule change with the
+traffic after it. Each side is either a report saved with
+'egress-audit audit -o json' (recognised by its content) or inputs
+(captures, logs, directories) that diff audits itself, both sides with the
+same configuration (--datacenter, --vantage, --client, --known, --catalog).
+
+Give one file or directory per side as two arguments, or name the files of
+each side with --before and --after, repeated as often as needed.
+
+For every catalog call it says:
+  fixed          blocked or missing before, ok after
+  regressed      ok before, blocked or missing after
+  still-blocked  blocked or missing on both sides (with both reasons when
+                 they differ, e.g. reset became proxy-denied)
+  unchanged      ok on both sides, or not expected from the vantage
+  not-compared   in one catalog only, or expected on one side only
+and for every destination: new, gone, changed (class or status) or
+unchanged. A destination of class unexpected that traffic reaches after the
+change but did not before is marked new-unexpected.
+
+Reports of different catalog versions, data centers or vantages are
+compared all the same, with a warning on stderr and in the result that
+says what differs.
+
+--fail-on names the changes that make the exit code 1:
+  regressed       a required call regressed
+  new-unexpected  an unexpected destination is newly reached
+  still-blocked   a required call is blocked or missing after the change
+  none            never exit 1
+The default is regressed,new-unexpected.
+
+Exit codes:
+  0  the comparison found nothing that --fail-on names
+  1  the comparison found something that --fail-on names
+  2  usage error, or a side could not be read at all`,
+		Example: `  # Two saved reports, before and after the proxy change.
+  $ egress-audit audit -o json before.log > before.json
+  $ egress-audit audit -o json after.log > after.json
+  $ egress-audit diff before.json after.json
+
+  # Audit the proxy logs of both days directly; markdown for the change request.
+  $ egress-audit diff -o markdown access.log.1 access.log
+
+  # Several files per side, and also fail while a required call is blocked.
+  $ egress-audit diff --before mon.pcapng --before mon-proxy.log \
+      --after tue.pcapng --after tue-proxy.log --fail-on regressed,new-unexpected,still-blocked
+
+  # A saved report against a fresh capture, as JSON for a CI job.
+  $ egress-audit diff -o json before.json capture-after.pcapng`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.diff(cmd, args)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringArray("before", nil, "`input` or saved report of the side before the change (repeatable)")
+	fs.StringArray("after", nil, "`input` or saved report of the side after the change (repeatable)")
+	audit := pflag.NewFlagSet("audit", pflag.ContinueOnError)
+	addAuditFlags(audit)
+	audit.VisitAll(func(f *pflag.Flag) {
+		if f.Name != "fail-on" {
+			fs.AddFlag(f)
+		}
+	})
+	fs.String("fail-on", "regressed,new-unexpected", "changes that make the exit code 1: `list` of "+strings.Join(diffFailOnValues, ", "))
+	_ = fs.SetAnnotation("fail-on", annotationKey, []string{keyDiffFailOn})
+	fs.StringP("output", "o", "table", "result `form`: "+strings.Join(diffOutputs, ", "))
+	return cmd
+}
+
+func (e *env) diff(cmd *cobra.Command, args []string) error {
+	before, _ := cmd.Flags().GetStringArray("before")
+	after, _ := cmd.Flags().GetStringArray("after")
+	switch {
+	case len(before) == 0 && len(after) == 0 && len(args) == 2:
+		before, after = args[:1], args[1:]
+	case len(before) == 0 && len(after) == 0:
+		return usagef("diff: want two arguments, before and after, or --before and --after; got %d arguments", len(args))
+	case len(args) > 0:
+		return usagef("diff: arguments %q given with --before or --after: name every file with those flags", args)
+	case len(before) == 0 || len(after) == 0:
+		return usagef("diff: --before and --after go together: name the files of both sides")
+	}
+	if slices.Contains(before, parsers.Stdin) && slices.Contains(after, parsers.Stdin) {
+		return usagef("diff: only one side can read standard input")
+	}
+
+	cfg, err := e.loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(diffOutputs, cfg.output) {
+		return usagef("output %q: want one of %s", cfg.output, strings.Join(diffOutputs, ", "))
+	}
+	var failOn []string
+	for _, f := range list(cfg.v, keyDiffFailOn) {
+		if !slices.Contains(diffFailOnValues, f) {
+			return usagef("fail-on %q: want a list of %s", f, strings.Join(diffFailOnValues, ", "))
+		}
+		if f != "none" {
+			failOn = append(failOn, f)
+		}
+	}
+
+	b, bsrc, err := e.diffSide(cfg, "before", before)
+	if err != nil {
+		return err
+	}
+	a, asrc, err := e.diffSide(cfg, "after", after)
+	if err != nil {
+		return err
+	}
+	d := report.Compare(b, a)
+	d.Before.Source, d.After.Source = bsrc, asrc
+	for _, w := range d.Warnings {
+		cfg.log.Warn("reports judged differently", "detail", w)
+	}
+
+	switch cfg.output {
+	case "json":
+		err = report.DiffJSON(e.stdout, d)
+	case "markdown":
+		err = report.DiffMarkdown(e.stdout, d)
+	default:
+		err = report.DiffTable(e.stdout, d)
+	}
+	if err != nil {
+		return err
+	}
+	s := d.Summary
+	if (s.RegressedRequired > 0 && slices.Contains(failOn, "regressed")) ||
+		(s.NewUnexpected > 0 && slices.Contains(failOn, "new-unexpected")) ||
+		(s.StillBlockedRequired > 0 && slices.Contains(failOn, "still-blocked")) {
+		return errFindings
+	}
+	return nil
+}
+
+// diffSide returns the report of one side: the saved report when names is
+// one, or else the audit of the inputs. It also returns how to name the side.
+func (e *env) diffSide(cfg *config, side string, names []string) (*rules.Report, string, error) {
+	var reports []string
+	for _, n := range names {
+		schema, err := jsonSchema(n)
+		if err != nil {
+			return nil, "", usagef("%s %s: %v", side, n, err)
+		}
+		switch {
+		case schema == rules.ReportSchema:
+			reports = append(reports, n)
+		case strings.HasPrefix(schema, "egress-audit/"):
+			return nil, "", usagef("%s %s: a %s file, not a report (%s)", side, n, schema, rules.ReportSchema)
+		}
+	}
+	switch {
+	case len(reports) == 1 && len(names) == 1:
+		f, err := os.Open(names[0])
+		if err != nil {
+			return nil, "", usageError{err}
+		}
+		defer f.Close()
+		r, err := report.ReadJSON(f)
+		if err != nil {
+			return nil, "", usagef("%s report %s: %v", side, names[0], err)
+		}
+		cfg.log.Info("report read", "side", side, "report", names[0])
+		return r, names[0], nil
+	case len(reports) > 0:
+		return nil, "", usagef("%s: %s is a saved report: give it alone, not with other files", side, reports[0])
+	}
+	r, err := e.auditInputs(cfg, names)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", side, err)
+	}
+	return r, strings.Join(names, ", "), nil
+}
+
+// jsonSchema returns the "schema" member of the JSON object a file starts
+// with, or "" when the file is not a JSON object (a capture, a log) or is a
+// directory or standard input. Only the first value is decoded.
+func jsonSchema(name string) (string, error) {
+	if name == parsers.Stdin {
+		return "", nil
+	}
+	fi, err := os.Stat(name)
+	if err != nil {
+		return "", err
+	}
+	if !fi.Mode().IsRegular() {
+		return "", nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	br := bufio.NewReader(f)
+	for {
+		c, err := br.ReadByte()
+		if err != nil {
+			return "", nil
+		}
+		if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
+			continue
+		}
+		if c != '{' {
+			return "", nil
+		}
+		_ = br.UnreadByte()
+		break
+	}
+	var head struct {
+		Schema string `json:"schema"`
+	}
+	if err := json.NewDecoder(br).Decode(&head); err != nil {
+		return "", nil
+	}
+	return head.Schema, nil
+}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestDiffPairs runs diff on every pair under testdata/diff: a directory
+// holding before/ and after/ inputs (logs or captures) is one case, and
+// testdata/golden/diff_<case>.txt holds the table diff prints and its exit
+// code. A new pair (a capture of the lab before and after its rule change,
+// say) needs only its directory and `go test ./cmd/egress-audit -update`.
+// A file testdata/diff/<case>/args holds extra flags, one per line.
+func TestDiffPairs(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join("testdata", "diff", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) == 0 {
+		t.Fatal("no pairs under testdata/diff")
+	}
+	for _, dir := range dirs {
+		name := filepath.Base(dir)
+		t.Run(name, func(t *testing.T) {
+			args := []string{"diff"}
+			if extra, err := os.ReadFile(filepath.Join(dir, "args")); err == nil {
+				for _, a := range strings.Split(strings.TrimSpace(string(extra)), "\n") {
+					if a = strings.TrimSpace(a); a != "" {
+						args = append(args, a)
+					}
+				}
+			}
+			args = append(args, filepath.Join(dir, "before"), filepath.Join(dir, "after"))
+			r := runWith(t, nil, "", args...)
+			if r.code == exitUsage {
+				t.Fatalf("diff %s: exit %d, stderr: %s", name, r.code, r.stderr)
+			}
+			got := r.stdout + "-- exit " + strconv.Itoa(r.code) + " --\n"
+			goldenFile(t, "diff_"+name+".txt", []byte(got))
+		})
+	}
+}
+
+// goldenFile compares got with testdata/golden/name, or rewrites it with
+// -update.
+func goldenFile(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/egress-audit -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; got:\n%s", name, got)
+	}
+}
+
+const (
+	tokenBefore = "testdata/diff/squid_token/before/access.log"
+	tokenAfter  = "testdata/diff/squid_token/after/access.log"
+	wideAfter   = "testdata/diff/squid_too_wide/after/access.log"
+)
+
+// saveReport audits inputs with extra flags and saves the JSON report.
+func saveReport(t *testing.T, path string, args ...string) string {
+	t.Helper()
+	r := runWith(t, nil, "", append([]string{"audit", "-o", "json", "--fail-on", "none"}, args...)...)
+	if r.code != exitOK {
+		t.Fatalf("audit %v: exit %d, stderr: %s", args, r.code, r.stderr)
+	}
+	return writeFile(t, path, r.stdout)
+}
+
+// diffJSON is the part of diff's JSON output the tests look at.
+type diffJSON struct {
+	Schema string
+	Before struct{ Source, Datacenter string }
+	After  struct{ Source, Datacenter string }
+	Calls  []struct {
+		ID, Change, Detail string
+		Before, After      *struct{ Status, Reason string }
+	}
+	Destinations []struct {
+		Host, Change, Finding string
+	}
+	Warnings []string
+}
+
+func (d *diffJSON) call(id string) string {
+	for _, c := range d.Calls {
+		if c.ID == id {
+			return c.Change
+		}
+	}
+	return ""
+}
+
+func TestDiffCommand(t *testing.T) {
+	tmp := t.TempDir()
+	beforeJSON := saveReport(t, filepath.Join(tmp, "before.json"), tokenBefore)
+	afterJSON := saveReport(t, filepath.Join(tmp, "after.json"), tokenAfter)
+	usJSON := saveReport(t, filepath.Join(tmp, "us.json"), "--datacenter", "us", tokenAfter)
+	diffFile := filepath.Join(tmp, "diff.json")
+	if r := runWith(t, nil, "", "diff", "-o", "json", tokenBefore, tokenAfter); r.code == exitOK {
+		writeFile(t, diffFile, r.stdout)
+	} else {
+		t.Fatalf("diff -o json: exit %d, stderr %s", r.code, r.stderr)
+	}
+
+	tests := []struct {
+		name      string
+		vars      map[string]string
+		args      []string
+		code      int
+		token     string // want change of oauth-token, if set
+		finding   string // want this destination marked new-unexpected, if set
+		stderr    string // want stderr to contain this, if set
+		beforeSrc string // want this before source, if set
+	}{
+		{name: "inputs_fixed", args: []string{tokenBefore, tokenAfter}, code: 0, token: "fixed", beforeSrc: tokenBefore},
+		{name: "reports_fixed", args: []string{beforeJSON, afterJSON}, code: 0, token: "fixed", beforeSrc: beforeJSON},
+		{name: "report_and_inputs", args: []string{beforeJSON, tokenAfter}, code: 0, token: "fixed"},
+		{name: "flags_several_files", args: []string{"--before", tokenBefore, "--before", wideAfter, "--after", tokenAfter},
+			code: 0, token: "unchanged", beforeSrc: tokenBefore + ", " + wideAfter},
+		{name: "reversed_regressed", args: []string{tokenAfter, tokenBefore}, code: 1, token: "regressed"},
+		{name: "reversed_fail_on_none", args: []string{"--fail-on", "none", tokenAfter, tokenBefore}, code: 0, token: "regressed"},
+		{name: "too_wide", args: []string{tokenBefore, wideAfter}, code: 1, token: "fixed", finding: "paste.example.org"},
+		{name: "too_wide_fail_on_regressed", args: []string{"--fail-on", "regressed", tokenBefore, wideAfter}, code: 0, finding: "paste.example.org"},
+		{name: "too_wide_env_none", vars: map[string]string{"EGRESS_AUDIT_DIFF_FAIL_ON": "none"}, args: []string{tokenBefore, wideAfter}, code: 0, finding: "paste.example.org"},
+		{name: "flag_over_env", vars: map[string]string{"EGRESS_AUDIT_DIFF_FAIL_ON": "none"}, args: []string{"--fail-on", "new-unexpected", tokenBefore, wideAfter}, code: 1, finding: "paste.example.org"},
+		{name: "audit_fail_on_env_ignored", vars: map[string]string{"EGRESS_AUDIT_FAIL_ON": "blocked"}, args: []string{tokenBefore, tokenAfter}, code: 0},
+		{name: "still_blocked", args: []string{"--fail-on", "still-blocked", tokenBefore, tokenBefore}, code: 1, token: "still-blocked"},
+		{name: "datacenter_warning", args: []string{beforeJSON, usJSON}, code: 1, token: "still-blocked", stderr: "the data centers differ: before eu, after us"},
+
+		{name: "one_argument", args: []string{tokenBefore}, code: 2, stderr: "want two arguments"},
+		{name: "three_arguments", args: []string{tokenBefore, tokenAfter, tokenAfter}, code: 2, stderr: "want two arguments"},
+		{name: "before_without_after", args: []string{"--before", tokenBefore}, code: 2, stderr: "--before and --after go together"},
+		{name: "flags_and_arguments", args: []string{"--before", tokenBefore, "--after", tokenAfter, tokenAfter}, code: 2, stderr: "given with --before or --after"},
+		{name: "report_with_inputs", args: []string{"--before", beforeJSON, "--before", tokenBefore, "--after", tokenAfter}, code: 2, stderr: "is a saved report: give it alone"},
+		{name: "diff_as_side", args: []string{diffFile, tokenAfter}, code: 2, stderr: "a egress-audit/diff/v1 file, not a report"},
+		{name: "missing_file", args: []string{filepath.Join(tmp, "nope.log"), tokenAfter}, code: 2, stderr: "nope.log"},
+		{name: "bad_fail_on", args: []string{"--fail-on", "blocked", tokenBefore, tokenAfter}, code: 2, stderr: `fail-on "blocked": want a list of regressed, new-unexpected, still-blocked, none`},
+		{name: "bad_output", args: []string{"-o", "csv", tokenBefore, tokenAfter}, code: 2, stderr: `output "csv": want one of table, json, markdown`},
+		{name: "both_stdin", args: []string{"-", "-"}, code: 2, stderr: "only one side can read standard input"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"diff", "-o", "json"}, tc.args...)
+			r := runWith(t, tc.vars, "", args...)
+			if r.code != tc.code {
+				t.Fatalf("diff %v: exit %d, want %d; stderr: %s", tc.args, r.code, tc.code, r.stderr)
+			}
+			if tc.stderr != "" && !strings.Contains(r.stderr, tc.stderr) {
+				t.Errorf("diff %v: stderr %q, want it to contain %q", tc.args, r.stderr, tc.stderr)
+			}
+			if tc.code == exitUsage {
+				if r.stdout != "" {
+					t.Errorf("diff %v: stdout %q on a usage error, want nothing", tc.args, r.stdout)
+				}
+				return
+			}
+			var d diffJSON
+			if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+				t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)
+			}
+			if d.Schema != "egress-audit/diff/v1" {
+				t.Errorf("schema %q", d.Schema)
+			}
+			if tc.token != "" && d.call("oauth-token") != tc.token {
+				t.Errorf("oauth-token change %q, want %q", d.call("oauth-token"), tc.token)
+			}
+			if tc.beforeSrc != "" && d.Before.Source != tc.beforeSrc {
+				t.Errorf("before source %q, want %q", d.Before.Source, tc.beforeSrc)
+			}
+			var flagged []string
+			for _, x := range d.Destinations {
+				if x.Finding == "new-unexpected" {
+					flagged = append(flagged, x.Host)
+				}
+			}
+			if got := strings.Join(flagged, ","); got != tc.finding {
+				t.Errorf("new-unexpected destinations %q, want %q", got, tc.finding)
+			}
+		})
+	}
+}
+
+func TestDiffMarkdown(t *testing.T) {
+	r := runWith(t, nil, "", "diff", "-o", "markdown", tokenBefore, tokenAfter)
+	if r.code != exitOK {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	goldenFile(t, "diff_squid_token.md", []byte(r.stdout))
+}
+
+func TestDiffHelp(t *testing.T) {
+	r := runWith(t, nil, "", "diff", "--help")
+	if r.code != exitOK {
+		t.Fatalf("diff --help: exit %d", r.code)
+	}
+	for _, want := range []string{"--before", "--after", "--fail-on", "new-unexpected", "still-blocked", "Exit codes:", "$ egress-audit diff before.json after.json"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("diff --help lacks %q", want)
+		}
+	}
+}

@@ -1,0 +1,467 @@
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// maxIncludeDepth bounds nested include directives, as squid does, so that
+// a file that includes itself fails instead of looping.
+const maxIncludeDepth = 16
+
+// squidPolicy is a squid configuration's http_access rules with the acls
+// they name. Squid checks the rules in order; the first whose acls all
+// match decides. When none matches, squid does the opposite of the last
+// rule, and denies when there is no rule at all.
+type squidPolicy struct {
+	acls  map[string]*squidACL
+	rules []squidRule
+}
+
+type squidACL struct {
+	name   string
+	typ    string
+	source string // where it was first defined
+	// values: domains for dstdomain, regexps for the regex types, prefixes
+	// for dst and src, port ranges, methods.
+	domains  []string
+	regexps  []*regexp.Regexp
+	prefixes []netip.Prefix
+	ports    [][2]int
+	methods  []string
+}
+
+type squidRule struct {
+	allow  bool
+	acls   []squidRef
+	text   string
+	source string
+}
+
+type squidRef struct {
+	name   string
+	negate bool
+}
+
+func (p *squidPolicy) Format() string { return PolicySquid }
+
+// Decide implements [Policy].
+func (p *squidPolicy) Decide(r PolicyRequest) PolicyDecision {
+	var assumed []string
+	for _, rule := range p.rules {
+		matched := true
+		var ruleAssumed []string
+		for _, ref := range rule.acls {
+			m, assumption := p.match(ref.name, r)
+			if assumption != "" {
+				ruleAssumed = append(ruleAssumed, assumption)
+			}
+			if m == ref.negate {
+				matched = false
+				break
+			}
+		}
+		if !matched {
+			continue
+		}
+		assumed = append(assumed, ruleAssumed...)
+		return PolicyDecision{
+			Allowed:   rule.allow,
+			Rule:      rule.text,
+			Source:    rule.source,
+			Uncertain: strings.Join(dedupe(assumed), "; "),
+		}
+	}
+	d := PolicyDecision{Rule: DefaultDeny, Uncertain: strings.Join(dedupe(assumed), "; ")}
+	switch {
+	case len(p.rules) == 0:
+		d.Why = "no http_access rule: squid denies every request"
+	case p.rules[len(p.rules)-1].allow:
+		d.Why = fmt.Sprintf("no http_access rule matched; the last one (%s) allows, so squid denies", p.rules[len(p.rules)-1].source)
+	default:
+		d.Allowed = true
+		d.Rule = DefaultAllow
+		d.Why = fmt.Sprintf("no http_access rule matched; the last one (%s) denies, so squid allows", p.rules[len(p.rules)-1].source)
+	}
+	return d
+}
+
+// match reports whether the named acl matches r. When it cannot know, it
+// returns what it assumed.
+func (p *squidPolicy) match(name string, r PolicyRequest) (bool, string) {
+	a := p.acls[name]
+	if a == nil {
+		return false, fmt.Sprintf("acl %s is not defined; taken as not matching", name)
+	}
+	host := strings.TrimSuffix(strings.ToLower(r.Host), ".")
+	switch a.typ {
+	case "all":
+		return true, ""
+	case "dstdomain", "ssl::server_name":
+		for _, d := range a.domains {
+			if strings.HasPrefix(d, ".") {
+				if matchDomainSuffix(host, d[1:]) {
+					return true, ""
+				}
+			} else if host == d {
+				return true, ""
+			}
+		}
+		return false, ""
+	case "dstdom_regex", "ssl::server_name_regex":
+		return matchAny(a.regexps, host), ""
+	case "url_regex":
+		url := fmt.Sprintf("%s:%d", host, r.Port)
+		if r.Method != "CONNECT" {
+			url = fmt.Sprintf("%s://%s%s", r.Scheme, host, r.Path)
+		}
+		return matchAny(a.regexps, url), ""
+	case "port":
+		for _, pr := range a.ports {
+			if r.Port >= pr[0] && r.Port <= pr[1] {
+				return true, ""
+			}
+		}
+		return false, ""
+	case "method":
+		for _, m := range a.methods {
+			if m == r.Method {
+				return true, ""
+			}
+		}
+		return false, ""
+	case "src":
+		if !r.Client.IsValid() {
+			return true, fmt.Sprintf("the client is taken to be in acl %s (src; give --client)", name)
+		}
+		return containsAddr(a.prefixes, r.Client), ""
+	case "dst":
+		if addr, err := netip.ParseAddr(host); err == nil {
+			return containsAddr(a.prefixes, addr), ""
+		}
+		return false, fmt.Sprintf("acl %s (dst) needs the address %s resolves to; taken as not matching", name, host)
+	}
+	return true, fmt.Sprintf("acl %s of type %s cannot be evaluated without traffic; taken as matching", name, a.typ)
+}
+
+func matchAny(res []*regexp.Regexp, s string) bool {
+	for _, re := range res {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsAddr(ps []netip.Prefix, a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func dedupe(s []string) []string {
+	seen := make(map[string]bool)
+	var out []string
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// squidParser reads a squid configuration and the files it includes.
+type squidParser struct {
+	read ReadFileFunc
+	p    *squidPolicy
+}
+
+func parseSquid(name string, data []byte, read ReadFileFunc) (*squidPolicy, error) {
+	sp := &squidParser{read: read, p: &squidPolicy{acls: make(map[string]*squidACL)}}
+	// Predefined by squid (since version 4): all, localhost, to_localhost,
+	// to_linklocal, manager and CONNECT. A configuration that defines them
+	// again adds to them.
+	builtin := []struct{ name, typ, values string }{
+		{"all", "all", ""},
+		{"localhost", "src", "127.0.0.1/32 ::1"},
+		{"to_localhost", "dst", "127.0.0.0/8 0.0.0.0/32 ::/128"},
+		{"to_linklocal", "dst", "169.254.0.0/16 fe80::/10"},
+		{"CONNECT", "method", "CONNECT"},
+		{"manager", "url_regex", "^cache_object:// ^https?://[^/]+/squid-internal-mgr/"},
+	}
+	for _, b := range builtin {
+		if err := sp.acl("built-in", b.name, b.typ, strings.Fields(b.values)); err != nil {
+			return nil, err
+		}
+	}
+	if err := sp.file(name, data, 0); err != nil {
+		return nil, err
+	}
+	return sp.p, nil
+}
+
+func (sp *squidParser) file(name string, data []byte, depth int) error {
+	lines := strings.Split(string(data), "\n")
+	for i := 0; i < len(lines); i++ {
+		n := i + 1
+		line := strings.TrimRight(lines[i], "\r")
+		// A line ending in a backslash goes on on the next line.
+		for strings.HasSuffix(line, `\`) && i+1 < len(lines) {
+			i++
+			line = strings.TrimSuffix(line, `\`) + strings.TrimRight(lines[i], "\r")
+		}
+		f := strings.Fields(line)
+		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		where := sourceLine(name, n)
+		var err error
+		switch f[0] {
+		case "include":
+			err = sp.include(name, f[1:], depth)
+		case "acl":
+			if len(f) < 3 {
+				err = fmt.Errorf("acl needs a name and a type")
+				break
+			}
+			values, verr := sp.values(name, f[3:])
+			if verr != nil {
+				err = verr
+				break
+			}
+			err = sp.acl(where, f[1], f[2], values)
+		case "http_access":
+			err = sp.access(where, f[1:], strings.Join(f, " "))
+		}
+		if err != nil {
+			return fmt.Errorf("squid configuration %s: %w", where, err)
+		}
+	}
+	return nil
+}
+
+func (sp *squidParser) include(from string, patterns []string, depth int) error {
+	if depth >= maxIncludeDepth {
+		return fmt.Errorf("include nested more than %d deep", maxIncludeDepth)
+	}
+	for _, pat := range patterns {
+		pat = relativeTo(from, pat)
+		names := []string{pat}
+		if strings.ContainsAny(pat, "*?[") {
+			m, err := filepath.Glob(pat)
+			if err != nil {
+				return fmt.Errorf("include %q: %v", pat, err)
+			}
+			if len(m) == 0 {
+				return fmt.Errorf("include %q: no file matches", pat)
+			}
+			sort.Strings(m)
+			names = m
+		}
+		for _, n := range names {
+			data, err := sp.read(n)
+			if err != nil {
+				return fmt.Errorf("include: %w", err)
+			}
+			if err := sp.file(n, data, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// values expands "file" arguments: a quoted name stands for the file's
+// lines, one value a line, # starting a comment.
+func (sp *squidParser) values(from string, args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		if len(a) < 2 || a[0] != '"' || a[len(a)-1] != '"' {
+			out = append(out, a)
+			continue
+		}
+		name := relativeTo(from, a[1:len(a)-1])
+		data, err := sp.read(name)
+		if err != nil {
+			return nil, fmt.Errorf("acl values: %w", err)
+		}
+		for _, l := range strings.Split(string(data), "\n") {
+			if i := strings.Index(l, "#"); i >= 0 {
+				l = l[:i]
+			}
+			out = append(out, strings.Fields(l)...)
+		}
+	}
+	return out, nil
+}
+
+// acl adds the values of one acl line to the acl name.
+func (sp *squidParser) acl(where, name, typ string, args []string) error {
+	a := sp.p.acls[name]
+	if a == nil {
+		a = &squidACL{name: name, typ: typ, source: where}
+		sp.p.acls[name] = a
+	} else if a.typ != typ {
+		return fmt.Errorf("acl %s: type %s, but it was defined as %s at %s", name, typ, a.typ, a.source)
+	}
+	fold := false
+	for _, v := range args {
+		switch v {
+		case "-i":
+			fold = true
+			continue
+		case "+i":
+			fold = false
+			continue
+		case "-n", "--", "-m", "-z":
+			continue
+		}
+		switch typ {
+		case "dstdomain", "ssl::server_name":
+			a.domains = append(a.domains, strings.TrimSuffix(strings.ToLower(v), "."))
+		case "dstdom_regex", "url_regex", "ssl::server_name_regex":
+			expr := v
+			if fold {
+				expr = "(?i)" + expr
+			}
+			re, err := regexp.Compile(expr)
+			if err != nil {
+				return fmt.Errorf("acl %s: regular expression %q: %v", name, v, err)
+			}
+			a.regexps = append(a.regexps, re)
+		case "src", "dst":
+			p, err := parseSquidAddr(v)
+			if err != nil {
+				return fmt.Errorf("acl %s: %v", name, err)
+			}
+			a.prefixes = append(a.prefixes, p...)
+		case "port":
+			lo, hi, ok := strings.Cut(v, "-")
+			from, err1 := strconv.Atoi(lo)
+			to := from
+			var err2 error
+			if ok {
+				to, err2 = strconv.Atoi(hi)
+			}
+			if err1 != nil || err2 != nil || from < 0 || to > 65535 || from > to {
+				return fmt.Errorf("acl %s: port %q: want a number or a range such as 1025-65535", name, v)
+			}
+			a.ports = append(a.ports, [2]int{from, to})
+		case "method":
+			a.methods = append(a.methods, strings.ToUpper(v))
+		}
+	}
+	return nil
+}
+
+// parseSquidAddr reads an address, a CIDR, an address with a dotted mask,
+// or a range first-last, as src and dst acls take them.
+func parseSquidAddr(v string) ([]netip.Prefix, error) {
+	if v == "all" {
+		return []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}, nil
+	}
+	if lo, hi, ok := strings.Cut(v, "-"); ok {
+		// A range first-last, optionally with a mask that squid applies to
+		// both ends; the mask is left out here.
+		hiAddr, _, _ := strings.Cut(hi, "/")
+		a, err1 := netip.ParseAddr(lo)
+		b, err2 := netip.ParseAddr(hiAddr)
+		if err1 != nil || err2 != nil || a.BitLen() != b.BitLen() || b.Less(a) {
+			return nil, fmt.Errorf("address range %q", v)
+		}
+		return rangePrefixes(a, b), nil
+	}
+	if addr, mask, ok := strings.Cut(v, "/"); ok {
+		a, err := netip.ParseAddr(addr)
+		if err != nil {
+			return nil, fmt.Errorf("address %q", v)
+		}
+		if bits, err := strconv.Atoi(mask); err == nil {
+			p, err := a.Prefix(bits)
+			if err != nil {
+				return nil, fmt.Errorf("address %q: %v", v, err)
+			}
+			return []netip.Prefix{p}, nil
+		}
+		m, err := netip.ParseAddr(mask)
+		if err != nil || !m.Is4() {
+			return nil, fmt.Errorf("address %q: mask %q", v, mask)
+		}
+		b := m.As4()
+		bits := 0
+		for _, x := range b {
+			for i := 7; i >= 0 && x&(1<<i) != 0; i-- {
+				bits++
+			}
+		}
+		p, _ := a.Prefix(bits)
+		return []netip.Prefix{p}, nil
+	}
+	a, err := netip.ParseAddr(v)
+	if err != nil {
+		return nil, fmt.Errorf("address %q: want an address, CIDR or range (host names are not resolved)", v)
+	}
+	return []netip.Prefix{netip.PrefixFrom(a, a.BitLen())}, nil
+}
+
+func (sp *squidParser) access(where string, args []string, text string) error {
+	if len(args) == 0 || (args[0] != "allow" && args[0] != "deny") {
+		return fmt.Errorf("http_access: want allow or deny, then acl names")
+	}
+	rule := squidRule{allow: args[0] == "allow", text: text, source: where}
+	for _, a := range args[1:] {
+		ref := squidRef{name: a}
+		if strings.HasPrefix(a, "!") {
+			ref = squidRef{name: a[1:], negate: true}
+		}
+		if sp.p.acls[ref.name] == nil {
+			return fmt.Errorf("http_access: acl %q is not defined above", ref.name)
+		}
+		rule.acls = append(rule.acls, ref)
+	}
+	sp.p.rules = append(sp.p.rules, rule)
+	return nil
+}
+
+// rangePrefixes returns the fewest prefixes that cover first..last.
+func rangePrefixes(first, last netip.Addr) []netip.Prefix {
+	var out []netip.Prefix
+	for {
+		bits := first.BitLen()
+		// Widen the prefix while it starts at first and ends by last.
+		for bits > 0 {
+			p, _ := first.Prefix(bits - 1)
+			if p.Addr() != first || lastAddr(p).Compare(last) > 0 {
+				break
+			}
+			bits--
+		}
+		p := netip.PrefixFrom(first, bits)
+		out = append(out, p)
+		end := lastAddr(p)
+		if end.Compare(last) >= 0 || !end.Next().IsValid() {
+			return out
+		}
+		first = end.Next()
+	}
+}
+
+// lastAddr returns the last address of p.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 1 << (7 - i%8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}

@@ -1,0 +1,527 @@
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// proxyConnect is how a proxy sees an HTTPS call.
+func proxyConnect(host string) PolicyRequest {
+	return PolicyRequest{Scheme: "https", Method: "CONNECT", Host: host, Port: 443}
+}
+
+// files is an in-memory file system for includes and acl value files.
+type files map[string]string
+
+func (f files) read(name string) ([]byte, error) {
+	if s, ok := f[name]; ok {
+		return []byte(s), nil
+	}
+	return nil, fmt.Errorf("open %s: %w", name, os.ErrNotExist)
+}
+
+// decision is the part of a PolicyDecision the tables compare.
+func decision(d PolicyDecision) string {
+	v := "deny"
+	if d.Allowed {
+		v = "allow"
+	}
+	if d.Source != "" {
+		return v + " " + d.Source
+	}
+	return v + " " + d.Rule
+}
+
+const squidBase = `# egress proxy
+acl SSL_ports port 443
+acl Safe_ports port 80 443 1025-65535
+acl saas dstdomain .gtmhub.com
+http_access deny !Safe_ports
+http_access deny CONNECT !SSL_ports
+http_access allow CONNECT saas
+http_access deny all
+`
+
+func TestSquidPolicy(t *testing.T) {
+	tests := []struct {
+		name  string
+		conf  string
+		files files
+		req   PolicyRequest
+		want  string
+	}{
+		{"dot_matches_subdomain", squidBase, nil, proxyConnect("auth.gtmhub.com"), "allow squid.conf:7"},
+		{"dot_matches_domain_itself", squidBase, nil, proxyConnect("gtmhub.com"), "allow squid.conf:7"},
+		{"dot_not_a_suffix_of_label", squidBase, nil, proxyConnect("evilgtmhub.com"), "deny squid.conf:8"},
+		{"case_and_trailing_dot", squidBase, nil, proxyConnect("AUTH.GTMHUB.COM."), "allow squid.conf:7"},
+		{"ssl_port_rule", squidBase, nil, PolicyRequest{Method: "CONNECT", Host: "auth.gtmhub.com", Port: 8443}, "deny squid.conf:6"},
+		{"unsafe_port", squidBase, nil, PolicyRequest{Method: "CONNECT", Host: "auth.gtmhub.com", Port: 25}, "deny squid.conf:5"},
+		{"exact_domain_only", "acl a dstdomain app.gtmhub.com\nhttp_access allow a\n", nil, proxyConnect("auth.gtmhub.com"), "deny default-deny"},
+		{"exact_domain", "acl a dstdomain app.gtmhub.com\nhttp_access allow a\n", nil, proxyConnect("app.gtmhub.com"), "allow squid.conf:2"},
+		{"default_opposite_of_last_deny", "acl bad dstdomain .example.net\nhttp_access deny bad\n", nil, proxyConnect("auth.gtmhub.com"), "allow default-allow"},
+		{"default_opposite_of_last_allow", "acl good dstdomain .example.net\nhttp_access allow good\n", nil, proxyConnect("auth.gtmhub.com"), "deny default-deny"},
+		{"no_rules_denies", "acl good dstdomain .gtmhub.com\n", nil, proxyConnect("auth.gtmhub.com"), "deny default-deny"},
+		{"first_match_wins", "acl g dstdomain .gtmhub.com\nhttp_access deny g\nhttp_access allow g\n", nil, proxyConnect("app.gtmhub.com"), "deny squid.conf:2"},
+		{"and_of_acls", "acl g dstdomain .gtmhub.com\nacl get method GET\nhttp_access allow g get\nhttp_access deny all\n", nil, proxyConnect("app.gtmhub.com"), "deny squid.conf:4"},
+		{"regex_case_insensitive", "acl r dstdom_regex -i ^AUTH\\.GTMHUB\\.com$\nhttp_access allow r\n", nil, proxyConnect("auth.gtmhub.com"), "allow squid.conf:2"},
+		{"regex_case_sensitive", "acl r dstdom_regex ^AUTH\\.\nhttp_access allow r\n", nil, proxyConnect("auth.gtmhub.com"), "deny default-deny"},
+		{"continuation_line", "acl g dstdomain \\\n  .gtmhub.com\nhttp_access allow g\n", nil, proxyConnect("auth.gtmhub.com"), "allow squid.conf:3"},
+		{"acl_values_file", "acl g dstdomain \"saas.txt\"\nhttp_access allow g\n", files{"saas.txt": "# vendor\napp.gtmhub.com\n.quantive.com # renamed\n"}, proxyConnect("x.quantive.com"), "allow squid.conf:2"},
+		{"include", "include conf.d/saas.conf\nhttp_access deny all\n", files{"conf.d/saas.conf": "acl g dstdomain .gtmhub.com\n\nhttp_access allow CONNECT g\n"}, proxyConnect("auth.gtmhub.com"), "allow conf.d/saas.conf:3"},
+		{"src_client_in", "acl lan src 192.0.2.0/24\nacl g dstdomain .gtmhub.com\nhttp_access allow lan g\n", nil,
+			PolicyRequest{Method: "CONNECT", Host: "auth.gtmhub.com", Port: 443, Client: netip.MustParseAddr("192.0.2.10")}, "allow squid.conf:3"},
+		{"src_client_out", "acl lan src 192.0.2.0/255.255.255.0\nacl g dstdomain .gtmhub.com\nhttp_access allow lan g\n", nil,
+			PolicyRequest{Method: "CONNECT", Host: "auth.gtmhub.com", Port: 443, Client: netip.MustParseAddr("198.51.100.1")}, "deny default-deny"},
+		{"dst_address", "acl lab dst 203.0.113.0-203.0.113.9\nhttp_access allow lab\n", nil, proxyConnect("203.0.113.5"), "allow squid.conf:2"},
+		{"connect_builtin", "acl g dstdomain .gtmhub.com\nhttp_access allow CONNECT g\n", nil,
+			PolicyRequest{Scheme: "http", Method: "GET", Host: "app.gtmhub.com", Port: 80}, "deny default-deny"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ParsePolicy("squid.conf", []byte(tc.conf), PolicySquid, tc.files.read)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := decision(p.Decide(tc.req)); got != tc.want {
+				t.Errorf("Decide(%s) = %q, want %q", tc.req, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSquidUncertain(t *testing.T) {
+	conf := "acl lan src 192.0.2.0/24\nacl auth proxy_auth REQUIRED\nacl g dstdomain .gtmhub.com\nhttp_access allow lan auth g\n"
+	p, err := ParsePolicy("squid.conf", []byte(conf), PolicySquid, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := p.Decide(proxyConnect("auth.gtmhub.com"))
+	if !d.Allowed || !strings.Contains(d.Uncertain, "acl lan (src; give --client)") || !strings.Contains(d.Uncertain, "acl auth of type proxy_auth") {
+		t.Errorf("Decide = %+v, want allowed with both assumptions named", d)
+	}
+}
+
+func TestSquidErrors(t *testing.T) {
+	tests := []struct {
+		name, conf string
+		files      files
+		want       string
+	}{
+		{"undefined_acl", "http_access allow nothere\n", nil, `squid.conf:1: http_access: acl "nothere" is not defined above`},
+		{"bad_action", "http_access permit all\n", nil, "squid.conf:1: http_access: want allow or deny"},
+		{"bad_port", "acl p port 99999\n", nil, `squid.conf:1: acl p: port "99999"`},
+		{"bad_regex", "acl r dstdom_regex (\n", nil, "squid.conf:1: acl r: regular expression"},
+		{"type_clash", "acl a dstdomain x.com\nacl a port 80\n", nil, "squid.conf:2: acl a: type port, but it was defined as dstdomain at squid.conf:1"},
+		{"missing_include", "include nothere.conf\n", nil, "squid.conf:1: include: open nothere.conf"},
+		{"include_loop", "include squid.conf\n", files{"squid.conf": "include squid.conf\n"}, "include nested more than 16 deep"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParsePolicy("squid.conf", []byte(tc.conf), PolicySquid, tc.files.read)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("ParsePolicy error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSquidIncludeGlob(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("squid.conf", "include conf.d/*.conf\nhttp_access deny all\n")
+	write("conf.d/10-deny.conf", "acl bad dstdomain auth.gtmhub.com\nhttp_access deny bad\n")
+	write("conf.d/20-allow.conf", "acl g dstdomain .gtmhub.com\nhttp_access allow g\n")
+	p, err := LoadPolicy(filepath.Join(dir, "squid.conf"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]string{
+		"auth.gtmhub.com": "deny " + filepath.Join(dir, "conf.d/10-deny.conf") + ":2",
+		"app.gtmhub.com":  "allow " + filepath.Join(dir, "conf.d/20-allow.conf") + ":2",
+		"example.net":     "deny " + filepath.Join(dir, "squid.conf") + ":2",
+	} {
+		if got := decision(p.Decide(proxyConnect(host))); got != want {
+			t.Errorf("Decide(%s) = %q, want %q", host, got, want)
+		}
+	}
+}
+
+func TestDomainLists(t *testing.T) {
+	tests := []struct {
+		name, format, list, host string
+		port                     int
+		want                     string
+	}{
+		{"plain_exact", PolicyDomains, "# saas\nauth.gtmhub.com\n", "auth.gtmhub.com", 443, "allow list:2"},
+		{"plain_exact_not_sub", PolicyDomains, "gtmhub.com\n", "auth.gtmhub.com", 443, "deny default-deny"},
+		{"plain_dot", PolicyDomains, ".gtmhub.com\n", "gtmhub.com", 443, "allow list:1"},
+		{"plain_dot_sub", PolicyDomains, ".gtmhub.com\n", "a.b.gtmhub.com", 443, "allow list:1"},
+		{"plain_star_sub", PolicyDomains, "*.gtmhub.com\n", "app.gtmhub.com", 443, "allow list:1"},
+		{"plain_star_not_domain", PolicyDomains, "*.gtmhub.com\n", "gtmhub.com", 443, "deny default-deny"},
+		{"plain_url", PolicyDomains, "https://app.gtmhub.com/api/v1\n", "app.gtmhub.com", 443, "allow list:1"},
+		{"plain_port", PolicyDomains, "app.gtmhub.com:8443\n", "app.gtmhub.com", 443, "deny default-deny"},
+		{"plain_port_match", PolicyDomains, "app.gtmhub.com:443 # api\n", "app.gtmhub.com", 443, "allow list:1"},
+		{"plain_everything", PolicyDomains, "*\n", "anything.example", 443, "allow list:1"},
+		{"edl_implicit_sub", PolicyEDL, "gtmhub.com\n", "auth.gtmhub.com", 443, "allow list:1"},
+		{"edl_caret_exact", PolicyEDL, "^gtmhub.com\n", "auth.gtmhub.com", 443, "deny default-deny"},
+		{"edl_caret_match", PolicyEDL, "^auth.gtmhub.com\n", "auth.gtmhub.com", 443, "allow list:1"},
+		{"edl_star", PolicyEDL, "*.gtmhub.com\n", "app.gtmhub.com", 443, "allow list:1"},
+		{"edl_url_host_exact", PolicyEDL, "gtmhub.com/\n", "auth.gtmhub.com", 443, "deny default-deny"},
+		{"edl_url_host", PolicyEDL, "auth.gtmhub.com/\n", "auth.gtmhub.com", 443, "allow list:1"},
+		{"edl_url_path", PolicyEDL, "app.gtmhub.com/api/v1\n", "app.gtmhub.com", 443, "allow list:1"},
+		{"edl_url_star", PolicyEDL, "*.gtmhub.com/\n", "app.gtmhub.com", 443, "allow list:1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ParsePolicy("list", []byte(tc.list), tc.format, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := PolicyRequest{Scheme: "https", Method: "GET", Host: tc.host, Port: tc.port}
+			if got := decision(p.Decide(req)); got != tc.want {
+				t.Errorf("Decide(%s) = %q, want %q", req, got, tc.want)
+			}
+		})
+	}
+	for _, bad := range []string{"example.com:x\n", "*.*\n", "a..b\n", "https:///x\n"} {
+		if _, err := ParsePolicy("list", []byte(bad), PolicyDomains, nil); err == nil {
+			t.Errorf("ParsePolicy(%q) = nil error, want one", bad)
+		}
+	}
+}
+
+const awsAllow = `{
+  "RuleGroup": {
+    "RulesSource": {
+      "RulesSourceList": {
+        "Targets": [
+          "auth.gtmhub.com",
+          ".quantive.com"
+        ],
+        "TargetTypes": ["TLS_SNI", "HTTP_HOST"],
+        "GeneratedRulesType": "ALLOWLIST"
+      }
+    }
+  },
+  "RuleGroupResponse": {"RuleGroupName": "jira-egress", "Type": "STATEFUL"}
+}
+`
+
+const awsTerraform = `{"resource": {"aws_networkfirewall_rule_group": {"deny": {"rule_group": [{"rules_source": [{
+  "rules_source_list": [{"generated_rules_type": "DENYLIST", "target_types": ["TLS_SNI"], "targets": [".gtmhub.com"]}]
+}]}]}}}}
+`
+
+func TestAWSPolicy(t *testing.T) {
+	tests := []struct {
+		name, doc, host, scheme string
+		want                    string
+	}{
+		{"allow_exact", awsAllow, "auth.gtmhub.com", "https", "allow aws.json:6"},
+		{"allow_exact_not_sub", awsAllow, "app.gtmhub.com", "https", "deny default-deny"},
+		{"allow_dot_domain_itself", awsAllow, "quantive.com", "https", "allow aws.json:7"},
+		{"allow_dot_sub", awsAllow, "acme.quantive.com", "https", "allow aws.json:7"},
+		{"terraform_denylist", awsTerraform, "app.gtmhub.com", "https", "deny aws.json:2"},
+		{"terraform_denylist_other", awsTerraform, "example.net", "https", "allow default-allow"},
+		{"not_inspected", awsTerraform, "app.gtmhub.com", "http", "allow default-allow"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ParsePolicy("aws.json", []byte(tc.doc), "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Format() != PolicyAWS {
+				t.Fatalf("detected %s, want %s", p.Format(), PolicyAWS)
+			}
+			req := PolicyRequest{Scheme: tc.scheme, Method: "GET", Host: tc.host, Port: 443}
+			if got := decision(p.Decide(req)); got != tc.want {
+				t.Errorf("Decide(%s) = %q, want %q", req, got, tc.want)
+			}
+		})
+	}
+}
+
+const azureClassic = `[
+  {
+    "name": "deny-auth",
+    "properties": {
+      "priority": 100,
+      "action": {"type": "Deny"},
+      "rules": [{"name": "no-auth", "protocols": [{"protocolType": "Https", "port": 443}],
+                 "targetFqdns": ["auth.gtmhub.com"], "sourceAddresses": ["*"]}]
+    }
+  },
+  {
+    "name": "jira-egress",
+    "properties": {
+      "priority": 200,
+      "action": {"type": "Allow"},
+      "rules": [
+        {"name": "quantive", "protocols": [{"protocolType": "Https", "port": 443}],
+         "targetFqdns": ["*.gtmhub.com", "*quantive.com"], "sourceAddresses": ["192.0.2.0/24"]},
+        {"name": "plain", "protocols": [{"protocolType": "Http", "port": 80}],
+         "targetFqdns": ["*"], "sourceAddresses": ["*"]}
+      ]
+    }
+  }
+]
+`
+
+const azurePolicyGroup = `{
+  "properties": {
+    "priority": 300,
+    "ruleCollections": [
+      {
+        "ruleCollectionType": "FirewallPolicyFilterRuleCollection",
+        "name": "saas",
+        "priority": 110,
+        "action": {"type": "Allow"},
+        "rules": [
+          {"ruleType": "ApplicationRule", "name": "gtmhub",
+           "protocols": [{"protocolType": "Https", "port": 443}],
+           "targetFqdns": ["app.gtmhub.com"], "sourceAddresses": ["*"]}
+        ]
+      }
+    ]
+  }
+}
+`
+
+func TestAzurePolicy(t *testing.T) {
+	lan := netip.MustParseAddr("192.0.2.10")
+	tests := []struct {
+		name, doc, host string
+		port            int
+		client          netip.Addr
+		want            string
+	}{
+		{"priority_deny_first", azureClassic, "auth.gtmhub.com", 443, lan, "deny azure.json:8"},
+		{"star_dot_sub", azureClassic, "app.gtmhub.com", 443, lan, "allow azure.json:18"},
+		{"star_dot_not_domain", azureClassic, "gtmhub.com", 443, lan, "deny default-deny"},
+		{"star_suffix_domain", azureClassic, "quantive.com", 443, lan, "allow azure.json:18"},
+		{"source_outside", azureClassic, "app.gtmhub.com", 443, netip.MustParseAddr("198.51.100.7"), "deny default-deny"},
+		{"http_rule_not_https", azureClassic, "example.net", 443, lan, "deny default-deny"},
+		{"policy_group", azurePolicyGroup, "app.gtmhub.com", 443, lan, "allow azure.json:13"},
+		{"policy_group_other", azurePolicyGroup, "auth.gtmhub.com", 443, lan, "deny default-deny"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ParsePolicy("azure.json", []byte(tc.doc), "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Format() != PolicyAzure {
+				t.Fatalf("detected %s, want %s", p.Format(), PolicyAzure)
+			}
+			req := PolicyRequest{Scheme: "https", Method: "GET", Host: tc.host, Port: tc.port, Client: tc.client}
+			if got := decision(p.Decide(req)); got != tc.want {
+				t.Errorf("Decide(%s) = %q, want %q", req, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDetectPolicy(t *testing.T) {
+	tests := []struct{ name, file, data, want string }{
+		{"squid", "proxy.conf", "# c\nacl a dstdomain x\n", PolicySquid},
+		{"squid_include_only", "squid.conf", "include /etc/squid/conf.d/*.conf\n", PolicySquid},
+		{"plain", "allow.txt", "# list\n.gtmhub.com\n", PolicyDomains},
+		{"edl_by_caret", "list.txt", "^auth.gtmhub.com\n", PolicyEDL},
+		{"edl_by_name", "quantive.edl", "gtmhub.com\n", PolicyEDL},
+		{"edl_by_url_entry", "list.txt", "# x\nauth.gtmhub.com/\n", PolicyEDL},
+		{"aws", "rg.json", awsAllow, PolicyAWS},
+		{"azure", "az.json", azurePolicyGroup, PolicyAzure},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := DetectPolicy(tc.file, []byte(tc.data))
+			if err != nil || got != tc.want {
+				t.Errorf("DetectPolicy(%s) = %q, %v, want %q", tc.file, got, err, tc.want)
+			}
+		})
+	}
+	if _, err := DetectPolicy("x.json", []byte(`{"a": 1}`)); err == nil {
+		t.Error("DetectPolicy(unrelated JSON) = nil error, want one")
+	}
+}
+
+func TestCheckPolicy(t *testing.T) {
+	p, err := ParsePolicy("squid.conf", []byte("acl a dstdomain auth.gtmhub.com\nhttp_access allow CONNECT a\n"), PolicySquid, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := CheckPolicy(DefaultCatalog(), p, "squid.conf", CheckOptions{Datacenter: "eu", Proxy: true})
+	want := map[string]string{
+		"oauth-authorize": StatusNotExpected,
+		"oauth-token":     VerdictAllowed + " squid.conf:2",
+		"list-sessions":   VerdictDenied + " default-deny",
+		"search":          VerdictDenied + " default-deny",
+	}
+	for _, cc := range c.Calls {
+		w, ok := want[cc.ID]
+		if !ok {
+			continue
+		}
+		got := cc.Verdict
+		if cc.Source != "" {
+			got += " " + cc.Source
+		} else if cc.Rule != "" {
+			got += " " + cc.Rule
+		}
+		if got != w {
+			t.Errorf("%s: %q, want %q", cc.ID, got, w)
+		}
+		if cc.ID == "oauth-token" && cc.Request != "CONNECT auth.gtmhub.com:443" {
+			t.Errorf("oauth-token request %q", cc.Request)
+		}
+	}
+
+	// The report saw the token call blocked and the sessions call ok.
+	rep := &Report{Datacenter: "eu", Calls: []CallReport{
+		{ID: "oauth-token", Status: StatusBlocked, Reason: "reset"},
+		{ID: "list-sessions", Status: StatusOK},
+		{ID: "list-okrs", Status: StatusBlocked, Reason: "proxy-denied"},
+	}}
+	c.Compare(rep, "report.json")
+	if c.Disagreements != 2 {
+		t.Errorf("Disagreements = %d, want 2", c.Disagreements)
+	}
+	for _, cc := range c.Calls {
+		switch cc.ID {
+		case "oauth-token":
+			if !strings.Contains(cc.Disagreement, "another device on the path") {
+				t.Errorf("oauth-token disagreement %q", cc.Disagreement)
+			}
+		case "list-sessions":
+			if !strings.Contains(cc.Disagreement, "did not pass this device") {
+				t.Errorf("list-sessions disagreement %q", cc.Disagreement)
+			}
+		case "list-okrs":
+			if cc.Disagreement != "" || cc.Observed != StatusBlocked {
+				t.Errorf("list-okrs = %+v, want blocked and agreeing", cc)
+			}
+		}
+	}
+}
+
+func TestRangePrefixes(t *testing.T) {
+	got := rangePrefixes(netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.9"))
+	var s []string
+	for _, p := range got {
+		s = append(s, p.String())
+	}
+	want := "192.0.2.1/32 192.0.2.2/31 192.0.2.4/30 192.0.2.8/31"
+	if strings.Join(s, " ") != want {
+		t.Errorf("rangePrefixes = %v, want %s", s, want)
+	}
+}
+
+func FuzzParseSquid(f *testing.F) {
+	f.Add(squidBase)
+	f.Add("acl r dstdom_regex -i ^a\\.\nhttp_access allow r\nhttp_access deny !r CONNECT\n")
+	f.Add("acl x src 192.0.2.0-192.0.2.255/24\nacl y dst ::1\n")
+	f.Fuzz(func(t *testing.T, conf string) {
+		p, err := ParsePolicy("squid.conf", []byte(conf), PolicySquid, files{}.read)
+		if err != nil {
+			return
+		}
+		d := p.Decide(proxyConnect("auth.gtmhub.com"))
+		if d.Rule == "" {
+			t.Errorf("Decide gave no rule: %+v", d)
+		}
+		if (d.Source == "") != (d.Rule == DefaultDeny || d.Rule == DefaultAllow) {
+			t.Errorf("Decide = %+v: a source exactly when a rule matched", d)
+		}
+	})
+}
+
+func FuzzParseDomainList(f *testing.F) {
+	f.Add("# saas\nauth.gtmhub.com\n.quantive.com\n*.gtmhub.com\nhttps://app.gtmhub.com:443/api\n", false)
+	f.Add("gtmhub.com\n^auth.gtmhub.com\n*.gtmhub.com/\napp.gtmhub.com/api\n", true)
+	f.Fuzz(func(t *testing.T, list string, edl bool) {
+		format := PolicyDomains
+		if edl {
+			format = PolicyEDL
+		}
+		p, err := ParsePolicy("list", []byte(list), format, nil)
+		if err != nil {
+			return
+		}
+		l := p.(*domainList)
+		for _, e := range l.entries {
+			// Every entry that names a domain lets that domain or its
+			// subdomains through.
+			host := e.domain
+			if e.match == matchSubdomains {
+				host = "x." + host
+			}
+			req := PolicyRequest{Scheme: "https", Method: "GET", Host: host, Port: 443}
+			if e.port != 0 {
+				req.Port = e.port
+			}
+			if d := p.Decide(req); !d.Allowed || d.Source == "" {
+				t.Errorf("entry %q: Decide(%s) = %+v, want allowed by a line", e.text, req, d)
+			}
+		}
+	})
+}
+
+func FuzzParsePolicyJSON(f *testing.F) {
+	f.Add(awsAllow)
+	f.Add(awsTerraform)
+	f.Add(azureClassic)
+	f.Add(azurePolicyGroup)
+	f.Fuzz(func(t *testing.T, doc string) {
+		for _, format := range []string{PolicyAWS, PolicyAzure} {
+			p, err := ParsePolicy("policy.json", []byte(doc), format, nil)
+			if err != nil {
+				continue
+			}
+			d := p.Decide(PolicyRequest{Scheme: "https", Method: "GET", Host: "auth.gtmhub.com", Port: 443})
+			if d.Rule == "" || (d.Source == "") != (d.Rule == DefaultDeny || d.Rule == DefaultAllow) {
+				t.Errorf("%s: Decide = %+v: want a rule, and a source exactly when a rule matched", format, d)
+			}
+		}
+	})
+}
+
+func BenchmarkPolicyDecide(b *testing.B) {
+	var big strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&big, "acl a%d dstdomain .example%d.net\nhttp_access deny a%d\n", i, i, i)
+	}
+	big.WriteString(squidBase)
+	cases := []struct{ name, format, doc string }{
+		{"squid", PolicySquid, squidBase},
+		{"squid_2000_lines", PolicySquid, big.String()},
+		{"domains", PolicyDomains, "auth.gtmhub.com\n.quantive.com\n*.gtmhub.com\n"},
+		{"aws", PolicyAWS, awsAllow},
+		{"azure", PolicyAzure, azureClassic},
+	}
+	req := proxyConnect("app.gtmhub.com")
+	for _, tc := range cases {
+		p, err := ParsePolicy("policy", []byte(tc.doc), tc.format, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(tc.doc)))
+			for b.Loop() {
+				p.Decide(req)
+			}
+		})
+	}
+}
