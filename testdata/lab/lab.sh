@@ -200,6 +200,7 @@ firewall() {
 resolver() {
 	local mode=$1 out=$2 conf=$WORK/dnsmasq.conf
 	kill_pidfile "$WORK/pids/dnsmasq"
+	rm -f "$out"
 	{
 		echo "no-resolv"
 		echo "no-hosts"
@@ -238,6 +239,7 @@ proxy() {
 	local mode=$1 out=$2 conf=$WORK/squid.conf
 	mkdir -p "$WORK/squid"
 	chmod 777 "$WORK/squid"
+	rm -f "$WORK/squid/cache.log"
 	: >"$out"
 	chmod 666 "$out"
 	{
@@ -270,10 +272,10 @@ proxy() {
 		echo "http_access deny all"
 	} >"$conf"
 	start squid $NET squid -N -f "$conf"
+	# Wait on squid's own word rather than probe its port, which would
+	# leave a line in access.log.
 	for _ in $(seq 100); do
-		if in_ns $CLI bash -c 'exec 3<>/dev/tcp/198.51.100.3/3128' 2>/dev/null; then
-			return 0
-		fi
+		grep -q "Accepting HTTP Socket connections" "$WORK/squid/cache.log" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	log "squid did not start"; cat "$WORK/squid/cache.log" >&2
@@ -283,6 +285,9 @@ proxy() {
 # capture starts the client-side capture; how is eth0, any, nano or pcapng.
 capture() {
 	local how=$1 file=$2
+	# The background start truncates the file only after the fork: remove it
+	# first so that the wait below cannot read the previous capture's words.
+	rm -f "$WORK/run/capture.out" "$file"
 	case $how in
 	eth0) start capture $CLI tcpdump -n -s 0 -U --immediate-mode -i eth0 -w "$file" ;;
 	any) start capture $CLI tcpdump -n -s 0 -U --immediate-mode -i any -w "$file" ;;
@@ -382,6 +387,7 @@ scenario() {
 	} >"$out/$name-client.txt" 2>&1
 
 	stop_capture
+	cat "$WORK/run/capture.out" >>"$out/$name-client.txt"
 	kill_pidfile "$WORK/pids/squid"
 	kill_pidfile "$WORK/pids/dnsmasq"
 	tail -c +$((offset + 1)) "$fwlog" >"$out/$name-netfilter.log"
