@@ -27,6 +27,9 @@ NET=$PREFIX-inet
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 WORK=${EGRESS_AUDIT_LAB_WORK:-/tmp/$PREFIX-work}
+# squid drops root for the proxy user, who must reach its files: they live
+# in a directory of their own, world-writable, not below WORK.
+SQUID_DIR=/tmp/$PREFIX-squid
 
 SCENARIOS=(
 	allowed allowed-us allowed-go go-mtu1280
@@ -74,7 +77,7 @@ down() {
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$PREFIX-" || true); do
 		ip netns delete "$ns" || true
 	done
-	rm -rf "/etc/netns/$CLI"
+	rm -rf "/etc/netns/$CLI" "$SQUID_DIR"
 }
 
 build() {
@@ -236,21 +239,19 @@ resolver() {
 # proxy starts squid; mode is open, deny-auth (403 to auth.gtmhub.com) or
 # auth (407 to everyone without credentials).
 proxy() {
-	local mode=$1 out=$2 conf=$WORK/squid.conf
-	mkdir -p "$WORK/squid"
-	chmod 777 "$WORK/squid"
-	rm -f "$WORK/squid/cache.log"
-	: >"$out"
-	chmod 666 "$out"
+	local mode=$1 conf=$SQUID_DIR/squid.conf
+	rm -rf "$SQUID_DIR"
+	mkdir -p "$SQUID_DIR"
+	chmod 777 "$SQUID_DIR"
 	{
 		echo "http_port 198.51.100.3:3128"
 		echo "visible_hostname lab-proxy"
-		echo "pid_filename $WORK/squid/squid.pid"
-		echo "cache_log $WORK/squid/cache.log"
-		echo "access_log stdio:$out"
+		echo "pid_filename $SQUID_DIR/squid.pid"
+		echo "cache_log $SQUID_DIR/cache.log"
+		echo "access_log stdio:$SQUID_DIR/access.log"
 		echo "logfile_rotate 0"
 		echo "cache deny all"
-		echo "coredump_dir $WORK/squid"
+		echo "coredump_dir $SQUID_DIR"
 		echo "pinger_enable off"
 		echo "shutdown_lifetime 0 seconds"
 		echo "dns_nameservers 198.51.100.53"
@@ -275,10 +276,10 @@ proxy() {
 	# Wait on squid's own word rather than probe its port, which would
 	# leave a line in access.log.
 	for _ in $(seq 100); do
-		grep -q "Accepting HTTP Socket connections" "$WORK/squid/cache.log" 2>/dev/null && return 0
+		grep -q "Accepting HTTP Socket connections" "$SQUID_DIR/cache.log" 2>/dev/null && return 0
 		sleep 0.1
 	done
-	log "squid did not start"; cat "$WORK/squid/cache.log" >&2
+	log "squid did not start"; cat "$SQUID_DIR/cache.log" >&2
 	return 1
 }
 
@@ -289,9 +290,9 @@ capture() {
 	# first so that the wait below cannot read the previous capture's words.
 	rm -f "$WORK/run/capture.out" "$file"
 	case $how in
-	eth0) start capture $CLI tcpdump -n -s 0 -U --immediate-mode -i eth0 -w "$file" ;;
-	any) start capture $CLI tcpdump -n -s 0 -U --immediate-mode -i any -w "$file" ;;
-	nano) start capture $CLI tcpdump -n -s 0 -U --immediate-mode -i eth0 --time-stamp-precision=nano -w "$file" ;;
+	eth0) start capture $CLI tcpdump -Z root -n -s 0 -U --immediate-mode -i eth0 -w "$file" ;;
+	any) start capture $CLI tcpdump -Z root -n -s 0 -U --immediate-mode -i any -w "$file" ;;
+	nano) start capture $CLI tcpdump -Z root -n -s 0 -U --immediate-mode -i eth0 --time-stamp-precision=nano -w "$file" ;;
 	pcapng) start capture $CLI dumpcap -q -i eth0 -s 0 -w "$file" ;;
 	esac
 	for _ in $(seq 100); do
@@ -364,9 +365,9 @@ scenario() {
 		in_ns $FW ip link set lan mtu 1280
 	fi
 	case $name in
-	proxy-allowed) proxy open "$out/$name-squid.log" ;;
-	proxy-denied) proxy deny-auth "$out/$name-squid.log" ;;
-	proxy-auth-required) proxy auth "$out/$name-squid.log" ;;
+	proxy-allowed) proxy open ;;
+	proxy-denied) proxy deny-auth ;;
+	proxy-auth-required) proxy auth ;;
 	esac
 	capture $how "$out/$name.$ext"
 
@@ -388,7 +389,10 @@ scenario() {
 
 	stop_capture
 	cat "$WORK/run/capture.out" >>"$out/$name-client.txt"
-	kill_pidfile "$WORK/pids/squid"
+	if [ -f "$WORK/pids/squid" ]; then
+		kill_pidfile "$WORK/pids/squid"
+		cp "$SQUID_DIR/access.log" "$out/$name-squid.log"
+	fi
 	kill_pidfile "$WORK/pids/dnsmasq"
 	tail -c +$((offset + 1)) "$fwlog" >"$out/$name-netfilter.log"
 	if [ "$name" = go-mtu1280 ]; then
