@@ -95,7 +95,7 @@ var labCases = []labCase{
 		}},
 	{name: "ipv6_only_pcapng", scenario: "ipv6-only", inputs: []string{".pcapng"}, calls: labAllOK,
 		ips: map[string]string{"auth.gtmhub.com": "2001:db8:3::10", "app.gtmhub.com": "2001:db8:3::11"}},
-	{name: "other_datacenter_pcap", scenario: "allowed", inputs: []string{".pcap"}, args: []string{"--datacenter", "us"},
+	{name: "other_datacenter_pcap", scenario: "after-token-allowed", inputs: []string{".pcap"}, args: []string{"--datacenter", "us"},
 		calls: map[string]string{"oauth-token": "missing:not-seen"},
 		dests: map[string]string{"auth.gtmhub.com": "other-datacenter", "app.gtmhub.com": "other-datacenter"},
 		note:  "the configured data center is us, but the calls went to eu"},
@@ -188,26 +188,53 @@ func TestLab(t *testing.T) {
 	}
 	dir := runLab(t)
 	for _, tc := range labCases {
-		t.Run(tc.name, func(t *testing.T) {
-			var files []string
-			for _, suffix := range tc.inputs {
-				f := filepath.Join(dir, tc.scenario+suffix)
-				requireFormat(t, f)
-				files = append(files, f)
-			}
-			args := append([]string{"audit", "-o", "json", "--fail-on", "none"}, tc.args...)
-			args = append(args, files...)
-			var stdout, stderr bytes.Buffer
-			if code := run(args, strings.NewReader(""), &stdout, &stderr); code != exitOK {
-				t.Fatalf("run(%q) = %d, want %d\nstderr: %s", args, code, exitOK, stderr.String())
-			}
-			rep, err := report.ReadJSON(&stdout)
-			if err != nil {
-				t.Fatalf("run(%q): report: %v", args, err)
-			}
-			checkLabReport(t, rep, tc)
-		})
+		t.Run(tc.name, func(t *testing.T) { auditLabCase(t, dir, tc) })
 	}
+}
+
+// TestLabSamples audits the lab's files kept in testdata/samples with the
+// same expectations, without the lab: every case whose files were kept.
+func TestLabSamples(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "samples")
+	ran := 0
+	for _, tc := range labCases {
+		kept := true
+		for _, suffix := range tc.inputs {
+			if _, err := os.Stat(filepath.Join(dir, tc.scenario+suffix)); err != nil {
+				kept = false
+			}
+		}
+		if !kept {
+			continue
+		}
+		ran++
+		t.Run(tc.name, func(t *testing.T) { auditLabCase(t, dir, tc) })
+	}
+	if ran == 0 {
+		t.Fatalf("no lab sample kept in %s", dir)
+	}
+}
+
+// auditLabCase audits the case's files in dir through the command line and
+// checks the report.
+func auditLabCase(t *testing.T, dir string, tc labCase) {
+	var files []string
+	for _, suffix := range tc.inputs {
+		f := filepath.Join(dir, tc.scenario+suffix)
+		requireFormat(t, f)
+		files = append(files, f)
+	}
+	args := append([]string{"audit", "-o", "json", "--fail-on", "none"}, tc.args...)
+	args = append(args, files...)
+	var stdout, stderr bytes.Buffer
+	if code := run(args, strings.NewReader(""), &stdout, &stderr); code != exitOK {
+		t.Fatalf("run(%q) = %d, want %d\nstderr: %s", args, code, exitOK, stderr.String())
+	}
+	rep, err := report.ReadJSON(&stdout)
+	if err != nil {
+		t.Fatalf("run(%q): report: %v", args, err)
+	}
+	checkLabReport(t, rep, tc)
 }
 
 // requireFormat skips the test when no format of this build recognises

@@ -103,8 +103,12 @@ up() {
 		in_ns "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
 			net.ipv6.conf.default.router_solicitations=0
 	done
-	ip link add eth0 netns $CLI type veth peer name lan netns $FW
-	ip link add wan netns $FW type veth peer name eth0 netns $NET
+	# Fixed MAC addresses keep captures and firewall lines the same from run
+	# to run.
+	ip link add eth0 netns $CLI address 02:00:00:00:01:10 type veth \
+		peer name lan netns $FW address 02:00:00:00:01:01
+	ip link add wan netns $FW address 02:00:00:00:02:01 type veth \
+		peer name eth0 netns $NET address 02:00:00:00:02:02
 
 	in_ns $CLI ip addr add 192.0.2.10/24 dev eth0
 	in_ns $CLI ip addr add 2001:db8:1::10/64 dev eth0 nodad
@@ -163,9 +167,13 @@ up() {
 	local plugdir
 	plugdir=$(dirname "$(find /usr/lib -name ulogd_inppkt_NFLOG.so | head -1)")
 	sed -i "s#/usr/lib/x86_64-linux-gnu/ulogd#$plugdir#" "$WORK/ulogd.conf"
-	start ulogd $FW ulogd -c "$WORK/ulogd.conf"
+	# ulogd writes the host name into each line: give it a fixed one in a
+	# UTS namespace of its own, so that lines do not depend on the machine.
+	start ulogd $FW unshare --uts sh -c "hostname lab-fw && exec ulogd -c '$WORK/ulogd.conf'"
 
-	# Wait for the server to listen before the first scenario.
+	# New IPv6 addresses send MLD reports for a second or so: let them pass
+	# before the first capture. Then wait for the server to listen.
+	sleep 1.5
 	for _ in $(seq 100); do
 		if in_ns $NET bash -c 'exec 3<>/dev/tcp/203.0.113.10/443' 2>/dev/null; then
 			return 0
