@@ -47,6 +47,9 @@ type Options struct {
 	Location *time.Location
 	// KeepSecrets keeps URL query values that are otherwise redacted.
 	KeepSecrets bool
+	// TLSIssuers lists the certificate issuers the catalog expects; a
+	// capture that shows another issuer in clear is TLS interception.
+	TLSIssuers []string
 
 	state map[*Format]any
 }
@@ -110,6 +113,8 @@ const (
 // formats lists every input format, in the order detection tries them.
 var formats = []*Format{
 	squidNative,
+	pcapFormat,
+	pcapngFormat,
 }
 
 // Formats returns the input formats, sorted by name.

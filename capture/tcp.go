@@ -1,0 +1,313 @@
+package capture
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// tcp follows one TCP segment: the handshake, the teardown and the first
+// bytes of each direction.
+func (d *decoder) tcp(p *packet) {
+	d.tick(p.t)
+	f, fromClient := d.lookupFlow(p, true)
+	if p.flags&tcpSYN != 0 && p.flags&tcpACK == 0 && fromClient && f.reused(p) {
+		// A new connection on a 4-tuple whose old one ended.
+		delete(d.flows, f.key)
+		d.endFlow(f)
+		f, fromClient = d.lookupFlow(p, true)
+	}
+	if fromClient {
+		f.clientPkts++
+	} else {
+		f.serverPkts++
+	}
+
+	switch {
+	case p.flags&tcpRST != 0:
+		if f.rstN == 0 {
+			f.rstN = p.n
+			f.rstServer = !fromClient
+			f.closedTime = p.t
+		}
+	case p.flags&(tcpSYN|tcpACK) == tcpSYN:
+		if fromClient {
+			f.syns++
+			if f.synN == 0 {
+				f.synN = p.n
+			}
+			f.cs.start(p.seq)
+		}
+	case p.flags&(tcpSYN|tcpACK) == tcpSYN|tcpACK:
+		if !fromClient && f.synAckN == 0 {
+			f.synAckN = p.n
+			f.ss.start(p.seq)
+		}
+	default:
+		if fromClient && f.estN == 0 && f.synAckN != 0 {
+			f.estN = p.n
+		}
+	}
+	if p.flags&tcpFIN != 0 {
+		if fromClient {
+			f.finClient = true
+		} else {
+			f.finServer = true
+		}
+		if f.finN == 0 {
+			f.finN = p.n
+		}
+	}
+
+	if len(p.payload) == 0 && p.cut == 0 {
+		return
+	}
+	if p.flags&tcpSYN != 0 && f.synN != 0 && p.flags&tcpACK == 0 {
+		// TCP Fast Open data rides on the SYN; the stream starts after it.
+		p.seq++
+	}
+	if fromClient {
+		if p.cut > 0 && f.snapN == 0 && !f.cs.done && int(p.seq-f.cs.isn) < clientStreamCap {
+			f.snapN = p.n
+		}
+		if f.cs.limit == 0 {
+			f.cs.limit = clientStreamCap
+		}
+		if f.cs.add(&d.bufs, p.seq, p.payload, p.n) {
+			d.clientData(f, p)
+		} else if f.cs.done || f.cs.full {
+			d.lateClientSegment(f, p)
+		}
+	} else {
+		if f.ss.limit == 0 {
+			f.ss.limit = serverStreamCap
+		}
+		if f.ss.add(&d.bufs, p.seq, p.payload, p.n) {
+			d.serverData(f, p)
+		}
+	}
+}
+
+// reused reports whether a SYN on f's 4-tuple starts a new connection:
+// the old one ended, or the SYN's sequence number is not the old one's.
+func (f *flow) reused(p *packet) bool {
+	if f.syns == 0 && f.clientPkts == 0 {
+		return false
+	}
+	if f.closed() || f.finClient || f.finServer {
+		return true
+	}
+	return f.cs.started && f.syns > 0 && p.seq+1 != f.cs.isn
+}
+
+// endFlow judges a flow and emits its observations.
+func (d *decoder) endFlow(f *flow) {
+	f.cs.release(&d.bufs)
+	f.ss.release(&d.bufs)
+	if f.key.proto == protoUDP {
+		d.endUDP(f)
+		return
+	}
+	a := &f.app
+	if a.connect != "" {
+		d.emitConnect(f)
+		if a.tls.hello {
+			o := d.newObservation(f, TCP)
+			d.tcpOutcome(f, o, true)
+			d.emitFlow(o)
+		}
+		return
+	}
+	o := d.newObservation(f, TCP)
+	d.tcpOutcome(f, o, false)
+	d.nameFromDNS(o)
+	if len(a.hosts) > 1 {
+		// Each further Host header is its own destination.
+		main := o.Host
+		d.emitFlow(o)
+		for _, h := range a.hosts[1:] {
+			if h == main {
+				continue
+			}
+			o := d.newObservation(f, TCP)
+			d.tcpOutcome(f, o, false)
+			o.Host = h
+			d.emitFlow(o)
+		}
+		return
+	}
+	d.emitFlow(o)
+}
+
+func (d *decoder) emitFlow(o *Observation) {
+	d.emit(o)
+}
+
+// tcpOutcome fills the host and outcome of a TCP flow. inTunnel judges the
+// TLS inside a proxy's CONNECT tunnel.
+func (d *decoder) tcpOutcome(f *flow, o *Observation, inTunnel bool) {
+	a := &f.app
+	switch {
+	case a.tls.sni != "":
+		o.Host, o.HostSource = a.tls.sni, SourceSNI
+		o.Locator = Packet(a.tls.helloN)
+	case len(a.hosts) > 0:
+		o.Host, o.HostSource = a.hosts[0], SourceHTTP
+		o.Method, o.Path = a.method, a.path
+		o.Locator = Packet(a.requestN)
+	}
+	if a.tls.ech {
+		o.Detail = appendDetail(o.Detail, "encrypted client hello: the name is the outer one")
+	}
+	if f.snapN != 0 && o.HostSource == SourceNone {
+		o.Detail = appendDetail(o.Detail, fmt.Sprintf("packet %d was cut by the capture's snaplen: the client's first bytes (TLS server name or HTTP Host) are not in the capture", f.snapN))
+	}
+	if f.cs.noBuf {
+		o.Detail = appendDetail(o.Detail, "not reassembled: too many flows at once")
+	}
+	d.judgeTCP(f, o)
+	if o.Issuer == "" {
+		o.Issuer = a.tls.issuer
+	}
+}
+
+// judgeTCP sets the outcome of a TCP flow from its handshake, teardown,
+// ICMP errors and TLS records.
+func (d *decoder) judgeTCP(f *flow, o *Observation) {
+	a := &f.app
+	t := &a.tls
+	switch {
+	case f.icmpReason != "" && f.serverPkts == 0:
+		o.block(f.icmpReason, f.icmpN, f.icmpDetail)
+		return
+	case f.syns > 0 && f.synAckN == 0 && f.serverPkts == 0:
+		if f.syns > 1 {
+			o.block(NoResponse, f.synN, fmt.Sprintf("SYN sent %d times, never answered", f.syns))
+		} else {
+			o.block(NoResponse, f.synN, "SYN never answered")
+		}
+		return
+	case f.syns > 0 && f.synAckN == 0 && f.rstServer:
+		o.block(Reset, f.rstN, "the SYN was answered with a reset")
+		return
+	}
+	if t.hello {
+		d.judgeTLS(f, o)
+		return
+	}
+	switch {
+	case f.rstN != 0 && f.ss.bytes == 0 && f.cs.bytes > 0:
+		o.block(Reset, f.rstN, resetBy(f)+" before the server sent any data")
+	case f.synAckN != 0 || f.ss.bytes > 0:
+		o.Outcome = OutcomeOK
+	}
+	if a.status != 0 && o.HostSource == SourceHTTP {
+		o.Detail = appendDetail(o.Detail, fmt.Sprintf("HTTP status %d", a.status))
+	}
+}
+
+func resetBy(f *flow) string {
+	if f.rstServer {
+		return "reset by the server"
+	}
+	return "reset by the client"
+}
+
+// judgeTLS sets the outcome of a flow whose client sent a ClientHello.
+func (d *decoder) judgeTLS(f *flow, o *Observation) {
+	t := &f.app.tls
+	issuerOK := d.issuerExpected(t.issuer)
+	switch {
+	case t.clientAlert.seen && (t.clientAlert.desc == alertUnknownCA || t.clientAlert.desc == alertBadCertificate):
+		detail := "client alert " + t.clientAlert.String()
+		if t.issuer != "" {
+			detail += fmt.Sprintf("; certificate issued by %q", t.issuer)
+		}
+		o.block(TLSInterception, t.clientAlert.n, detail)
+	case t.issuer != "" && !issuerOK:
+		o.block(TLSInterception, t.certN, fmt.Sprintf("certificate issued by %q, not an issuer the catalog expects", t.issuer))
+	case t.serverAlert.seen && t.serverAlert.level == 2 || t.serverAlert.seen && !t.done():
+		o.block(TLSAlert, t.serverAlert.n, "server alert "+t.serverAlert.String())
+	case t.clientAlert.seen && (t.clientAlert.level == 2 || !t.done()):
+		o.block(TLSAlert, t.clientAlert.n, "client alert "+t.clientAlert.String())
+	case t.abandoned() && (f.finClient || f.rstN != 0):
+		o.block(TLSAlert, t.clientEncN, "the client gave up the TLS 1.3 handshake after the server's certificate: its alert is encrypted, so the capture cannot show the cause (an unknown issuer is the usual one)")
+	case t.done():
+		o.Outcome = OutcomeOK
+	case f.rstN != 0:
+		o.block(Reset, f.rstN, resetBy(f)+" before the TLS handshake finished")
+	case f.finClient || f.finServer:
+		o.block(ClosedEarly, f.finN, "closed before the TLS handshake finished")
+	}
+}
+
+// issuerExpected reports whether issuer is one the configuration expects;
+// with no expectations every issuer is.
+func (d *decoder) issuerExpected(issuer string) bool {
+	if issuer == "" || len(d.cfg.TLSIssuers) == 0 {
+		return true
+	}
+	for _, want := range d.cfg.TLSIssuers {
+		if containsFold(issuer, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// emitConnect emits the proxy request of a CONNECT flow.
+func (d *decoder) emitConnect(f *flow) {
+	a := &f.app
+	o := d.newObservation(f, TCP)
+	host, port := splitHostPort(a.connect)
+	o.Host, o.HostSource = host, SourceConnect
+	o.Method = "CONNECT"
+	o.Locator = Packet(a.requestN)
+	if port != 0 {
+		o.Detail = fmt.Sprintf("CONNECT %s", a.connect)
+	}
+	switch s := a.status; {
+	case s == 0:
+		d.judgeTCP(f, o)
+		if o.Outcome == OutcomeOK {
+			o.Outcome = OutcomeUnknown
+		}
+	case s >= 200 && s < 300:
+		o.Outcome = OutcomeOK
+	case s == 403:
+		o.block(ProxyDenied, a.statusN, fmt.Sprintf("proxy answered %d", s))
+	case s == 407:
+		o.block(ProxyAuthRequired, a.statusN, fmt.Sprintf("proxy answered %d", s))
+	case s >= 500:
+		o.block(ProxyError, a.statusN, fmt.Sprintf("proxy answered %d", s))
+	default:
+		o.block(ProxyDenied, a.statusN, fmt.Sprintf("proxy answered %d", s))
+	}
+	d.emitFlow(o)
+}
+
+// splitHostPort splits "host:port" or "[v6]:port"; port is 0 when absent.
+func splitHostPort(s string) (string, uint16) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().String(), ap.Port()
+	}
+	for i := len(s) - 1; i >= 0; i-- {
+		c := s[i]
+		if c == ':' {
+			var port int
+			for _, c := range s[i+1:] {
+				if c < '0' || c > '9' || port > 65535 {
+					return s, 0
+				}
+				port = port*10 + int(c-'0')
+			}
+			if i+1 == len(s) || port > 65535 {
+				return s[:i], 0
+			}
+			return s[:i], uint16(port)
+		}
+		if c < '0' || c > '9' {
+			break
+		}
+	}
+	return s, 0
+}
