@@ -50,6 +50,9 @@ type Options struct {
 	// TLSIssuers lists the certificate issuers the catalog expects; a
 	// capture that shows another issuer in clear is TLS interception.
 	TLSIssuers []string
+	// Custom lists formats the user configured for this run (see
+	// [NewCustomFormat]); detection tries them before the built-in ones.
+	Custom []*Format
 
 	state map[*Format]any
 }
@@ -115,6 +118,11 @@ var formats = []*Format{
 	squidNative,
 	pcapFormat,
 	pcapngFormat,
+	squidCombined,
+	dnsmasq,
+	bind,
+	unbound,
+	w3c,
 }
 
 // Formats returns the input formats, sorted by name.
@@ -135,12 +143,27 @@ func FormatNames() []string {
 
 // Lookup returns the format with the given name.
 func Lookup(name string) (*Format, error) {
+	return LookupIn(name, nil)
+}
+
+// LookupIn returns the format with the given name among custom, then the
+// built-in formats.
+func LookupIn(name string, custom []*Format) (*Format, error) {
+	for _, f := range custom {
+		if f.Name == name {
+			return f, nil
+		}
+	}
 	for _, f := range formats {
 		if f.Name == name {
 			return f, nil
 		}
 	}
-	return nil, fmt.Errorf("format %q: want one of %s", name, strings.Join(FormatNames(), ", "))
+	names := FormatNames()
+	for _, f := range custom {
+		names = append(names, f.Name)
+	}
+	return nil, fmt.Errorf("format %q: want one of %s", name, strings.Join(names, ", "))
 }
 
 // detectLines is how many non-blank lines detection looks at.
@@ -150,7 +173,11 @@ const detectLines = 20
 var ErrUnknownFormat = errors.New("format not recognised (use --format)")
 
 // Detect returns the format that scores highest on an input's first bytes.
-func Detect(head []byte) (*Format, error) {
+func Detect(head []byte) (*Format, error) { return detect(head, nil) }
+
+// detect is [Detect] trying the custom formats first; a custom format wins
+// ties.
+func detect(head []byte, custom []*Format) (*Format, error) {
 	var lines [][]byte
 	rest := head
 	for len(lines) < detectLines && len(rest) > 0 {
@@ -170,7 +197,7 @@ func Detect(head []byte) (*Format, error) {
 	}
 	var best *Format
 	bestScore := 0
-	for _, f := range formats {
+	for _, f := range append(custom[:len(custom):len(custom)], formats...) {
 		if s := f.Detect(head, lines); s > bestScore {
 			best, bestScore = f, s
 		}

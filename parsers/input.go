@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/egress-audit/egress-audit/capture"
 )
 
@@ -102,10 +104,11 @@ func Read(r io.Reader, name string, format *Format, opts *Options, emit func(*ca
 	sum := sha256.New()
 	raw := bufio.NewReaderSize(io.TeeReader(r, sum), 256<<10)
 
-	dec, err := decompress(raw)
+	dec, closeDec, err := decompress(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	defer closeDec()
 	in := bufio.NewReaderSize(dec, 256<<10)
 	head, err := in.Peek(headSize)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
@@ -119,7 +122,7 @@ func Read(r io.Reader, name string, format *Format, opts *Options, emit func(*ca
 			res.SHA256 = finish(raw, sum)
 			return res, nil
 		}
-		format, err = Detect(head)
+		format, err = detect(head, opts.Custom)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -127,7 +130,14 @@ func Read(r io.Reader, name string, format *Format, opts *Options, emit func(*ca
 	res.Stats.Format = format.Name
 
 	if format.NewLine != nil {
-		err = readLines(in, name, format.NewLine(opts), &res.Stats, emit)
+		var lines int64
+		lines, err = readLines(in, name, format.NewLine(opts), &res.Stats, emit)
+		if err != nil {
+			// The lines before the damage were read; say where it stopped.
+			res.Stats.Truncated = fmt.Sprintf("%s: the input ends early or is damaged after line %d: %v", name, lines, err)
+			res.SHA256 = finish(raw, sum)
+			return res, nil
+		}
 	} else {
 		err = format.Read(in, name, opts, &res.Stats, emit)
 	}
@@ -151,23 +161,34 @@ func finish(r io.Reader, sum hash.Hash) string {
 }
 
 // decompress returns a reader of r's content, uncompressed when r starts
-// with the gzip magic.
-func decompress(r *bufio.Reader) (io.Reader, error) {
+// with the gzip or the zstd magic, and a function that releases the
+// decoder.
+func decompress(r *bufio.Reader) (io.Reader, func(), error) {
 	magic, _ := r.Peek(4)
 	switch {
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
 		z, err := gzip.NewReader(r)
 		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
+			return nil, nil, fmt.Errorf("gzip: %w", err)
 		}
-		return z, nil
+		return z, func() { z.Close() }, nil
+	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		// One decoding goroutine: inputs are read one after the other, and
+		// a bounded window keeps a hostile frame header from reserving
+		// more memory than a log needs.
+		z, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(64<<20))
+		if err != nil {
+			return nil, nil, fmt.Errorf("zstd: %w", err)
+		}
+		return z, z.Close, nil
 	}
-	return r, nil
+	return r, func() {}, nil
 }
 
-// readLines feeds p the lines of r. Lines longer than MaxLineLength fail
-// without stopping the rest.
-func readLines(r *bufio.Reader, name string, p LineParser, st *capture.Stats, emit func(*capture.Observation)) error {
+// readLines feeds p the lines of r and returns how many it read. Lines
+// longer than MaxLineLength fail without stopping the rest; an error of r
+// (damaged compressed data) stops the reading.
+func readLines(r *bufio.Reader, name string, p LineParser, st *capture.Stats, emit func(*capture.Observation)) (int64, error) {
 	var o capture.Observation
 	var n int64
 	var long []byte
@@ -187,9 +208,9 @@ func readLines(r *bufio.Reader, name string, p LineParser, st *capture.Stats, em
 		}
 		if len(line) == 0 && err != nil {
 			if err == io.EOF {
-				return nil
+				return n, nil
 			}
-			return err
+			return n, err
 		}
 		n++
 		at := capture.Line(n)
@@ -216,9 +237,9 @@ func readLines(r *bufio.Reader, name string, p LineParser, st *capture.Stats, em
 		}
 		if err != nil {
 			if err == io.EOF {
-				return nil
+				return n, nil
 			}
-			return err
+			return n, err
 		}
 	}
 }

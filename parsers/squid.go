@@ -2,9 +2,8 @@ package parsers
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,23 +15,27 @@ import (
 //	time elapsed client code/status bytes method URL user hierarchy/peer type
 //
 // time is seconds since the epoch with milliseconds; elapsed is
-// right-aligned, so fields are separated by runs of spaces.
+// right-aligned, so fields are separated by runs of spaces. Fields after
+// the tenth (logged headers, with log_mime_hdrs) are ignored.
 var squidNative = &Format{
 	Name:    "squid",
 	Title:   "Squid access.log, native format",
 	Detect:  detectSquidNative,
-	NewLine: func(*Options) LineParser { return squidNativeParser{} },
+	NewLine: func(opts *Options) LineParser { return &squidNativeParser{opts: opts, keep: opts.KeepSecrets} },
 }
 
 func detectSquidNative(_ []byte, lines [][]byte) int {
 	score := 0
 	for _, l := range lines {
-		var f [11][]byte
+		var f [squidMaxFields][]byte
 		n := splitFields(l, f[:])
-		if n < 10 || n > 10 {
+		if n < 9 {
 			continue
 		}
 		if _, err := parseEpoch(f[0]); err != nil {
+			continue
+		}
+		if _, err := atoi(f[1]); err != nil {
 			continue
 		}
 		if bytes.IndexByte(f[3], '/') < 0 {
@@ -43,88 +46,112 @@ func detectSquidNative(_ []byte, lines [][]byte) int {
 	return score
 }
 
-type squidNativeParser struct{}
+// squidMaxFields is how many fields of a native line are split out; the
+// rest is ignored.
+const squidMaxFields = 10
 
-func (squidNativeParser) ParseLine(line []byte, o *capture.Observation) error {
-	var f [11][]byte
-	n := splitFields(line, f[:])
+type squidNativeParser struct {
+	opts *Options
+	keep bool
+	rec  proxyRecord
+	// other reads the lines in the common or combined format that Squid
+	// writes to the same file after a change of logformat.
+	other *logFormatParser
+}
+
+func (p *squidNativeParser) ParseLine(line []byte, o *capture.Observation) error {
 	if line[0] == '#' {
 		return SkipComment
 	}
-	if n < 10 {
-		return fmt.Errorf("squid: %d fields, want 10", n)
-	}
-	if n > 10 {
-		return fmt.Errorf("squid: more than 10 fields")
+	var f [squidMaxFields][]byte
+	n := splitFields(line, f[:])
+	if n < 9 {
+		return p.fallback(line, o, fmt.Errorf("squid: %d fields, want 10", n))
 	}
 	t, err := parseEpoch(f[0])
 	if err != nil {
-		return fmt.Errorf("squid: time %q: %w", f[0], err)
+		return p.fallback(line, o, fmt.Errorf("squid: time %q: %w", f[0], err))
 	}
-	o.Time = t
-	client, err := netip.ParseAddr(string(f[2]))
-	if err != nil {
-		return fmt.Errorf("squid: client %q: not an address", f[2])
-	}
-	o.Client = netip.AddrPortFrom(client, 0)
-
 	code, status, ok := bytes.Cut(f[3], []byte("/"))
 	if !ok {
 		return fmt.Errorf("squid: result %q: want CODE/STATUS", f[3])
 	}
-	st, err := strconv.Atoi(string(status))
-	if err != nil || st < 0 || st > 999 {
-		return fmt.Errorf("squid: status %q: not a number", status)
-	}
-	o.Method = string(f[5])
-	if err := setSquidTarget(o, string(f[5]), string(f[6])); err != nil {
-		return err
+	r := &p.rec
+	r.reset()
+	r.time = t
+	r.client = f[2]
+	r.code, r.status = code, status
+	r.method, r.url = f[5], f[6]
+	if n == 9 {
+		// A transaction that ended before its request was read logs "-" as
+		// the method and the error as the URL, and may lose a field.
+		if len(dash(f[5])) == 0 {
+			return errNoRequest
+		}
+		return fmt.Errorf("squid: %d fields, want 10", n)
 	}
 	if _, peer, ok := bytes.Cut(f[8], []byte("/")); ok {
-		if a, err := netip.ParseAddr(string(peer)); err == nil {
-			o.Server = netip.AddrPortFrom(a, o.Server.Port())
-		}
+		r.server = peer
 	}
-	setProxyOutcome(o, string(code), st)
+	if err := r.fill(o, p.keep); err != nil {
+		var skip Skip
+		if errors.As(err, &skip) {
+			return err
+		}
+		return fmt.Errorf("squid: %w", err)
+	}
 	return nil
 }
 
-// setSquidTarget sets the host, port, path and host source from a request's
-// method and URL as a proxy logs them: host:port for CONNECT, an absolute
-// URL otherwise.
-func setSquidTarget(o *capture.Observation, method, target string) error {
-	o.Transport = capture.TCP
-	if method == "CONNECT" {
-		host, port, err := splitHostPort(target, 443)
-		if err != nil {
-			return fmt.Errorf("CONNECT target %q: %w", target, err)
-		}
-		o.Host, o.HostSource = host, capture.SourceConnect
-		o.Server = netip.AddrPortFrom(netip.Addr{}, port)
-		o.Method = "CONNECT"
-		return nil
+// fallback reads a line that is not in the native format as a cache.log
+// message or a line of the common or combined format; when it is neither,
+// it returns err.
+func (p *squidNativeParser) fallback(line []byte, o *capture.Observation, err error) error {
+	if isSquidCacheLog(line) {
+		return SkipSquidCacheLog
 	}
-	u, err := parseURL(target)
-	if err != nil {
-		return fmt.Errorf("URL %q: %w", target, err)
+	if p.other == nil {
+		p.other = newLogFormatParser("combined", p.opts, combinedFormats...)
 	}
-	o.Host, o.HostSource, o.Path = u.host, capture.SourceURL, RedactPath(u.path)
-	o.Server = netip.AddrPortFrom(netip.Addr{}, u.port)
-	return nil
+	if p.other.matching(line) == nil {
+		return err
+	}
+	return p.other.ParseLine(line, o)
+}
+
+// SkipSquidCacheLog is the skip of a cache.log message found among access
+// log lines (the two logs are often collected together).
+const SkipSquidCacheLog Skip = "squid cache.log message"
+
+// isSquidCacheLog reports whether line is a cache.log message:
+// "2019/10/11 09:14:49 kid1| ..." or "2019/10/11 09:14:49| ...".
+func isSquidCacheLog(line []byte) bool {
+	if len(line) < 20 || line[4] != '/' || line[7] != '/' || line[13] != ':' {
+		return false
+	}
+	i := bytes.IndexByte(line, '|')
+	return i > 18 && i < 40
 }
 
 // setProxyOutcome maps a proxy's result code and HTTP status to an outcome:
 // 403 is a denial, 407 asks for authentication, 5xx and NONE_NONE mean the
 // proxy could not reach the server, 000 means no answer was given.
 func setProxyOutcome(o *capture.Observation, code string, status int) {
-	o.Detail = fmt.Sprintf("%s/%03d", code, status)
+	if code == "" {
+		o.Detail = fmt.Sprintf("HTTP %03d", status)
+	} else {
+		o.Detail = fmt.Sprintf("%s/%03d", code, status)
+	}
 	switch {
 	case status == 407:
 		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.ProxyAuthRequired
-	case status == 403 || strings.HasPrefix(code, "TCP_DENIED"):
+	case status == 403 || strings.HasPrefix(code, "TCP_DENIED") || code == "DENIED":
 		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.ProxyDenied
-	case status >= 500 || code == "NONE_NONE" && status != 200:
+	case status >= 500 || strings.HasPrefix(code, "NONE_NONE") && status != 200 && status != 0:
 		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.ProxyError
+	case status == 0 && strings.HasPrefix(code, "NONE_NONE"):
+		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.ProxyError
+		o.Detail += " (no answer: the proxy could not reach the server)"
 	case status == 0:
 		o.Outcome = capture.OutcomeUnknown
 		o.Detail += " (aborted before an answer)"
@@ -133,29 +160,38 @@ func setProxyOutcome(o *capture.Observation, code string, status int) {
 	}
 }
 
-// parseEpoch parses seconds since the epoch with an optional fraction.
+// parseEpoch parses seconds since the epoch with an optional fraction,
+// without allocating.
 func parseEpoch(b []byte) (time.Time, error) {
 	sec, frac, _ := bytes.Cut(b, []byte("."))
-	s, err := strconv.ParseInt(string(sec), 10, 64)
-	if err != nil || s < 0 || len(sec) > 12 {
-		return time.Time{}, fmt.Errorf("not seconds since the epoch")
+	if len(sec) == 0 || len(sec) > 12 {
+		return time.Time{}, errNotEpoch
+	}
+	var s int64
+	for _, c := range sec {
+		if c < '0' || c > '9' {
+			return time.Time{}, errNotEpoch
+		}
+		s = s*10 + int64(c-'0')
 	}
 	var ns int64
-	if len(frac) > 0 {
-		if len(frac) > 9 {
-			frac = frac[:9]
+	if len(frac) > 9 {
+		frac = frac[:9]
+	}
+	for i := 0; i < 9; i++ {
+		ns *= 10
+		if i < len(frac) {
+			c := frac[i]
+			if c < '0' || c > '9' {
+				return time.Time{}, errNotEpoch
+			}
+			ns += int64(c - '0')
 		}
-		f, err := strconv.ParseInt(string(frac), 10, 64)
-		if err != nil || f < 0 {
-			return time.Time{}, fmt.Errorf("not seconds since the epoch")
-		}
-		for i := len(frac); i < 9; i++ {
-			f *= 10
-		}
-		ns = f
 	}
 	return time.Unix(s, ns).UTC(), nil
 }
+
+var errNotEpoch = errors.New("not seconds since the epoch")
 
 // splitFields splits b at runs of spaces and tabs into f, and returns the
 // number of fields found; it counts one more than len(f) when b holds more.

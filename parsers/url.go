@@ -1,8 +1,9 @@
 package parsers
 
 import (
+	"bytes"
 	"errors"
-	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -20,56 +21,129 @@ var errNoHost = errors.New("no host")
 // parseURL splits an absolute URL ("http://host:port/path?q") into its
 // destination. A URL without a scheme is taken as host[:port][/path].
 func parseURL(s string) (target, error) {
+	return parseURLBytes([]byte(s), nil)
+}
+
+// parseURLBytes is [parseURL] on bytes; scheme, when the URL has none,
+// gives the default port. The result does not alias u.
+func parseURLBytes(u, scheme []byte) (target, error) {
 	var t target
-	port := uint16(80)
-	rest := s
-	if i := strings.Index(s, "://"); i >= 0 {
-		switch strings.ToLower(s[:i]) {
-		case "https", "wss":
-			port = 443
-		case "ftp":
-			port = 21
-		}
-		rest = s[i+3:]
+	rest := u
+	if i := bytes.Index(u, []byte("://")); i >= 0 && i <= 10 {
+		scheme, rest = u[:i], u[i+3:]
 	}
-	hostport, path := rest, "/"
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+	port := defaultPort(scheme)
+	hostport, path := rest, []byte("/")
+	if i := bytes.IndexAny(rest, "/?#"); i >= 0 {
 		hostport, path = rest[:i], rest[i:]
-		if path[0] != '/' {
-			path = "/" + path
-		}
 	}
-	if i := strings.LastIndexByte(hostport, '@'); i >= 0 {
+	if i := bytes.LastIndexByte(hostport, '@'); i >= 0 {
 		hostport = hostport[i+1:] // drop credentials; never report them
 	}
-	host, p, err := splitHostPort(hostport, port)
+	host, p, err := splitHostPortBytes(hostport, port)
 	if err != nil {
 		return t, err
 	}
-	return target{host: host, port: p, path: path}, nil
+	ps := string(path)
+	if ps[0] != '/' {
+		ps = "/" + ps
+	}
+	return target{host: host, port: p, path: ps}, nil
+}
+
+func defaultPort(scheme []byte) uint16 {
+	switch {
+	case bytes.EqualFold(scheme, []byte("https")), bytes.EqualFold(scheme, []byte("wss")),
+		bytes.EqualFold(scheme, []byte("ssl")), bytes.EqualFold(scheme, []byte("tls")):
+		return 443
+	case bytes.EqualFold(scheme, []byte("ftp")):
+		return 21
+	}
+	return 80
 }
 
 // splitHostPort splits "host:port", "[v6]:port" or a bare host, using def
 // as the port when none is given, and normalises the host.
 func splitHostPort(s string, def uint16) (string, uint16, error) {
+	return splitHostPortBytes([]byte(s), def)
+}
+
+// splitHostPortBytes is [splitHostPort] on bytes. The host it returns is
+// lower case, without brackets or a trailing dot, and made only of the
+// characters of host names and IP addresses.
+func splitHostPortBytes(s []byte, def uint16) (string, uint16, error) {
 	host, port := s, def
-	if h, p, err := net.SplitHostPort(s); err == nil {
-		n, err := strconv.ParseUint(p, 10, 16)
-		if err != nil {
-			return "", 0, errors.New("bad port " + strconv.Quote(p))
+	switch {
+	case len(s) > 0 && s[0] == '[':
+		end := bytes.IndexByte(s, ']')
+		if end < 0 {
+			return "", 0, errors.New("bad host " + strconv.Quote(string(s)))
 		}
-		host, port = h, uint16(n)
-	} else {
-		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+		host = s[1:end]
+		if rest := s[end+1:]; len(rest) > 0 {
+			if rest[0] != ':' {
+				return "", 0, errors.New("bad host " + strconv.Quote(string(s)))
+			}
+			n, err := atoi(rest[1:])
+			if err != nil || n > 65535 {
+				return "", 0, errors.New("bad port " + strconv.Quote(string(rest[1:])))
+			}
+			port = uint16(n)
+		}
+	case bytes.Count(s, []byte(":")) == 1:
+		i := bytes.IndexByte(s, ':')
+		host = s[:i]
+		n, err := atoi(s[i+1:])
+		if err != nil || n > 65535 {
+			return "", 0, errors.New("bad port " + strconv.Quote(string(s[i+1:])))
+		}
+		port = uint16(n)
 	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if host == "" {
+	for len(host) > 0 && host[len(host)-1] == '.' {
+		host = host[:len(host)-1]
+	}
+	if len(host) == 0 {
 		return "", 0, errNoHost
 	}
-	if strings.ContainsAny(host, " \t/\\") {
-		return "", 0, errors.New("bad host " + strconv.Quote(host))
+	if !validHost(host) {
+		return "", 0, errors.New("bad host " + strconv.Quote(string(host)))
 	}
-	return host, port, nil
+	return lowerString(host), port, nil
+}
+
+// validHost reports whether h is made only of the characters of DNS names
+// (letters, digits, '-', '_', '.') or is an IPv6 address, and is at most
+// 253 bytes long with no empty label.
+func validHost(h []byte) bool {
+	if len(h) == 0 || len(h) > 253 {
+		return false
+	}
+	if bytes.IndexByte(h, ':') >= 0 {
+		_, err := netip.ParseAddr(string(h))
+		return err == nil
+	}
+	if h[0] == '.' || bytes.Contains(h, []byte("..")) {
+		return false
+	}
+	for _, c := range h {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
+			c == '-', c == '_', c == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// lowerString returns b in lower case as a new string.
+func lowerString(b []byte) string {
+	for _, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			return string(bytes.ToLower(b))
+		}
+	}
+	return string(b)
 }
 
 // secretKeys are query parameters whose values are never reported.
@@ -78,6 +152,9 @@ var secretKeys = map[string]bool{
 	"refresh_token": true, "client_secret": true, "password": true,
 	"token": true, "assertion": true, "code_verifier": true, "apikey": true,
 	"api_key": true, "key": true, "secret": true, "session": true, "sig": true,
+	"passwd": true, "pwd": true, "auth": true, "authorization": true,
+	"signature": true, "x-amz-signature": true, "x-amz-credential": true,
+	"x-amz-security-token": true, "client_assertion": true, "sessionid": true,
 }
 
 // Redacted replaces a secret in a report.
@@ -87,29 +164,85 @@ const Redacted = "REDACTED"
 // secret parameters (OAuth codes and tokens, passwords) and of any
 // parameter that looks like a bearer token are replaced by [Redacted], and
 // the fragment is dropped.
-func RedactPath(p string) string {
+func RedactPath(p string) string { return redactPath(p, false) }
+
+// redactPath is [RedactPath], or p unchanged when keep is set.
+func redactPath(p string, keep bool) string {
+	if keep {
+		return p
+	}
 	if i := strings.IndexByte(p, '#'); i >= 0 {
 		p = p[:i]
 	}
 	base, query, ok := strings.Cut(p, "?")
 	if !ok || query == "" {
-		return p
+		return redactSegments(p)
 	}
 	params := strings.Split(query, "&")
 	for i, kv := range params {
 		k, v, hasValue := strings.Cut(kv, "=")
 		if !hasValue {
+			if looksLikeToken(k) {
+				params[i] = Redacted
+			}
 			continue
 		}
 		key, err := url.QueryUnescape(k)
 		if err != nil {
 			key = k
 		}
-		if secretKeys[strings.ToLower(key)] || looksLikeToken(v) {
+		if secretKeys[strings.ToLower(key)] || looksLikeToken(v) || looksLikeToken(unescape(v)) {
 			params[i] = k + "=" + Redacted
 		}
 	}
-	return base + "?" + strings.Join(params, "&")
+	return redactSegments(base) + "?" + strings.Join(params, "&")
+}
+
+func unescape(v string) string {
+	if u, err := url.QueryUnescape(v); err == nil {
+		return u
+	}
+	return v
+}
+
+// redactSegments replaces path segments that look like bearer tokens (a
+// JWT or a long opaque key put in the path) by [Redacted].
+func redactSegments(p string) string {
+	if len(p) < 24 || !strings.Contains(p, "/") {
+		return p
+	}
+	segs := strings.Split(p, "/")
+	changed := false
+	for i, s := range segs {
+		if looksLikeBearer(s) {
+			segs[i], changed = Redacted, true
+		}
+	}
+	if !changed {
+		return p
+	}
+	return strings.Join(segs, "/")
+}
+
+// looksLikeBearer reports whether a path segment is a JWT (three base64url
+// parts starting "eyJ") or a long token with the usual prefixes.
+func looksLikeBearer(s string) bool {
+	if strings.HasPrefix(s, "eyJ") && strings.Count(s, ".") == 2 && len(s) > 30 {
+		return true
+	}
+	return len(s) >= 32 && looksLikeToken(s) && !isHexID(s)
+}
+
+// isHexID reports whether s is a UUID or a hex digest, which name objects
+// and are not secrets.
+func isHexID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // looksLikeToken reports whether v could be a bearer token or similar
@@ -117,6 +250,9 @@ func RedactPath(p string) string {
 func looksLikeToken(v string) bool {
 	if len(v) < 24 {
 		return false
+	}
+	if strings.HasPrefix(v, "eyJ") {
+		return true
 	}
 	digits, letters := 0, 0
 	for i := 0; i < len(v); i++ {
@@ -126,10 +262,28 @@ func looksLikeToken(v string) bool {
 			digits++
 		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
 			letters++
-		case c == '-' || c == '_' || c == '.' || c == '%' || c == '+' || c == '/' || c == '=':
+		case c == '-' || c == '_' || c == '.' || c == '%' || c == '+' || c == '/' || c == '=' || c == '~':
 		default:
 			return false
 		}
 	}
 	return digits > 0 && letters > 0
+}
+
+// redactForMessage returns a URL fit for an error message: the query and
+// fragment are dropped, since they may hold secrets, and the result is
+// bounded.
+func redactForMessage(u []byte) string {
+	if i := bytes.IndexAny(u, "?#"); i >= 0 {
+		u = u[:i]
+	}
+	if i := bytes.Index(u, []byte("://")); i >= 0 {
+		if j := bytes.IndexByte(u[i+3:], '@'); j >= 0 && bytes.IndexByte(u[i+3:i+3+j], '/') < 0 {
+			u = append(append([]byte(nil), u[:i+3]...), u[i+4+j:]...)
+		}
+	}
+	if len(u) > 200 {
+		u = u[:200]
+	}
+	return redactSegments(string(u))
 }

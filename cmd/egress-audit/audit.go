@@ -90,7 +90,7 @@ func (e *env) readInputs(cfg *config, args []string, emit func(*capture.Observat
 	}
 	var out []rules.InputReport
 	failed := 0
-	opts := &parsers.Options{}
+	opts := &parsers.Options{KeepSecrets: cfg.keepSecrets, Custom: cfg.custom}
 	for _, name := range names {
 		res, err := e.readInput(name, cfg.format, opts, emit)
 		if err != nil {
@@ -114,6 +114,9 @@ func (e *env) readInputs(cfg *config, args []string, emit func(*capture.Observat
 		}
 		if st.Failed > 0 {
 			cfg.log.Warn("skipped malformed records", "input", name, "count", st.Failed, "first", st.Problems[0].Err)
+		}
+		if st.Format == "empty" {
+			cfg.log.Warn("input is empty", "input", name)
 		}
 		if st.Truncated != "" {
 			cfg.log.Warn("input ends early", "input", name, "detail", st.Truncated)

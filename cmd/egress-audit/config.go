@@ -14,12 +14,13 @@ const (
 	keyFormat     = "format"     // string: input format, or empty to detect it
 	keyLogLevel   = "log_level"  // string: debug, info, warn or error
 	keyLogFormat  = "log_format" // string: text or json
+	keyFormats    = "formats"    // []map: configured input formats (see customFormats)
 )
 
 // configKeys lists every key a configuration file may hold.
 var configKeys = []string{
 	keyDatacenter, keyVantage, keyClients, keyKnown, keyCatalog,
-	keyFailOn, keyOutput, keyFormat, keyLogLevel, keyLogFormat,
+	keyFailOn, keyOutput, keyFormat, keyLogLevel, keyLogFormat, keyFormats,
 }
 
 // configName is the file looked for in the working directory, then in the

@@ -36,6 +36,7 @@ line is one JSON object, the building block for scripts.
 	}
 	fs := cmd.Flags()
 	fs.String("format", "", "input `format` instead of detecting it")
+	fs.Bool("keep-secrets", false, "keep URL query values (OAuth codes, tokens) in the output, for local debugging only")
 	fs.StringP("output", "o", "jsonl", "output `form`: "+strings.Join(extractOutputs, ", "))
 	return cmd
 }

@@ -129,7 +129,8 @@ func addAuditFlags(fs *pflag.FlagSet) {
 	fs.StringArray("known", nil, "host `pattern` accepted as expected, e.g. '*.atlassian.com' (repeatable)")
 	fs.String("catalog", "", "catalog `file` (default the embedded Quantive catalog)")
 	fs.String("fail-on", "blocked,missing", "findings that make the exit code 1: `list` of blocked, missing, unexpected, other-datacenter, none")
-	fs.String("format", "", "input `format` instead of detecting it: "+strings.Join(parsers.FormatNames(), ", "))
+	fs.String("format", "", "input `format` instead of detecting it: "+strings.Join(parsers.FormatNames(), ", ")+", or a name from the formats of the configuration")
+	fs.Bool("keep-secrets", false, "keep URL query values (OAuth codes, tokens) in the output, for local debugging only")
 }
 
 // config is the resolved configuration of one command run.
@@ -141,6 +142,10 @@ type config struct {
 	failOn []string
 	output string
 	format *parsers.Format
+	// custom are the formats the configuration declares; keepSecrets
+	// keeps URL secrets (--keep-secrets).
+	custom      []*parsers.Format
+	keepSecrets bool
 }
 
 // flagKeys maps flag names to configuration keys where they differ.
@@ -289,8 +294,14 @@ func (e *env) loadConfig(cmd *cobra.Command) (*config, error) {
 			c.failOn = append(c.failOn, f)
 		}
 	}
+	if c.custom, err = customFormats(v); err != nil {
+		return nil, err
+	}
+	if f := cmd.Flags().Lookup("keep-secrets"); f != nil {
+		c.keepSecrets = f.Value.String() == "true"
+	}
 	if name := v.GetString(keyFormat); name != "" {
-		if c.format, err = parsers.Lookup(name); err != nil {
+		if c.format, err = parsers.LookupIn(name, c.custom); err != nil {
 			return nil, usageError{err}
 		}
 	}

@@ -1,0 +1,189 @@
+package parsers
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/egress-audit/egress-audit/capture"
+)
+
+// bind reads BIND's query log (category queries) and the failures and
+// refusals it logs per client:
+//
+//	03-Dec-2025 09:00:01.123 queries: info: client @0x7f65100ee4d8 192.0.2.10#53124 (app.gtmhub.com): query: app.gtmhub.com IN A +E(0)K (192.0.2.53)
+//	client @0x7f65100ee4d8 192.0.2.10#3076 (example.com): query (cache) 'example.com/A/IN' denied
+//	client @0x7f65100ee4d8 192.0.2.10#3076 (example.com): query failed (SERVFAIL) for example.com/IN/A at query.c:7375
+//
+// with or without BIND's own time stamp and a syslog header. A query line
+// is a question without its answer (BIND does not log answers), so it
+// names the destination but feeds no address to the name table; denied
+// and failed queries carry dns-refused, dns-servfail or dns-nxdomain.
+var bind = &Format{
+	Name:    "bind",
+	Title:   "BIND (named) query log",
+	Detect:  detectBIND,
+	NewLine: func(opts *Options) LineParser { return &bindParser{loc: opts.location(), now: time.Now} },
+}
+
+func detectBIND(_ []byte, lines [][]byte) int {
+	score := 0
+	for _, l := range lines {
+		i := bytes.Index(l, []byte("client "))
+		if i < 0 {
+			continue
+		}
+		rest := l[i:]
+		switch {
+		case bytes.Contains(rest, []byte(": query: ")), bytes.Contains(rest, []byte("query failed (")):
+			score += 10
+		case bytes.Contains(rest, []byte("#")) && (bytes.Contains(rest, []byte(" denied")) || bytes.Contains(rest, []byte("zone transfer"))):
+			score += 6
+		}
+	}
+	return score
+}
+
+type bindParser struct {
+	loc *time.Location
+	now func() time.Time
+}
+
+func (p *bindParser) ParseLine(line []byte, o *capture.Observation) error {
+	ci := bytes.Index(line, []byte("client "))
+	if ci < 0 {
+		return SkipDNSOther
+	}
+	head, rest := line[:ci], line[ci+len("client "):]
+	o.Time = bindTime(head, p.loc, p.now)
+
+	// client [@0x...] addr#port [(name)]: [view v: ]message
+	if bytes.HasPrefix(rest, []byte("@0x")) {
+		_, rest, _ = bytes.Cut(rest, []byte(" "))
+	}
+	addr, rest, _ := bytes.Cut(rest, []byte(" "))
+	addr = bytes.TrimSuffix(addr, []byte(":"))
+	client, err := parseAddrMaybePort(addr)
+	if err != nil {
+		return fmt.Errorf("bind: client %q: not an address#port", addr)
+	}
+	o.Client = client
+	if bytes.HasPrefix(rest, []byte("(")) {
+		_, rest, _ = bytes.Cut(rest, []byte(")"))
+	} else {
+		rest = bytes.TrimPrefix(rest, []byte(" "))
+	}
+	rest = bytes.TrimPrefix(bytes.TrimPrefix(rest, []byte(":")), []byte(" "))
+	if bytes.HasPrefix(rest, []byte("view ")) {
+		if _, r, ok := bytes.Cut(rest, []byte(": ")); ok {
+			rest = r
+		}
+	}
+	o.Kind = capture.Lookup
+	o.Transport = capture.UDP
+	o.HostSource = capture.SourceDNS
+
+	switch {
+	case bytes.HasPrefix(rest, []byte("query: ")):
+		// query: name IN TYPE +flags (server)
+		f := bytes.Fields(rest[len("query: "):])
+		if len(f) < 3 {
+			return fmt.Errorf("bind: query line with %d fields, want name, class and type", len(f))
+		}
+		if err := p.setName(o, f[0]); err != nil {
+			return err
+		}
+		o.Outcome = capture.OutcomeUnknown
+		o.Detail = "query " + string(f[2])
+		if len(f) > 3 && bytes.IndexByte(f[3], 'T') >= 0 {
+			o.Transport = capture.TCP
+		}
+		if n := len(f); n > 4 || n == 5 {
+			s := bytes.Trim(f[n-1], "()")
+			if a, err := netip.ParseAddr(string(s)); err == nil {
+				o.Server = netip.AddrPortFrom(a, 53)
+			}
+		}
+		return nil
+	case bytes.HasPrefix(rest, []byte("query failed (")):
+		// query failed (SERVFAIL) for name/IN/TYPE at query.c:N
+		rc, after, _ := bytes.Cut(rest[len("query failed ("):], []byte(")"))
+		_, q, _ := bytes.Cut(after, []byte(" for "))
+		name, _, _ := bytes.Cut(q, []byte("/"))
+		if err := p.setName(o, name); err != nil {
+			return err
+		}
+		o.Outcome = capture.OutcomeBlocked
+		o.Detail = "query failed (" + string(rc) + ")"
+		switch string(rc) {
+		case "NXDOMAIN":
+			o.Reason = capture.DNSNXDomain
+		case "REFUSED":
+			o.Reason = capture.DNSRefused
+		case "timed out":
+			o.Reason = capture.DNSTimeout
+		default:
+			o.Reason = capture.DNSServFail
+		}
+		return nil
+	case bytes.HasPrefix(rest, []byte("query")) && bytes.HasSuffix(bytes.TrimSpace(rest), []byte("denied")):
+		// query [(cache)] 'name/TYPE/IN' denied
+		q := rest
+		i := bytes.IndexByte(q, '\'')
+		if i < 0 {
+			return SkipDNSNoName
+		}
+		name, _, _ := bytes.Cut(q[i+1:], []byte("/"))
+		if err := p.setName(o, name); err != nil {
+			return err
+		}
+		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.DNSRefused
+		o.Detail = "query denied"
+		return nil
+	}
+	return SkipDNSOther
+}
+
+// SkipDNSNoName is the skip of a refusal BIND logged without the name.
+const SkipDNSNoName Skip = "dns refusal without the name asked"
+
+func (p *bindParser) setName(o *capture.Observation, name []byte) error {
+	name = bytes.ToLower(trimDot(name))
+	if !validHost(name) {
+		return fmt.Errorf("bind: name %q: not a host name", name)
+	}
+	o.Host = string(name)
+	return nil
+}
+
+// bindTime returns the time of a BIND line: its own "03-Dec-2025
+// 09:00:01.123" stamp when the head holds one, else the syslog header's.
+func bindTime(head []byte, loc *time.Location, now func() time.Time) time.Time {
+	for i := 0; i+20 <= len(head); i++ {
+		b := head[i:]
+		if b[2] != '-' || b[6] != '-' || b[11] != ' ' || b[14] != ':' || b[17] != ':' {
+			continue
+		}
+		day, e1 := atoi(b[0:2])
+		mon, ok := monthOf(b[3:6])
+		year, e2 := atoi(b[7:11])
+		hh, e3 := atoi(b[12:14])
+		mm, e4 := atoi(b[15:17])
+		ss, e5 := atoi(b[18:20])
+		if e1 != nil || !ok || e2 != nil || e3 != nil || e4 != nil || e5 != nil {
+			continue
+		}
+		ns := 0
+		if len(b) > 24 && b[20] == '.' {
+			if ms, err := atoi(b[21:24]); err == nil {
+				ns = ms * 1e6
+			}
+		}
+		return time.Date(year, mon, day, hh, mm, ss, ns, loc).UTC()
+	}
+	if t := syslogTime(head); !t.IsZero() {
+		return fixYear(t, loc, now)
+	}
+	return time.Time{}
+}

@@ -1,0 +1,224 @@
+package parsers
+
+import (
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/egress-audit/egress-audit/capture"
+)
+
+// dnsmasqSession is written after dnsmasq's log_query wording: a lookup
+// followed through a CNAME chain, a cached answer, an NXDOMAIN, a
+// configured block, a sinkhole, a SERVFAIL and log-queries=extra lines.
+const dnsmasqSession = `Dec  3 09:00:01 dnsmasq[811]: query[A] app.gtmhub.com from 192.0.2.10
+Dec  3 09:00:01 dnsmasq[811]: forwarded app.gtmhub.com to 192.0.2.53
+Dec  3 09:00:01 dnsmasq[811]: reply app.gtmhub.com is <CNAME>
+Dec  3 09:00:01 dnsmasq[811]: reply gtmhub.azurefd.net is <CNAME>
+Dec  3 09:00:01 dnsmasq[811]: reply edge.t-msedge.net is 198.51.100.20
+Dec  3 09:00:01 dnsmasq[811]: reply edge.t-msedge.net is 198.51.100.21
+Dec  3 09:00:02 dnsmasq[811]: query[A] auth.gtmhub.com from 192.0.2.11
+Dec  3 09:00:02 dnsmasq[811]: cached auth.gtmhub.com is 198.51.100.30
+Dec  3 09:00:03 dnsmasq[811]: query[AAAA] nosuch.gtmhub.com from 192.0.2.10
+Dec  3 09:00:03 dnsmasq[811]: reply nosuch.gtmhub.com is NXDOMAIN
+Dec  3 09:00:04 dnsmasq[811]: query[A] tracker.example from 192.0.2.10
+Dec  3 09:00:04 dnsmasq[811]: config tracker.example is NXDOMAIN
+Dec  3 09:00:05 dnsmasq[811]: query[A] ads.example from 192.0.2.10
+Dec  3 09:00:05 dnsmasq[811]: config ads.example is 0.0.0.0
+Dec  3 09:00:06 dnsmasq[811]: query[A] broken.example from 192.0.2.10
+Dec  3 09:00:06 dnsmasq[811]: reply broken.example is SERVFAIL
+Dec  3 09:00:07 dnsmasq[811]: 17 192.0.2.12/41234 query[A] app.gtmhub.us from 192.0.2.12
+Dec  3 09:00:07 dnsmasq[811]: 17 192.0.2.12/41234 reply app.gtmhub.us is 203.0.113.7
+Dec  3 09:00:08 dnsmasq[811]: query[AAAA] app.gtmhub.com from 2001:db8::10
+Dec  3 09:00:08 dnsmasq[811]: reply app.gtmhub.com is NODATA-IPv6
+Dec  3 09:00:09 dnsmasq[811]: /etc/hosts jira.internal is 192.0.2.10
+Dec  3 09:00:09 dnsmasq-dhcp[811]: DHCPACK(eth0) 192.0.2.10 00:11:22:33:44:55 jira
+Dec  3 09:00:10 dnsmasq[811]: query[PTR] 20.100.51.198.in-addr.arpa from 192.0.2.10
+Dec  3 09:00:10 dnsmasq[811]: reply 198.51.100.20 is edge.t-msedge.net
+Dec  3 09:00:11 dnsmasq[811]: read /etc/hosts - 2 names
+`
+
+func TestDnsmasq(t *testing.T) {
+	var got []capture.Observation
+	st := &capture.Stats{}
+	p := dnsmasq.NewLine(&Options{})
+	p.(*dnsmasqParser).now = func() time.Time { return time.Date(2025, 12, 24, 0, 0, 0, 0, time.UTC) }
+	for i, l := range strings.Split(strings.TrimSpace(dnsmasqSession), "\n") {
+		o := capture.Observation{Locator: capture.Line(int64(i + 1))}
+		switch err := p.ParseLine([]byte(l), &o); err.(type) {
+		case nil:
+			got = append(got, o)
+		case Skip:
+			st.Skip(err.Error())
+		default:
+			t.Errorf("line %d: %v", i+1, err)
+		}
+	}
+	a := netip.MustParseAddr
+	tests := []struct {
+		host    string
+		client  string
+		answers []netip.Addr
+		outcome capture.Outcome
+		reason  capture.Reason
+		line    int64
+	}{
+		{"app.gtmhub.com", "192.0.2.10", []netip.Addr{a("198.51.100.20")}, capture.OutcomeOK, "", 5},
+		{"app.gtmhub.com", "192.0.2.10", []netip.Addr{a("198.51.100.21")}, capture.OutcomeOK, "", 6},
+		{"auth.gtmhub.com", "192.0.2.11", []netip.Addr{a("198.51.100.30")}, capture.OutcomeOK, "", 8},
+		{"nosuch.gtmhub.com", "192.0.2.10", nil, capture.OutcomeBlocked, capture.DNSNXDomain, 10},
+		{"tracker.example", "192.0.2.10", nil, capture.OutcomeBlocked, capture.DNSNXDomain, 12},
+		{"ads.example", "192.0.2.10", nil, capture.OutcomeBlocked, capture.DNSNXDomain, 14},
+		{"broken.example", "192.0.2.10", nil, capture.OutcomeBlocked, capture.DNSServFail, 16},
+		{"app.gtmhub.us", "192.0.2.12:41234", []netip.Addr{a("203.0.113.7")}, capture.OutcomeOK, "", 18},
+		{"app.gtmhub.com", "2001:db8::10", nil, capture.OutcomeOK, "", 20},
+		{"jira.internal", "", []netip.Addr{a("192.0.2.10")}, capture.OutcomeOK, "", 21},
+		{"edge.t-msedge.net", "192.0.2.10", []netip.Addr{a("198.51.100.20")}, capture.OutcomeOK, "", 24},
+	}
+	if len(got) != len(tests) {
+		for _, o := range got {
+			t.Logf("%s %s %v", o.Locator, o.Host, o.Answers)
+		}
+		t.Fatalf("%d observations, want %d", len(got), len(tests))
+	}
+	for i, w := range tests {
+		o := got[i]
+		client := ""
+		if o.Client.IsValid() {
+			client = endpointString(o.Client.Addr().String(), o.Client.Port())
+		}
+		if o.Kind != capture.Lookup || o.Host != w.host || client != w.client || o.Outcome != w.outcome || o.Reason != w.reason || o.Locator.N != w.line || !equalAddrs(o.Answers, w.answers) {
+			t.Errorf("observation %d = %s host %q client %q answers %v %s %s, want line %d host %q client %q answers %v %s %s",
+				i, o.Locator, o.Host, client, o.Answers, o.Outcome, o.Reason, w.line, w.host, w.client, w.answers, w.outcome, w.reason)
+		}
+	}
+	if want := time.Date(2025, 12, 3, 9, 0, 1, 0, time.UTC); !got[0].Time.Equal(want) {
+		t.Errorf("time = %v, want %v", got[0].Time, want)
+	}
+	if st.Skipped[string(SkipDNSQuestion)] != 9 || st.Skipped[string(SkipDNSCNAME)] != 2 || st.Skipped[string(SkipDNSOther)] != 3 {
+		t.Errorf("skipped = %v", st.Skipped)
+	}
+}
+
+func equalAddrs(a, b []netip.Addr) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestDnsmasqPendingBound checks that questions never answered do not
+// grow the parser's memory past its bound.
+func TestDnsmasqPendingBound(t *testing.T) {
+	p := dnsmasq.NewLine(&Options{}).(*dnsmasqParser)
+	var o capture.Observation
+	for i := 0; i < 3*dnsmasqMaxPending; i++ {
+		p.ParseLine([]byte("Dec  3 09:00:01 dnsmasq[811]: query[A] n"+itoa(i)+".example from 192.0.2.10"), &o)
+	}
+	if len(p.pending) != dnsmasqMaxPending || len(p.order) != dnsmasqMaxPending {
+		t.Errorf("pending = %d, order = %d, want %d", len(p.pending), len(p.order), dnsmasqMaxPending)
+	}
+}
+
+func TestBIND(t *testing.T) {
+	tests := []struct {
+		name string
+		line string
+		want want
+	}{
+		{"query_with_server", "client @0x7f85b4026ed0 127.0.0.1#42520 (ci.elastic.co): query: ci.elastic.co IN A +E(0)K (35.193.103.164)",
+			want{client: "127.0.0.1:42520", server: "35.193.103.164:53", host: "ci.elastic.co", source: capture.SourceDNS, outcome: capture.OutcomeUnknown, detail: "query A"}},
+		{"query_time_category", "03-Dec-2025 09:00:01.123 queries: info: client @0x7f6 192.0.2.10#53124 (App.Gtmhub.com.): query: App.Gtmhub.com. IN AAAA +T (192.0.2.53)",
+			want{time: "2025-12-03T09:00:01.123Z", host: "app.gtmhub.com", detail: "query AAAA"}},
+		{"view", "client 10.10.4.4#39583: view external: query: tpf.qa.ifr.lan IN SOA +", want{client: "10.10.4.4:39583", host: "tpf.qa.ifr.lan"}},
+		{"denied", "Nov 13 10:59:46 keira named[2075772]: 19-Oct-2022 05:34:02.425 client @0x7f65100ee4d8 104.219.136.31#3076 (example.com): query (cache) 'example.com/ANY/IN' denied",
+			want{time: "2022-10-19T05:34:02.425Z", client: "104.219.136.31:3076", host: "example.com", outcome: capture.OutcomeBlocked, reason: capture.DNSRefused}},
+		{"servfail", "client @0x1 192.0.2.10#5353 (app.gtmhub.com): query failed (SERVFAIL) for app.gtmhub.com/IN/A at query.c:7375",
+			want{host: "app.gtmhub.com", outcome: capture.OutcomeBlocked, reason: capture.DNSServFail, detail: "SERVFAIL"}},
+		{"denied_no_name", "client 127.0.0.1#1126: query (cache) denied", want{skip: string(SkipDNSNoName)}},
+		{"zone_transfer", "client 219.135.228.103#17635: zone transfer 'somedomain.com/IN' denied", want{skip: string(SkipDNSOther)}},
+		{"not_client", "zone localdomain/IN: transferred serial 2006070304", want{skip: string(SkipDNSOther)}},
+		{"bad_client", "client nobody: query: x.example IN A +", want{err: "bind: client"}},
+		{"bad_name", "client 192.0.2.1#53: query: bad<name IN A +", want{err: "not a host name"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			checkLine(t, bind.NewLine(&Options{}), tc.line, tc.want)
+		})
+	}
+}
+
+func TestDNSCorpus(t *testing.T) {
+	dir := corpusDir(t, "dns-query")
+	t.Run("crowdsec_bind9", func(t *testing.T) {
+		obs, res := readAll(t, filepath.Join(dir, "crowdsec-bind9-syslog.log"), nil, nil)
+		if res.Stats.Format != "bind" || res.Stats.Failed != 0 {
+			t.Fatalf("format %s, %d failed: %v", res.Stats.Format, res.Stats.Failed, res.Stats.Problems)
+		}
+		// The source asserts remote_addr 104.219.136.31, port 3076 and time
+		// 19-Oct-2022 05:34:02.425 for the first line.
+		checkObservation(t, &obs[0], want{client: "104.219.136.31:3076", time: "2022-10-19T05:34:02.425Z", host: "example.com", reason: capture.DNSRefused})
+		denied := 0
+		for _, o := range obs {
+			if o.Reason == capture.DNSRefused {
+				denied++
+			}
+		}
+		if denied != 5 {
+			t.Errorf("%d denied queries, want the 5 query lines", denied)
+		}
+	})
+	t.Run("pylogsparser_named", func(t *testing.T) {
+		obs, res := readAll(t, filepath.Join(dir, "pylogsparser-named.log"), bind, nil)
+		if res.Stats.Failed != 0 {
+			t.Fatalf("%d failed: %v", res.Stats.Failed, res.Stats.Problems)
+		}
+		// Seven query lines and two named refusals; the source gives the
+		// domain, source_ip and source_port of each.
+		if len(obs) != 9 {
+			t.Fatalf("%d observations, want 9", len(obs))
+		}
+		for _, o := range obs[:7] {
+			checkObservation(t, &o, want{host: "tpf.qa.ifr.lan", client: "10.10.4.4:39583"})
+		}
+		checkObservation(t, &obs[7], want{host: "www.example.com", client: "127.0.0.1:44063", reason: capture.DNSRefused})
+		checkObservation(t, &obs[8], want{host: "mycompany.com.cn", client: "219.135.228.103:17635", reason: capture.DNSRefused})
+	})
+	t.Run("logstash_bind", func(t *testing.T) {
+		obs, _ := readAll(t, filepath.Join(dir, "logstash-bind_spec.log"), nil, nil)
+		if len(obs) != 1 {
+			t.Fatalf("%d observations, want 1", len(obs))
+		}
+		checkObservation(t, &obs[0], want{host: "ci.elastic.co", client: "127.0.0.1:42520", server: "35.193.103.164:53"})
+	})
+}
+
+func TestUnbound(t *testing.T) {
+	tests := []struct {
+		name string
+		line string
+		want want
+	}{
+		{"question", "<30>Aug 15 16:19:02 unbound[26931]: [26931:0] info: 192.168.1.1 api.opensubtitles.org. A IN",
+			want{client: "192.168.1.1", host: "api.opensubtitles.org", outcome: capture.OutcomeUnknown, detail: "query A"}},
+		{"reply_ok", "Dec  3 09:00:01 unbound[811:0] info: 192.0.2.10 App.Gtmhub.com. AAAA IN NOERROR 0.012000 0 93",
+			want{host: "app.gtmhub.com", outcome: capture.OutcomeOK, detail: "query AAAA NOERROR"}},
+		{"reply_nxdomain", "[1764752401] unbound[811:0] info: 192.0.2.10 nosuch.gtmhub.com. A IN NXDOMAIN 0.030000 0 110",
+			want{time: "2025-12-03T09:00:01Z", outcome: capture.OutcomeBlocked, reason: capture.DNSNXDomain}},
+		{"progress", "Dec  3 09:00:01 unbound[811:0] info: start of service (unbound 1.17.1).", want{skip: string(SkipDNSOther)}},
+		{"notice", "Dec  3 09:00:01 unbound[811:0] notice: init module 0: validator", want{skip: string(SkipDNSOther)}},
+		{"no_tag", "something else", want{err: "unbound: no"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			checkLine(t, unbound.NewLine(&Options{}), tc.line, tc.want)
+		})
+	}
+}

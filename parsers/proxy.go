@@ -1,0 +1,288 @@
+package parsers
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/egress-audit/egress-audit/capture"
+)
+
+// proxyRecord holds the fields of one proxy log record as found in the line,
+// before they are normalised; every format of a forward proxy fills the ones
+// it has and lets fill build the observation. The byte slices alias the line.
+type proxyRecord struct {
+	time time.Time
+
+	client     []byte // client address, maybe with a port
+	clientPort []byte
+	method     []byte
+	url        []byte // absolute URL, host:port for CONNECT, or a path
+	scheme     []byte // when the URL comes in parts
+	host       []byte // Host header, request domain or SNI when url lacks it
+	port       []byte
+	path       []byte
+	query      []byte // with or without the leading '?'
+	code       []byte // the proxy's result code (TCP_DENIED) or action word
+	status     []byte // HTTP status
+	server     []byte // address the proxy connected to, maybe with a port
+	serverPort []byte
+
+	// denied is set by formats whose action column says the request was
+	// blocked by policy even when the status says otherwise.
+	denied bool
+	// rule names the policy that decided, for the detail.
+	rule []byte
+}
+
+func (r *proxyRecord) reset() { *r = proxyRecord{} }
+
+// errNoRequest is the skip of a record that logs a connection the proxy
+// never read a request from.
+const errNoRequest Skip = "no request received (transaction ended before headers)"
+
+// errNoDestination is the skip of a record whose request names no host,
+// as a web server (not a forward proxy) logs it.
+const errNoDestination Skip = "no destination host (not a proxy request)"
+
+// fill builds o from r. keep keeps URL secrets. It returns a Skip for a
+// record that holds no destination and an error for a malformed one.
+func (r *proxyRecord) fill(o *capture.Observation, keep bool) error {
+	if !r.time.IsZero() {
+		o.Time = r.time
+	}
+	if c := dash(r.client); len(c) > 0 {
+		ap, err := parseAddrMaybePort(c)
+		if err != nil {
+			return fmt.Errorf("client %q: not an address", c)
+		}
+		if p := dash(r.clientPort); len(p) > 0 {
+			n, err := atoi(p)
+			if err != nil || n > 65535 {
+				return fmt.Errorf("client port %q: not a port", p)
+			}
+			ap = netip.AddrPortFrom(ap.Addr(), uint16(n))
+		}
+		o.Client = ap
+	}
+
+	status := -1
+	if s := dash(r.status); len(s) > 0 {
+		n, err := atoi(s)
+		if err != nil || n > 999 {
+			return fmt.Errorf("status %q: not a number", s)
+		}
+		status = n
+	}
+	method := dash(r.method)
+	if len(method) == 0 || bytes.HasPrefix(r.url, []byte("error:")) {
+		return errNoRequest
+	}
+	o.Method = internMethod(method)
+	if err := r.target(o, keep); err != nil {
+		return err
+	}
+
+	if s := dash(r.server); len(s) > 0 {
+		if ap, err := parseAddrMaybePort(s); err == nil {
+			port := o.Server.Port()
+			if ap.Port() != 0 {
+				port = ap.Port()
+			}
+			o.Server = netip.AddrPortFrom(ap.Addr(), port)
+		}
+	}
+	if p := dash(r.serverPort); len(p) > 0 {
+		if n, err := atoi(p); err == nil && n > 0 && n <= 65535 {
+			o.Server = netip.AddrPortFrom(o.Server.Addr(), uint16(n))
+		}
+	}
+	code := string(dash(r.code))
+	if status < 0 {
+		status = 0
+		if code == "" {
+			status = 200 // a record with neither is taken as served
+		}
+	}
+	setProxyOutcome(o, code, status)
+	if r.denied && o.Outcome != capture.OutcomeBlocked {
+		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.ProxyDenied
+	}
+	if len(r.rule) > 0 && o.Outcome == capture.OutcomeBlocked {
+		o.Detail += ", rule " + string(r.rule)
+	}
+	return nil
+}
+
+// target sets host, port, path and host source from the URL or its parts.
+func (r *proxyRecord) target(o *capture.Observation, keep bool) error {
+	o.Transport = capture.TCP
+	u := dash(r.url)
+	if o.Method == "CONNECT" {
+		t := u
+		if len(t) == 0 || t[0] == '/' {
+			t = dash(r.host)
+		}
+		host, port, err := splitHostPortBytes(trimSlash(stripScheme(t)), 443)
+		if err != nil {
+			return fmt.Errorf("CONNECT target %q: %w", t, err)
+		}
+		if p := dash(r.port); len(p) > 0 {
+			if n, err := atoi(p); err == nil && n > 0 && n <= 65535 {
+				port = uint16(n)
+			}
+		}
+		o.Host, o.HostSource = host, capture.SourceConnect
+		o.Server = netip.AddrPortFrom(netip.Addr{}, port)
+		return nil
+	}
+	if len(u) > 0 && u[0] != '/' && u[0] != '*' {
+		t, err := parseURLBytes(u, dash(r.scheme))
+		if err != nil {
+			return fmt.Errorf("URL %q: %w", redactForMessage(u), err)
+		}
+		o.Host, o.HostSource = t.host, capture.SourceURL
+		o.Path = redactPath(t.path, keep)
+		o.Server = netip.AddrPortFrom(netip.Addr{}, t.port)
+		if p := dash(r.port); len(p) > 0 {
+			if n, err := atoi(p); err == nil && n > 0 && n <= 65535 {
+				o.Server = netip.AddrPortFrom(netip.Addr{}, uint16(n))
+			}
+		}
+		return nil
+	}
+	// The URL is a path, or missing: the host comes from its own field.
+	h := dash(r.host)
+	if len(h) == 0 {
+		return errNoDestination
+	}
+	def := uint16(80)
+	if s := dash(r.scheme); bytes.EqualFold(s, []byte("https")) || bytes.EqualFold(s, []byte("ssl")) {
+		def = 443
+	}
+	host, port, err := splitHostPortBytes(h, def)
+	if err != nil {
+		return fmt.Errorf("host %q: %w", h, err)
+	}
+	if p := dash(r.port); len(p) > 0 {
+		if n, err := atoi(p); err == nil && n > 0 && n <= 65535 {
+			port = uint16(n)
+		}
+	}
+	o.Host, o.HostSource = host, capture.SourceURL
+	o.Server = netip.AddrPortFrom(netip.Addr{}, port)
+	path := u
+	if p := dash(r.path); len(p) > 0 {
+		path = p
+	}
+	if len(path) == 0 {
+		path = []byte("/")
+	}
+	if q := dash(r.query); len(q) > 0 {
+		buf := make([]byte, 0, len(path)+len(q)+1)
+		buf = append(buf, path...)
+		if q[0] != '?' {
+			buf = append(buf, '?')
+		}
+		path = append(buf, q...)
+	}
+	o.Path = redactPath(string(path), keep)
+	return nil
+}
+
+// dash returns b without surrounding spaces and quotes, and nil when what
+// is left is "-", the usual mark of an empty field.
+func dash(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '"') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '"') {
+		b = b[:len(b)-1]
+	}
+	if len(b) == 1 && b[0] == '-' {
+		return nil
+	}
+	return b
+}
+
+func stripScheme(b []byte) []byte {
+	if i := bytes.Index(b, []byte("://")); i >= 0 && i < 10 {
+		return b[i+3:]
+	}
+	return b
+}
+
+func trimSlash(b []byte) []byte {
+	if i := bytes.IndexByte(b, '/'); i >= 0 {
+		return b[:i]
+	}
+	return b
+}
+
+// atoi parses a non-negative decimal number of at most 9 digits without
+// allocating.
+func atoi(b []byte) (int, error) {
+	if len(b) == 0 || len(b) > 9 {
+		return 0, errBadNumber
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, errBadNumber
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, nil
+}
+
+var errBadNumber = errors.New("not a number")
+
+// parseAddrMaybePort parses "addr", "addr:port", "[v6]:port", "addr#port"
+// or a bare IPv6 address.
+func parseAddrMaybePort(b []byte) (netip.AddrPort, error) {
+	s := string(b)
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.AddrPortFrom(a, 0), nil
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap, nil
+	}
+	if i := bytes.LastIndexByte(b, '#'); i > 0 {
+		a, err := netip.ParseAddr(s[:i])
+		n, perr := strconv.ParseUint(s[i+1:], 10, 16)
+		if err == nil && perr == nil {
+			return netip.AddrPortFrom(a, uint16(n)), nil
+		}
+	}
+	return netip.AddrPort{}, fmt.Errorf("not an address")
+}
+
+// internMethod returns method as a string, without allocating for the
+// common methods.
+func internMethod(m []byte) string {
+	switch string(m) {
+	case "GET":
+		return "GET"
+	case "POST":
+		return "POST"
+	case "CONNECT":
+		return "CONNECT"
+	case "HEAD":
+		return "HEAD"
+	case "PUT":
+		return "PUT"
+	case "DELETE":
+		return "DELETE"
+	case "PATCH":
+		return "PATCH"
+	case "OPTIONS":
+		return "OPTIONS"
+	}
+	if len(m) > 16 {
+		m = m[:16]
+	}
+	return string(bytes.ToUpper(m))
+}

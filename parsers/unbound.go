@@ -1,0 +1,98 @@
+package parsers
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/egress-audit/egress-audit/capture"
+)
+
+// unbound reads the lines Unbound writes with log-queries and log-replies:
+//
+//	Dec  3 09:00:01 unbound[811:0] info: 192.0.2.10 app.gtmhub.com. A IN
+//	Dec  3 09:00:01 unbound[811:0] info: 192.0.2.10 app.gtmhub.com. A IN NOERROR 0.012000 0 93
+//	[1764752401] unbound[811:0] info: 192.0.2.10 nosuch.gtmhub.com. A IN NXDOMAIN 0.030000 0 110
+//
+// A question says which name a client asked for; a reply adds the rcode
+// (Unbound does not log the addresses it answered).
+var unbound = &Format{
+	Name:    "unbound",
+	Title:   "Unbound log-queries and log-replies lines",
+	Detect:  detectUnbound,
+	NewLine: func(opts *Options) LineParser { return &unboundParser{loc: opts.location(), now: time.Now} },
+}
+
+func detectUnbound(_ []byte, lines [][]byte) int {
+	score := 0
+	for _, l := range lines {
+		if i := bytes.Index(l, []byte("unbound[")); i >= 0 && bytes.Contains(l[i:], []byte("] info: ")) {
+			score += 10
+		}
+	}
+	return score
+}
+
+type unboundParser struct {
+	loc *time.Location
+	now func() time.Time
+}
+
+func (p *unboundParser) ParseLine(line []byte, o *capture.Observation) error {
+	i := bytes.Index(line, []byte("unbound["))
+	if i < 0 {
+		return fmt.Errorf("unbound: no unbound[pid:thread] tag")
+	}
+	head := line[:i]
+	_, msg, ok := bytes.Cut(line[i:], []byte("] "))
+	if !ok {
+		return fmt.Errorf("unbound: no unbound[pid:thread] tag")
+	}
+	msg, ok = bytes.CutPrefix(msg, []byte("info: "))
+	if !ok {
+		return SkipDNSOther
+	}
+	f := bytes.Fields(msg)
+	if len(f) < 4 || !bytes.Equal(f[3], []byte("IN")) {
+		return SkipDNSOther
+	}
+	client, err := netip.ParseAddr(string(f[0]))
+	if err != nil {
+		return SkipDNSOther // resolver progress messages start with words
+	}
+	name := bytes.ToLower(trimDot(f[1]))
+	if !validHost(name) {
+		return fmt.Errorf("unbound: name %q: not a host name", name)
+	}
+	if len(head) > 2 && head[0] == '[' {
+		if j := bytes.IndexByte(head, ']'); j > 0 {
+			if t, err := parseEpoch(head[1:j]); err == nil {
+				o.Time = t
+			}
+		}
+	} else if t := syslogTime(head); !t.IsZero() {
+		o.Time = fixYear(t, p.loc, p.now)
+	}
+	o.Kind = capture.Lookup
+	o.Transport = capture.UDP
+	o.HostSource = capture.SourceDNS
+	o.Client = netip.AddrPortFrom(client, 0)
+	o.Host = string(name)
+	o.Detail = "query " + string(f[2])
+	o.Outcome = capture.OutcomeUnknown
+	if len(f) > 4 {
+		o.Detail += " " + string(f[4])
+		switch string(f[4]) {
+		case "NOERROR":
+			o.Outcome = capture.OutcomeOK
+		case "NXDOMAIN":
+			o.Outcome, o.Reason = capture.OutcomeBlocked, capture.DNSNXDomain
+		case "SERVFAIL":
+			o.Outcome, o.Reason = capture.OutcomeBlocked, capture.DNSServFail
+		case "REFUSED":
+			o.Outcome, o.Reason = capture.OutcomeBlocked, capture.DNSRefused
+		}
+	}
+	return nil
+}
