@@ -158,7 +158,7 @@ func TestBIND(t *testing.T) {
 func TestDNSCorpus(t *testing.T) {
 	dir := corpusDir(t, "dns-query")
 	t.Run("crowdsec_bind9", func(t *testing.T) {
-		obs, res := readAll(t, filepath.Join(dir, "crowdsec-bind9-syslog.log"), nil, nil)
+		obs, res := readLogFile(t, filepath.Join(dir, "crowdsec-bind9-syslog.log"), nil, nil)
 		if res.Stats.Format != "bind" || res.Stats.Failed != 0 {
 			t.Fatalf("format %s, %d failed: %v", res.Stats.Format, res.Stats.Failed, res.Stats.Problems)
 		}
@@ -176,7 +176,7 @@ func TestDNSCorpus(t *testing.T) {
 		}
 	})
 	t.Run("pylogsparser_named", func(t *testing.T) {
-		obs, res := readAll(t, filepath.Join(dir, "pylogsparser-named.log"), bind, nil)
+		obs, res := readLogFile(t, filepath.Join(dir, "pylogsparser-named.log"), bind, nil)
 		if res.Stats.Failed != 0 {
 			t.Fatalf("%d failed: %v", res.Stats.Failed, res.Stats.Problems)
 		}
@@ -192,7 +192,7 @@ func TestDNSCorpus(t *testing.T) {
 		checkObservation(t, &obs[8], want{host: "mycompany.com.cn", client: "219.135.228.103:17635", reason: capture.DNSRefused})
 	})
 	t.Run("logstash_bind", func(t *testing.T) {
-		obs, _ := readAll(t, filepath.Join(dir, "logstash-bind_spec.log"), nil, nil)
+		obs, _ := readLogFile(t, filepath.Join(dir, "logstash-bind_spec.log"), nil, nil)
 		if len(obs) != 1 {
 			t.Fatalf("%d observations, want 1", len(obs))
 		}

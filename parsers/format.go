@@ -53,6 +53,14 @@ type Options struct {
 	// Custom lists formats the user configured for this run (see
 	// [NewCustomFormat]); detection tries them before the built-in ones.
 	Custom []*Format
+	// Ref is the reference time for syslog stamps without a year: each
+	// gets the year that does not put it in the future of Ref. Zero means
+	// the time the input is read.
+	Ref time.Time
+	// ZoneUsed is set by parsers when they read a time without a zone in
+	// Location, so that a report can say which zone it assumed. Callers
+	// may reset it between inputs.
+	ZoneUsed bool
 
 	state map[*Format]any
 }
@@ -89,6 +97,14 @@ func (o *Options) location() *time.Location {
 	return o.Location
 }
 
+// ref returns the reference time for year-less stamps.
+func (o *Options) ref() time.Time {
+	if o == nil || o.Ref.IsZero() {
+		return time.Now()
+	}
+	return o.Ref
+}
+
 // LineParser decodes the lines of one input, in order. It may keep state
 // between lines (a header that names the columns).
 type LineParser interface {
@@ -123,6 +139,11 @@ var formats = []*Format{
 	bind,
 	unbound,
 	w3c,
+	netfilter,
+	pfsense,
+	asa,
+	panos,
+	fortigate,
 }
 
 // Formats returns the input formats, sorted by name.

@@ -90,17 +90,6 @@ func endpointString(addr string, port uint16) string {
 	return addr + ":" + itoa(int(port))
 }
 
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
-}
-
 func TestSquidNative(t *testing.T) {
 	tests := []struct {
 		name string
@@ -230,7 +219,7 @@ func TestSquidCorpus(t *testing.T) {
 			Expected []map[string]any `json:"expected"`
 		}
 		readJSON(t, filepath.Join(dir, "elastic-integrations-squid-test-access-extensive.log-expected.subset.json"), &exp)
-		obs, res := readAll(t, filepath.Join(dir, "elastic-integrations-squid-test-access-extensive.log"), f, nil)
+		obs, res := readLogFile(t, filepath.Join(dir, "elastic-integrations-squid-test-access-extensive.log"), f, nil)
 		if len(obs) != len(exp.Expected) || res.Stats.Failed != 0 {
 			t.Fatalf("got %d observations and %d failures, want %d and 0: %v", len(obs), res.Stats.Failed, len(exp.Expected), res.Stats.Problems)
 		}
@@ -256,7 +245,7 @@ func TestSquidCorpus(t *testing.T) {
 		}
 	})
 	t.Run("datadog_mixed", func(t *testing.T) {
-		obs, res := readAll(t, filepath.Join(dir, "datadog-squid_tests.samples.log"), nil, nil)
+		obs, res := readLogFile(t, filepath.Join(dir, "datadog-squid_tests.samples.log"), nil, nil)
 		if res.Stats.Format != "squid" || res.Stats.Failed != 0 || len(obs) != 14 {
 			t.Fatalf("format %s, %d observations, %d failed (%v); want squid, 14, 0", res.Stats.Format, len(obs), res.Stats.Failed, res.Stats.Problems)
 		}
@@ -269,7 +258,7 @@ func TestSquidCorpus(t *testing.T) {
 	})
 	for _, name := range []string{"elastic-integrations-squid-test-access.log", "pylogsparser-squid.log", "wazuh-squid_rules.log"} {
 		t.Run(name, func(t *testing.T) {
-			obs, res := readAll(t, filepath.Join(dir, name), nil, nil)
+			obs, res := readLogFile(t, filepath.Join(dir, name), nil, nil)
 			if res.Stats.Format != "squid" || res.Stats.Failed != 0 || len(obs) == 0 {
 				t.Fatalf("format %s, %d observations, %d failed (%v)", res.Stats.Format, len(obs), res.Stats.Failed, res.Stats.Problems)
 			}
@@ -284,7 +273,7 @@ func TestSquidCorpus(t *testing.T) {
 		var exp []map[string]any
 		readJSON(t, filepath.Join(dir, "pylogsparser-squid.expected.json"), &exp)
 		// The source's tags: source_ip, method, peer_host, event_id, status.
-		obs, _ := readAll(t, filepath.Join(dir, "pylogsparser-squid.log"), nil, nil)
+		obs, _ := readLogFile(t, filepath.Join(dir, "pylogsparser-squid.log"), nil, nil)
 		if len(obs) != len(exp) {
 			t.Fatalf("%d observations, want %d", len(obs), len(exp))
 		}
@@ -315,15 +304,6 @@ func str(v any) string {
 	return string(b)
 }
 
-func corpusDir(t testing.TB, sub string) string {
-	t.Helper()
-	root := os.Getenv("EGRESS_AUDIT_CORPUS")
-	if root == "" {
-		t.Skip("EGRESS_AUDIT_CORPUS not set")
-	}
-	return filepath.Join(root, "logs", sub)
-}
-
 func readJSON(t *testing.T, path string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -336,7 +316,7 @@ func readJSON(t *testing.T, path string, v any) {
 }
 
 // readAll reads an input and returns copies of its observations.
-func readAll(t *testing.T, path string, f *Format, opts *Options) ([]capture.Observation, *Result) {
+func readLogFile(t *testing.T, path string, f *Format, opts *Options) ([]capture.Observation, *Result) {
 	t.Helper()
 	var obs []capture.Observation
 	res, err := ReadFile(path, f, opts, func(o *capture.Observation) { obs = append(obs, *o) })

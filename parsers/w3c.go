@@ -205,10 +205,6 @@ func (p *w3cParser) firewall(o *capture.Observation, t time.Time, get func(w3cCo
 	return nil
 }
 
-// SkipInbound is the skip of a record of traffic coming in, which says
-// nothing about egress.
-const SkipInbound Skip = "inbound traffic"
-
 // directive applies a "#Fields:" or "#Time Format:" line.
 func (p *w3cParser) directive(line []byte) {
 	switch {

@@ -62,7 +62,7 @@ func TestW3CErrors(t *testing.T) {
 func TestW3CCorpus(t *testing.T) {
 	dir := corpusDir(t, "w3c")
 	t.Run("proxysg", func(t *testing.T) {
-		obs, res := readAll(t, filepath.Join(dir, "elastic-integrations-proxysg-test-proxy-main.log"), nil, nil)
+		obs, res := readLogFile(t, filepath.Join(dir, "elastic-integrations-proxysg-test-proxy-main.log"), nil, nil)
 		if res.Stats.Format != "w3c" || res.Stats.Failed != 0 || len(obs) != 11 {
 			t.Fatalf("format %s, %d observations, %d failed: %v", res.Stats.Format, len(obs), res.Stats.Failed, res.Stats.Problems)
 		}
@@ -71,7 +71,7 @@ func TestW3CCorpus(t *testing.T) {
 		checkObservation(t, &obs[3], want{host: "rtb-csync.smartadserver.com", method: "CONNECT", outcome: capture.OutcomeOK})
 	})
 	t.Run("windows_firewall", func(t *testing.T) {
-		obs, res := readAll(t, filepath.Join(dir, "msdocs-azure-stack-edge-pfirewall.log"), nil, nil)
+		obs, res := readLogFile(t, filepath.Join(dir, "msdocs-azure-stack-edge-pfirewall.log"), nil, nil)
 		if res.Stats.Format != "w3c" || res.Stats.Skipped[string(SkipInbound)] != 13 || len(obs) != 1 {
 			t.Fatalf("format %s, %d observations, skipped %v", res.Stats.Format, len(obs), res.Stats.Skipped)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -65,6 +66,7 @@ func (e *env) audit(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	rep := cl.Report(inputs)
+	rep.Notes = append(rep.Notes, zoneNotes(inputs)...)
 	switch cfg.output {
 	case "json":
 		err = report.JSON(e.stdout, rep)
@@ -90,8 +92,9 @@ func (e *env) readInputs(cfg *config, args []string, emit func(*capture.Observat
 	}
 	var out []rules.InputReport
 	failed := 0
-	opts := &parsers.Options{KeepSecrets: cfg.keepSecrets, Custom: cfg.custom}
+	opts := &parsers.Options{KeepSecrets: cfg.keepSecrets, Custom: cfg.custom, Location: cfg.loc}
 	for _, name := range names {
+		opts.ZoneUsed = false
 		res, err := e.readInput(name, cfg.format, opts, emit)
 		if err != nil {
 			failed++
@@ -111,6 +114,9 @@ func (e *env) readInputs(cfg *config, args []string, emit func(*capture.Observat
 		}
 		for _, p := range st.Problems {
 			in.Problems = append(in.Problems, p.Err)
+		}
+		if opts.ZoneUsed {
+			in.TimeZone = zoneName(cfg.loc)
 		}
 		if st.Failed > 0 {
 			cfg.log.Warn("skipped malformed records", "input", name, "count", st.Failed, "first", st.Problems[0].Err)
@@ -159,4 +165,33 @@ func findings(rep *rules.Report, failOn []string) int {
 		}
 	}
 	return n
+}
+
+// zoneName names loc for a report: "UTC", "Europe/Berlin", or the local
+// zone with its current offset.
+func zoneName(loc *time.Location) string {
+	if loc == time.Local {
+		return "local time (" + time.Now().Format("MST, UTC-07:00") + ")"
+	}
+	return loc.String()
+}
+
+// zoneNotes says in which zone the times of inputs without zone were read.
+func zoneNotes(inputs []rules.InputReport) []string {
+	byZone := make(map[string][]string)
+	var zones []string
+	for _, in := range inputs {
+		if in.TimeZone == "" {
+			continue
+		}
+		if byZone[in.TimeZone] == nil {
+			zones = append(zones, in.TimeZone)
+		}
+		byZone[in.TimeZone] = append(byZone[in.TimeZone], in.Path)
+	}
+	var notes []string
+	for _, z := range zones {
+		notes = append(notes, fmt.Sprintf("times without a zone in %s were read as %s (set --timezone)", strings.Join(byZone[z], ", "), z))
+	}
+	return notes
 }

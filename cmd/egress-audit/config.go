@@ -15,12 +15,13 @@ const (
 	keyLogLevel   = "log_level"  // string: debug, info, warn or error
 	keyLogFormat  = "log_format" // string: text or json
 	keyFormats    = "formats"    // []map: configured input formats (see customFormats)
+	keyTimezone   = "timezone"   // string: zone of log times that carry none: local, UTC or an IANA name
 )
 
 // configKeys lists every key a configuration file may hold.
 var configKeys = []string{
 	keyDatacenter, keyVantage, keyClients, keyKnown, keyCatalog,
-	keyFailOn, keyOutput, keyFormat, keyLogLevel, keyLogFormat, keyFormats,
+	keyFailOn, keyOutput, keyFormat, keyLogLevel, keyLogFormat, keyFormats, keyTimezone,
 }
 
 // configName is the file looked for in the working directory, then in the

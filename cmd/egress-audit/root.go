@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -131,6 +132,7 @@ func addAuditFlags(fs *pflag.FlagSet) {
 	fs.String("fail-on", "blocked,missing", "findings that make the exit code 1: `list` of blocked, missing, unexpected, other-datacenter, none")
 	fs.String("format", "", "input `format` instead of detecting it: "+strings.Join(parsers.FormatNames(), ", ")+", or a name from the formats of the configuration")
 	fs.Bool("keep-secrets", false, "keep URL query values (OAuth codes, tokens) in the output, for local debugging only")
+	fs.String("timezone", "local", "time `zone` of log times that carry none: local, UTC or an IANA name such as Europe/Berlin")
 }
 
 // config is the resolved configuration of one command run.
@@ -146,6 +148,7 @@ type config struct {
 	// keeps URL secrets (--keep-secrets).
 	custom      []*parsers.Format
 	keepSecrets bool
+	loc         *time.Location // zone of log times that carry none
 }
 
 // flagKeys maps flag names to configuration keys where they differ.
@@ -303,6 +306,14 @@ func (e *env) loadConfig(cmd *cobra.Command) (*config, error) {
 	if name := v.GetString(keyFormat); name != "" {
 		if c.format, err = parsers.LookupIn(name, c.custom); err != nil {
 			return nil, usageError{err}
+		}
+	}
+	switch tz := v.GetString(keyTimezone); strings.ToLower(tz) {
+	case "", "local":
+		c.loc = time.Local
+	default:
+		if c.loc, err = time.LoadLocation(tz); err != nil {
+			return nil, usagef("timezone %q: want local, UTC or an IANA zone name such as Europe/Berlin", tz)
 		}
 	}
 	c.output = v.GetString(keyOutput)

@@ -1,0 +1,176 @@
+package parsers
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/egress-audit/egress-audit/capture"
+)
+
+// corpusDir returns the directory of the public log samples of one format,
+// or skips the test when EGRESS_AUDIT_CORPUS is unset.
+func corpusDir(t testing.TB, format string) string {
+	t.Helper()
+	root := os.Getenv("EGRESS_AUDIT_CORPUS")
+	if root == "" {
+		t.Skip("EGRESS_AUDIT_CORPUS not set")
+	}
+	return filepath.Join(root, "logs", format)
+}
+
+// corpusSamples returns the sample files of a corpus directory: every file
+// but the expected results beside them.
+func corpusSamples(t testing.TB, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		n := e.Name()
+		if strings.Contains(n, "expected") {
+			continue
+		}
+		out = append(out, filepath.Join(dir, n))
+	}
+	return out
+}
+
+// fwCorpus maps the corpus directories of the firewall and flow log
+// formats to the format detection must choose.
+var fwCorpus = map[string]string{
+	"iptables":  "netfilter",
+	"pfsense":   "pfsense",
+	"asa":       "asa",
+	"panos":     "panos",
+	"fortigate": "fortigate",
+}
+
+func TestDetectFirewallCorpus(t *testing.T) {
+	for dir, want := range fwCorpus {
+		for _, file := range corpusSamples(t, corpusDir(t, dir)) {
+			t.Run(filepath.Base(file), func(t *testing.T) {
+				b, err := os.ReadFile(file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(b) > headSize {
+					b = b[:headSize]
+				}
+				f, err := Detect(b)
+				if err != nil {
+					t.Fatalf("Detect(%s): %v, want %s", file, err, want)
+				}
+				if f.Name != want {
+					t.Errorf("Detect(%s) = %s, want %s", file, f.Name, want)
+				}
+			})
+		}
+	}
+}
+
+// readAll parses text in format f with a fixed reference time and returns
+// the observations and the input's counts.
+func readAll(t testing.TB, f *Format, text string, ref time.Time) ([]capture.Observation, capture.Stats) {
+	t.Helper()
+	var obs []capture.Observation
+	res, err := Read(strings.NewReader(text), "test.log", f, &Options{Ref: ref}, func(o *capture.Observation) {
+		obs = append(obs, *o)
+	})
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	return obs, res.Stats
+}
+
+// readCorpusLines parses every line of a corpus file on its own and returns
+// each line's observation (nil when none) and error.
+func readCorpusLines(t testing.TB, f *Format, file string, ref time.Time) ([]*capture.Observation, []error) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := f.NewLine(&Options{Ref: ref})
+	var obs []*capture.Observation
+	var errs []error
+	for _, l := range bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n")) {
+		o := &capture.Observation{}
+		err := p.ParseLine(bytes.TrimRight(l, "\r"), o)
+		if err != nil {
+			o = nil
+		}
+		obs = append(obs, o)
+		errs = append(errs, err)
+	}
+	return obs, errs
+}
+
+// checkCorpusParses reads every sample of a format's corpus directory and
+// fails on inputs that cannot be read or whose lines all fail.
+func checkCorpusParses(t *testing.T, f *Format, dir string) {
+	for _, file := range corpusSamples(t, corpusDir(t, dir)) {
+		fh, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Read(fh, file, f, &Options{}, func(*capture.Observation) {})
+		fh.Close()
+		if err != nil {
+			t.Errorf("Read(%s): %v", file, err)
+			continue
+		}
+		st := res.Stats
+		if st.Records == 0 && st.SkippedTotal() == 0 {
+			t.Errorf("Read(%s): nothing parsed or skipped, %d failed: %v", file, st.Failed, st.Problems)
+		}
+	}
+}
+
+var _ = io.EOF
+
+// crowdsecParsed reads the Evt.Parsed assertions of a crowdsec parser test
+// (`results["stage"]["name"][i].Evt.Parsed["key"] == "value"`) of one stage
+// into one map per input line index.
+func crowdsecParsed(t testing.TB, file, stage string) map[int]map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[int]map[string]string)
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(l, `results["`+stage+`"]`) {
+			continue
+		}
+		_, rest, ok := strings.Cut(l, "][")
+		if !ok {
+			continue
+		}
+		_, rest, _ = strings.Cut(rest, "][")
+		idx, rest, ok := strings.Cut(rest, "].Evt.Parsed[\"")
+		if !ok {
+			continue
+		}
+		key, val, ok := strings.Cut(rest, "\"] == \"")
+		if !ok {
+			continue
+		}
+		i, err := strconv.Atoi(idx)
+		if err != nil {
+			continue
+		}
+		if out[i] == nil {
+			out[i] = make(map[string]string)
+		}
+		out[i][key] = strings.TrimSuffix(val, "\"")
+	}
+	return out
+}

@@ -1,0 +1,313 @@
+package parsers
+
+import (
+	"encoding/json"
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/egress-audit/egress-audit/capture"
+)
+
+var testRef = time.Date(2024, 12, 31, 12, 0, 0, 0, time.UTC)
+
+func TestNetfilter(t *testing.T) {
+	tests := []struct {
+		name    string
+		line    string
+		skip    Skip
+		client  string
+		server  string
+		tr      capture.Transport
+		outcome capture.Outcome
+		reason  capture.Reason
+		detail  string
+	}{
+		{
+			name:   "nft_output_drop",
+			line:   "Dec  3 19:01:02 jira kernel: [ 812.001] egress DROP: IN= OUT=eth0 SRC=192.0.2.10 DST=203.0.113.5 LEN=60 TOS=0x00 PREC=0x00 TTL=64 ID=1 DF PROTO=TCP SPT=50000 DPT=443 WINDOW=64240 RES=0x00 SYN URGP=0",
+			client: "192.0.2.10:50000", server: "203.0.113.5:443", tr: capture.TCP,
+			outcome: capture.OutcomeBlocked, reason: capture.FirewallDeny, detail: "egress DROP",
+		},
+		{
+			name:   "forward_accept_edgeos",
+			line:   "Jan  5 20:17:01 gw kernel: [WAN_OUT-2000-A]IN=eth0 OUT=eth2 SRC=192.0.2.7 DST=198.51.100.25 LEN=52 PROTO=TCP SPT=43189 DPT=443 WINDOW=159 RES=0x00 ACK PSH URGP=0",
+			client: "192.0.2.7:43189", server: "198.51.100.25:443", tr: capture.TCP,
+			outcome: capture.OutcomeOK, detail: "[WAN_OUT-2000-A]",
+		},
+		{
+			name:   "edgeos_drop",
+			line:   "Jan  5 20:17:01 gw kernel: [source-dest-default-D]IN=eth0 OUT=eth2 SRC=192.0.2.7 DST=198.51.100.25 PROTO=TCP SPT=1 DPT=1443",
+			client: "192.0.2.7:1", server: "198.51.100.25:1443", tr: capture.TCP,
+			outcome: capture.OutcomeBlocked, reason: capture.FirewallDeny, detail: "[source-dest-default-D]",
+		},
+		{
+			name:   "reject_reset_word",
+			line:   "Dec  3 19:01:02 fw kernel: REJECT-RST IN=eth1 OUT=eth0 SRC=192.0.2.7 DST=198.51.100.25 PROTO=TCP SPT=1 DPT=443 SYN",
+			client: "192.0.2.7:1", server: "198.51.100.25:443", tr: capture.TCP,
+			outcome: capture.OutcomeBlocked, reason: capture.Reset, detail: "REJECT-RST",
+		},
+		{
+			name:   "no_verdict_word",
+			line:   "Feb  4 23:33:37 h kernel: FIREWALL_OUT IN= OUT=eth0 SRC=192.0.2.57 DST=203.0.113.225 PROTO=TCP SPT=46388 DPT=37628",
+			client: "192.0.2.57:46388", server: "203.0.113.225:37628", tr: capture.TCP,
+			outcome: capture.OutcomeUnknown, detail: "FIREWALL_OUT",
+		},
+		{
+			name:   "host_less_prefix_as_tag",
+			line:   "Jan  8 03:37:09 DENY: IN= OUT=eth0 SRC=192.0.2.1 DST=203.0.113.9 PROTO=UDP SPT=5 DPT=53",
+			client: "192.0.2.1:5", server: "203.0.113.9:53", tr: capture.UDP,
+			outcome: capture.OutcomeBlocked, reason: capture.FirewallDeny, detail: "DENY",
+		},
+		{
+			name:   "ulogd_logemu",
+			line:   "Dec  3 19:01:02 jira block-out IN= OUT=eth0 SRC=192.0.2.10 DST=203.0.113.5 PROTO=UDP SPT=40000 DPT=443",
+			client: "192.0.2.10:40000", server: "203.0.113.5:443", tr: capture.UDP,
+			outcome: capture.OutcomeBlocked, reason: capture.FirewallDeny, detail: "block-out",
+		},
+		{
+			name:   "ipv6",
+			line:   "Jan 15 11:21:13 h kernel: v6 ACCEPT IN=eth0 OUT=eth1 SRC=2001:0db8:0000:0000:0000:0000:0000:0001 DST=2001:db8::2 LEN=527 TC=0 HOPLIMIT=255 FLOWLBL=804001 PROTO=UDP SPT=5353 DPT=443 LEN=487",
+			client: "[2001:db8::1]:5353", server: "[2001:db8::2]:443", tr: capture.UDP,
+			outcome: capture.OutcomeOK, detail: "v6 ACCEPT",
+		},
+		{
+			// The firewall host itself sends a port unreachable that quotes
+			// the client's packet: the flow is the quoted one, rejected.
+			name:   "outgoing_icmp_reject_names_quoted_flow",
+			line:   "Dec  3 19:01:02 fw kernel: REJECT IN= OUT=eth1 SRC=198.51.100.1 DST=192.0.2.10 LEN=88 PROTO=ICMP TYPE=3 CODE=13 [SRC=192.0.2.10 DST=203.0.113.5 LEN=60 TTL=63 ID=1 DF PROTO=TCP SPT=50000 DPT=443 WINDOW=64240 RES=0x00 SYN URGP=0 ]",
+			client: "192.0.2.10:50000", server: "203.0.113.5:443", tr: capture.TCP,
+			outcome: capture.OutcomeBlocked, reason: capture.FirewallDeny,
+			detail: "REJECT: rejected with ICMP unreachable code 13",
+		},
+		{
+			name:   "incoming_icmp_prohibited",
+			line:   "Dec  3 19:01:02 jira kernel: in-icmp IN=eth0 OUT= SRC=198.51.100.1 DST=192.0.2.10 PROTO=ICMP TYPE=3 CODE=10 [SRC=192.0.2.10 DST=203.0.113.5 PROTO=UDP SPT=50000 DPT=443 LEN=40 ]",
+			client: "192.0.2.10:50000", server: "203.0.113.5:443", tr: capture.UDP,
+			outcome: capture.OutcomeBlocked, reason: capture.ICMPProhibited,
+			detail: "in-icmp: ICMP unreachable code 10 from 198.51.100.1",
+		},
+		{
+			name: "inbound_skipped", skip: SkipInbound,
+			line:   "Jun  8 14:34:33 h kernel: [50028442.088484] IN=enp1s0 OUT= SRC=198.51.100.107 DST=192.0.2.67 PROTO=TCP SPT=8080 DPT=8123 SYN",
+			client: "198.51.100.107:8080", server: "192.0.2.67:8123", tr: capture.TCP, outcome: capture.OutcomeUnknown,
+			detail: "netfilter log without prefix",
+		},
+		{
+			name: "broadcast_skipped", skip: SkipMulticast,
+			line:   "*UDP_IN Blocked* IN=eth0 OUT=eth1 SRC=192.0.2.1 DST=255.255.255.255 PROTO=UDP SPT=5 DPT=6",
+			client: "192.0.2.1:5", server: "255.255.255.255:6", tr: capture.UDP,
+			outcome: capture.OutcomeBlocked, reason: capture.FirewallDeny, detail: "*UDP_IN Blocked*",
+		},
+		{name: "other_kernel_line", line: "Dec  3 19:01:02 h kernel: eth0: link up", skip: SkipNotFirewall},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := netfilter.NewLine(&Options{Ref: testRef})
+			var o capture.Observation
+			err := p.ParseLine([]byte(tc.line), &o)
+			var skip Skip
+			if errors.As(err, &skip) {
+				if skip != tc.skip {
+					t.Fatalf("ParseLine = skip %q, want %q", skip, tc.skip)
+				}
+				if tc.client == "" {
+					return
+				}
+			} else if err != nil || tc.skip != "" {
+				t.Fatalf("ParseLine = %v, want skip %q", err, tc.skip)
+			}
+			checkObs(t, &o, tc.client, tc.server, tc.tr, tc.outcome, tc.reason, tc.detail)
+		})
+	}
+}
+
+func checkObs(t *testing.T, o *capture.Observation, client, server string, tr capture.Transport,
+	outcome capture.Outcome, reason capture.Reason, detail string) {
+	t.Helper()
+	if got := o.Client.String(); got != client {
+		t.Errorf("Client = %s, want %s", got, client)
+	}
+	if got := o.Server.String(); got != server {
+		t.Errorf("Server = %s, want %s", got, server)
+	}
+	if o.Transport != tr {
+		t.Errorf("Transport = %q, want %q", o.Transport, tr)
+	}
+	if o.Outcome != outcome || o.Reason != reason {
+		t.Errorf("Outcome, Reason = %s %s, want %s %s", o.Outcome, o.Reason, outcome, reason)
+	}
+	if detail != "" && o.Detail != detail {
+		t.Errorf("Detail = %q, want %q", o.Detail, detail)
+	}
+}
+
+func TestNetfilterErrors(t *testing.T) {
+	for _, line := range []string{
+		"May  5 20:46:45 gw user.info kernel: TTL=126 ID=15317 DF PROTO=TCP SPT=59344 DPT=443",
+		"kernel: IN=eth0 OUT=eth1 SRC=1.2.3 DST=192.0.2.1 PROTO=TCP",
+		"kernel: IN=eth0 OUT=eth1 SRC=192.0.2.1 DST=x PROTO=TCP",
+	} {
+		var o capture.Observation
+		err := netfilter.NewLine(&Options{}).ParseLine([]byte(line), &o)
+		var skip Skip
+		if err == nil || errors.As(err, &skip) {
+			t.Errorf("ParseLine(%q) = %v, want an error", line, err)
+		}
+	}
+}
+
+func TestNetfilterTimeZone(t *testing.T) {
+	loc := time.FixedZone("X", -5*3600)
+	opts := &Options{Location: loc, Ref: testRef}
+	var o capture.Observation
+	line := "Dec  3 19:01:02 jira kernel: DROP IN= OUT=eth0 SRC=192.0.2.10 DST=203.0.113.5 PROTO=UDP SPT=1 DPT=2"
+	if err := netfilter.NewLine(opts).ParseLine([]byte(line), &o); err != nil {
+		t.Fatal(err)
+	}
+	want := time.Date(2024, 12, 4, 0, 1, 2, 0, time.UTC)
+	if !o.Time.Equal(want) || !opts.ZoneUsed {
+		t.Errorf("Time = %v (zone used %v), want %v and zone used", o.Time.UTC(), opts.ZoneUsed, want)
+	}
+	opts = &Options{Location: loc}
+	line = "2024-12-03T19:01:02Z jira kernel: DROP IN= OUT=eth0 SRC=192.0.2.10 DST=203.0.113.5 PROTO=UDP SPT=1 DPT=2"
+	if err := netfilter.NewLine(opts).ParseLine([]byte(line), &o); err != nil {
+		t.Fatal(err)
+	}
+	if opts.ZoneUsed {
+		t.Errorf("ZoneUsed after a zoned time, want false")
+	}
+}
+
+// TestNetfilterCorpusExpected asserts the fields the corpus's Elastic
+// expected output gives for the Ubiquiti sample (resolved to year 2024).
+func TestNetfilterCorpusExpected(t *testing.T) {
+	dir := corpusDir(t, "iptables")
+	b, err := os.ReadFile(filepath.Join(dir, "elastic-integrations-iptables-test-ubiquiti.log-expected.subset.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Expected []map[string]any `json:"expected"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	obs, errs := readCorpusLines(t, netfilter, filepath.Join(dir, "elastic-integrations-iptables-test-ubiquiti.log"), testRef)
+	if len(obs) != len(doc.Expected) {
+		t.Fatalf("%d lines, %d expected records", len(obs), len(doc.Expected))
+	}
+	checked := 0
+	for i, want := range doc.Expected {
+		ip, _ := want["source.ip"].(string)
+		if ip == "" {
+			// A truncated line: no addresses, so it must not become evidence.
+			if obs[i] != nil {
+				t.Errorf("line %d: truncated line gave evidence %+v", i+1, obs[i])
+			}
+			continue
+		}
+		var skip Skip
+		if errors.As(errs[i], &skip) {
+			if want["iptables.output_device"] != "" {
+				t.Errorf("line %d: skipped (%s) but it left through %v", i+1, skip, want["iptables.output_device"])
+			}
+			continue
+		}
+		o := obs[i]
+		if o == nil {
+			t.Errorf("line %d: %v", i+1, errs[i])
+			continue
+		}
+		checked++
+		ts, _ := time.Parse(time.RFC3339, want["@timestamp"].(string))
+		if !o.Time.Equal(ts) {
+			t.Errorf("line %d: Time = %v, want %v", i+1, o.Time, ts)
+		}
+		if o.Client.Addr() != netip.MustParseAddr(ip) || float64(o.Client.Port()) != want["source.port"] {
+			t.Errorf("line %d: Client = %v, want %v:%v", i+1, o.Client, ip, want["source.port"])
+		}
+		if o.Server.Addr().String() != want["destination.ip"] || float64(o.Server.Port()) != want["destination.port"] {
+			t.Errorf("line %d: Server = %v, want %v:%v", i+1, o.Server, want["destination.ip"], want["destination.port"])
+		}
+		if string(o.Transport) != want["network.transport"] {
+			t.Errorf("line %d: Transport = %s, want %v", i+1, o.Transport, want["network.transport"])
+		}
+		wantOutcome := capture.OutcomeBlocked
+		if want["event.action"] == "accept" {
+			wantOutcome = capture.OutcomeOK
+		}
+		if o.Outcome != wantOutcome {
+			t.Errorf("line %d: Outcome = %s, want %s (%v)", i+1, o.Outcome, wantOutcome, want["event.action"])
+		}
+		if !strings.Contains(o.Detail, want["rule.name"].(string)) {
+			t.Errorf("line %d: Detail = %q, want the rule %v", i+1, o.Detail, want["rule.name"])
+		}
+	}
+	if checked == 0 {
+		t.Errorf("no line checked")
+	}
+}
+
+func TestNetfilterCorpus(t *testing.T) {
+	checkCorpusParses(t, netfilter, "iptables")
+}
+
+func FuzzParseFirewallLine(f *testing.F) {
+	// One target for every line-oriented firewall format: the format is
+	// chosen by the first byte, the rest is the line.
+	seeds := []string{
+		"Dec  3 19:01:02 fw kernel: REJECT IN= OUT=eth1 SRC=198.51.100.1 DST=192.0.2.10 PROTO=ICMP TYPE=3 CODE=13 [SRC=192.0.2.10 DST=203.0.113.5 PROTO=TCP SPT=50000 DPT=443 ]",
+		"Jan  5 20:17:01 gw kernel: [WAN_OUT-2000-A]IN=eth0 OUT=eth2 SRC=192.0.2.7 DST=198.51.100.25 PROTO=TCP SPT=43189 DPT=443",
+	}
+	for _, s := range seeds {
+		f.Add(byte(0), s)
+	}
+	f.Fuzz(func(t *testing.T, which byte, line string) {
+		fws := lineFirewallFormats()
+		fm := fws[int(which)%len(fws)]
+		p := fm.NewLine(&Options{Ref: testRef})
+		var o capture.Observation
+		err := p.ParseLine([]byte(line), &o)
+		if err != nil {
+			return
+		}
+		checkFirewallObservation(t, fm.Name, line, &o)
+	})
+}
+
+// lineFirewallFormats lists the line formats FuzzParseFirewallLine drives.
+func lineFirewallFormats() []*Format {
+	return []*Format{netfilter, pfsense, asa, panos, fortigate}
+}
+
+// checkFirewallObservation checks the properties every firewall
+// observation has: a valid server address, an outcome from the vocabulary,
+// a reason exactly when blocked, and a host that is a plain lower-case name.
+func checkFirewallObservation(t *testing.T, format, line string, o *capture.Observation) {
+	t.Helper()
+	if !o.Server.Addr().IsValid() && o.Host == "" {
+		t.Fatalf("%s %q: evidence without server address or host: %+v", format, line, o)
+	}
+	switch o.Outcome {
+	case capture.OutcomeOK, capture.OutcomeUnknown:
+		if o.Reason != "" {
+			t.Fatalf("%s %q: reason %q without a block", format, line, o.Reason)
+		}
+	case capture.OutcomeBlocked:
+		if o.Reason == "" {
+			t.Fatalf("%s %q: blocked without reason", format, line)
+		}
+	default:
+		t.Fatalf("%s %q: outcome %q", format, line, o.Outcome)
+	}
+	if o.Host != "" {
+		if o.Host != strings.ToLower(o.Host) || strings.ContainsAny(o.Host, " \t/\\\x00") || strings.HasSuffix(o.Host, ".") {
+			t.Fatalf("%s %q: host %q is not a plain lower-case name", format, line, o.Host)
+		}
+	}
+}
