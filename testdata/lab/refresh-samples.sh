@@ -13,15 +13,16 @@ SAMPLES=$(cd "$HERE/../samples" && pwd)
 # The files kept, as lab.sh names them (scenario name + suffix).
 KEEP=(
 	token-dropped.pcap token-dropped-netfilter.log token-dropped-dnsmasq.log
-	token-reset.pcap token-reset-netfilter.log
-	token-icmp-prohibited.pcap token-icmp-prohibited-netfilter.log
+	token-reset.pcap token-reset-netfilter.log token-reset-dnsmasq.log
+	token-icmp-prohibited.pcap token-icmp-prohibited-netfilter.log token-icmp-prohibited-dnsmasq.log
 	token-nxdomain.pcap token-nxdomain-dnsmasq.log
-	proxy-allowed-squid.log
+	allowed-netfilter.log allowed-dnsmasq.log
+	proxy-allowed.pcap proxy-allowed-squid.log
 	proxy-denied.pcap proxy-denied-squid.log
 	proxy-auth-required.pcap proxy-auth-required-squid.log
 	tls-intercepted.pcap
 	unexpected-egress.pcap unexpected-egress-netfilter.log unexpected-egress-dnsmasq.log
-	ipv6-only.pcapng
+	ipv6-only.pcapng ipv6-only-netfilter.log ipv6-only-dnsmasq.log
 	go-mtu1280.pcap
 	allowed-us.pcap
 	before-token-dropped.pcap after-token-allowed.pcap
