@@ -291,7 +291,9 @@ proxy() {
 	return 1
 }
 
-# capture starts the client-side capture; how is eth0, any, nano or pcapng.
+# capture starts the client-side capture; how is eth0, any (tcpdump's
+# default for it, Linux cooked v2), any-sll (Linux cooked v1), nano
+# (nanosecond pcap) or pcapng (dumpcap).
 capture() {
 	local how=$1 file=$2
 	# The background start truncates the file only after the fork: remove it
@@ -300,11 +302,17 @@ capture() {
 	case $how in
 	eth0) start capture $CLI tcpdump -Z root -n -s 0 -U --immediate-mode -i eth0 -w "$file" ;;
 	any) start capture $CLI tcpdump -Z root -n -s 0 -U --immediate-mode -i any -w "$file" ;;
+	any-sll) start capture $CLI tcpdump -Z root -n -s 0 -U --immediate-mode -i any -y LINUX_SLL -w "$file" ;;
 	nano) start capture $CLI tcpdump -Z root -n -s 0 -U --immediate-mode -i eth0 --time-stamp-precision=nano -w "$file" ;;
 	pcapng) start capture $CLI dumpcap -q -i eth0 -s 0 -w "$file" ;;
 	esac
 	for _ in $(seq 100); do
-		grep -qE "listening on|Capturing on" "$WORK/run/capture.out" 2>/dev/null && return 0
+		# A capture on "any" once missed the first server segment right
+		# after it said it was listening: give it a moment more.
+		if grep -qE "listening on|Capturing on" "$WORK/run/capture.out" 2>/dev/null; then
+			sleep 0.2
+			return 0
+		fi
 		sleep 0.1
 	done
 	log "capture did not start"; cat "$WORK/run/capture.out" >&2
@@ -347,7 +355,8 @@ scenario() {
 	local how=eth0 ext=pcap dns=v4 rules="" nat="" resolv=198.51.100.53
 	case $name in
 	token-reset) how=nano ;;
-	unexpected-egress) how=any ;;
+	unexpected-egress) how=any-sll ;;
+	allowed-us) how=any ;;
 	ipv6-only) how=pcapng ext=pcapng dns=v6only resolv=2001:db8:2::53 ;;
 	token-nxdomain) dns=nxdomain-auth ;;
 	esac
