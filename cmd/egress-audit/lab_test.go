@@ -95,6 +95,7 @@ var labCases = []labCase{
 	{name: "proxy_allowed_pcap", scenario: "proxy-allowed", inputs: []string{".pcap"}, calls: labAllOK, defect: defectConnectPort},
 	{name: "proxy_denied_pcap", scenario: "proxy-denied", inputs: []string{".pcap"}, calls: tokenBlocked("proxy-denied"), defect: defectConnectPort},
 	{name: "proxy_auth_pcap", scenario: "proxy-auth-required", inputs: []string{".pcap"}, calls: tokenBlocked("proxy-auth-required"), defect: defectConnectPort},
+	{name: "proxy_token_dropped_pcap", scenario: "proxy-token-dropped", inputs: []string{".pcap"}, calls: tokenBlocked("proxy-error"), defect: defectConnectPort},
 	{name: "tls_intercepted_pcap", scenario: "tls-intercepted", inputs: []string{".pcap"}, calls: tokenBlocked("tls-interception")},
 	{name: "unexpected_sll", scenario: "unexpected-egress", inputs: []string{".pcap"}, calls: labAllOK,
 		dests: map[string]string{
@@ -115,6 +116,7 @@ var labCases = []labCase{
 	{name: "proxy_allowed_squid", scenario: "proxy-allowed", inputs: []string{"-squid.log"}, calls: labAllOK},
 	{name: "proxy_denied_squid", scenario: "proxy-denied", inputs: []string{"-squid.log"}, calls: tokenBlocked("proxy-denied")},
 	{name: "proxy_auth_squid", scenario: "proxy-auth-required", inputs: []string{"-squid.log"}, calls: tokenBlocked("proxy-auth-required")},
+	{name: "proxy_token_dropped_squid", scenario: "proxy-token-dropped", inputs: []string{"-squid.log"}, calls: tokenBlocked("proxy-error")},
 
 	// The resolver's query log alone.
 	{name: "token_nxdomain_dnsmasq", scenario: "token-nxdomain", inputs: []string{"-dnsmasq.log"}, calls: tokenBlocked("dns-nxdomain")},

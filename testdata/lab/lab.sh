@@ -34,7 +34,7 @@ SQUID_DIR=/tmp/$PREFIX-squid
 SCENARIOS=(
 	allowed allowed-us allowed-go go-mtu1280
 	token-dropped token-reset token-icmp-prohibited token-nxdomain
-	proxy-allowed proxy-denied proxy-auth-required
+	proxy-allowed proxy-denied proxy-auth-required proxy-token-dropped
 	tls-intercepted unexpected-egress ipv6-only
 	before-token-dropped after-token-allowed
 )
@@ -263,7 +263,7 @@ proxy() {
 		echo "pinger_enable off"
 		echo "shutdown_lifetime 0 seconds"
 		echo "dns_nameservers 198.51.100.53"
-		echo "connect_timeout 3 seconds"
+		echo "connect_timeout 1 second"
 		echo "acl lab src 192.0.2.0/24 2001:db8::/32"
 		case $mode in
 		deny-auth)
@@ -385,6 +385,19 @@ scenario() {
 	proxy-allowed) proxy open ;;
 	proxy-denied) proxy deny-auth ;;
 	proxy-auth-required) proxy auth ;;
+	proxy-token-dropped)
+		# The proxy's own connection to the token host is dropped, as an
+		# egress firewall behind the proxy would.
+		in_ns $NET nft -f - <<-EOF
+			table inet proxyegress {
+				chain output {
+					type filter hook output priority filter; policy accept;
+					skuid proxy $TOKEN4 drop
+				}
+			}
+		EOF
+		proxy open
+		;;
 	esac
 	capture $how "$out/$name.$ext"
 
@@ -406,6 +419,7 @@ scenario() {
 
 	stop_capture
 	cat "$WORK/run/capture.out" >>"$out/$name-client.txt"
+	in_ns $NET nft delete table inet proxyegress 2>/dev/null || true
 	if [ -f "$WORK/pids/squid" ]; then
 		kill_pidfile "$WORK/pids/squid"
 		cp "$SQUID_DIR/access.log" "$out/$name-squid.log"

@@ -20,6 +20,7 @@ KEEP=(
 	proxy-allowed.pcap proxy-allowed-squid.log
 	proxy-denied.pcap proxy-denied-squid.log
 	proxy-auth-required.pcap proxy-auth-required-squid.log
+	proxy-token-dropped.pcap proxy-token-dropped-squid.log
 	tls-intercepted.pcap
 	unexpected-egress.pcap unexpected-egress-netfilter.log unexpected-egress-dnsmasq.log
 	ipv6-only.pcapng ipv6-only-netfilter.log ipv6-only-dnsmasq.log
