@@ -389,7 +389,7 @@ func TestQUICTracker(t *testing.T) {
 				{fromServer: true, b: server(QUICv1, quicInitial, ackFrame)},
 			},
 			host: "app.gtmhub", helloOK: true, ech: true, outcome: OutcomeOK,
-			detail: "encrypted client hello",
+			detail: "encrypted_client_hello",
 		},
 		{
 			name: "icmp_prohibited",

@@ -70,11 +70,12 @@ type QUICConn struct {
 	// of the connection.
 	ICMP *QUICICMP
 
-	crypto  quicCrypto
-	dcid    []byte // the Destination Connection ID the Initial keys come from
-	client  *quicKeys
-	server  *quicKeys
-	largest [2]int64 // largest Initial packet number, client and server
+	crypto    quicCrypto
+	dcid      []byte // the Destination Connection ID the Initial keys come from
+	retrySCID []byte // the connection ID of a Retry not yet followed
+	client    *quicKeys
+	server    *quicKeys
+	largest   [2]int64 // largest Initial packet number, client and server
 }
 
 // QUICCloseInfo is a CONNECTION_CLOSE frame read from an Initial packet.
@@ -128,7 +129,7 @@ func (c *QUICConn) outcome() (Outcome, Reason, string) {
 		notes = append(notes, "no client hello: "+c.HelloErr.Error())
 	}
 	if c.Hello.ECH {
-		notes = append(notes, "encrypted client hello: the server name is the public one")
+		notes = append(notes, "encrypted_client_hello (real or GREASE): the server name may be only the public one")
 	}
 	detail := func(s string) string { return strings.Join(append([]string{s}, notes...), "; ") }
 	switch {
@@ -228,7 +229,7 @@ func (t *QUICTracker) mayBeQUIC(sport, dport uint16, b []byte) bool {
 		return false
 	}
 	if b[0]&0x80 == 0 {
-		return b[0]&0x40 != 0 && len(t.conns) > 0 &&
+		return len(t.conns) > 0 &&
 			(t.ports[sport>>6]>>(sport&63)|t.ports[dport>>6]>>(dport&63))&1 != 0
 	}
 	if len(b) < 7 {
@@ -271,7 +272,7 @@ func (t *QUICTracker) datagram(src, dst netip.AddrPort, payload []byte, at time.
 
 	for b := payload; len(b) > 0; {
 		if b[0]&0x80 == 0 {
-			if b[0]&0x40 != 0 { // a coalesced 1-RTT packet
+			if b[0] != 0 { // a coalesced 1-RTT packet, not zero padding
 				t.markShort(c, fromClient, len(b), loc)
 			}
 			break
@@ -350,11 +351,16 @@ func (t *QUICTracker) fromClient(c *QUICConn, h quicHeader, p []byte, loc Locato
 		return nil
 	}
 	c.ClientInitials++
-	if c.crypto.done && h.version == c.Version {
+	retried := c.retrySCID != nil && string(h.dcid) == string(c.retrySCID)
+	if retried {
+		// RFC 9000, Section 17.2.5.2: after a Retry the client's keys come
+		// from the connection ID the server chose.
+		c.retrySCID = nil
+	} else if c.crypto.done && h.version == c.Version {
 		return nil // the hello is read; later Initials carry only ACKs
 	}
 	payload, pn, err := t.open.open(c.client, p, h, c.largest[0])
-	if err != nil {
+	if retried || err != nil {
 		// After a Retry or a Version Negotiation the client starts over
 		// with keys from a new connection ID or version.
 		keys, kerr := newInitialKeys(h.version, h.dcid, false)
@@ -396,6 +402,7 @@ func (t *QUICTracker) fromServer(c *QUICConn, h quicHeader, p []byte, loc Locato
 		c.ServerHandshake = true
 	case quicRetry:
 		c.Retry = true
+		c.retrySCID = append(c.retrySCID[:0], h.scid...)
 	case quicVersionNegotiation:
 		// RFC 9000, Section 17.2.1: the rest is a list of versions.
 		vs := p[7+len(h.dcid)+len(h.scid):]
