@@ -401,8 +401,12 @@ func (t *QUICTracker) fromServer(c *QUICConn, h quicHeader, p []byte, loc Locato
 	case quicHandshake:
 		c.ServerHandshake = true
 	case quicRetry:
-		c.Retry = true
-		c.retrySCID = append(c.retrySCID[:0], h.scid...)
+		// A client follows the first Retry only (RFC 9000, Section
+		// 17.2.5.2); a server may send one for each client Initial.
+		if !c.Retry {
+			c.Retry = true
+			c.retrySCID = slices.Clone(h.scid)
+		}
 	case quicVersionNegotiation:
 		// RFC 9000, Section 17.2.1: the rest is a list of versions.
 		vs := p[7+len(h.dcid)+len(h.scid):]

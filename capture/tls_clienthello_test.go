@@ -433,31 +433,39 @@ func disagree(got ClientHello, info tls.ClientHelloInfo) string {
 // testECHConfigList returns an ECHConfigList (draft-ietf-tls-esni, Section
 // 4) with a fresh X25519 key and the given public name.
 func testECHConfigList(tb testing.TB, publicName string) []byte {
+	list, _, _ := testECHConfig(tb, publicName)
+	return list
+}
+
+// testECHConfig returns an ECHConfigList holding one ECHConfig with a
+// fresh X25519 key, that ECHConfig alone, and its private key.
+func testECHConfig(tb testing.TB, publicName string) (list, config, private []byte) {
 	key, err := ecdh.X25519().GenerateKey(rand.Reader)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	var b cryptobyte.Builder
-	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { // ECHConfigList
-		b.AddUint16(extECH) // version
+	b.AddUint16(extECH) // version
+	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+		b.AddUint8(7)       // config_id
+		b.AddUint16(0x0020) // kem_id: DHKEM(X25519, HKDF-SHA256)
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-			b.AddUint8(7)       // config_id
-			b.AddUint16(0x0020) // kem_id: DHKEM(X25519, HKDF-SHA256)
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-				b.AddBytes(key.PublicKey().Bytes())
-			})
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-				b.AddUint16(0x0001) // kdf_id: HKDF-SHA256
-				b.AddUint16(0x0001) // aead_id: AES-128-GCM
-			})
-			b.AddUint8(0) // maximum_name_length
-			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
-				b.AddBytes([]byte(publicName))
-			})
-			b.AddUint16(0) // extensions
+			b.AddBytes(key.PublicKey().Bytes())
 		})
+		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+			b.AddUint16(0x0001) // kdf_id: HKDF-SHA256
+			b.AddUint16(0x0001) // aead_id: AES-128-GCM
+		})
+		b.AddUint8(0) // maximum_name_length
+		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
+			b.AddBytes([]byte(publicName))
+		})
+		b.AddUint16(0) // extensions
 	})
-	return b.BytesOrPanic()
+	config = b.BytesOrPanic()
+	var l cryptobyte.Builder
+	l.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(config) })
+	return l.BytesOrPanic(), config, key.Bytes()
 }
 
 func FuzzParseClientHello(f *testing.F) {
