@@ -569,6 +569,40 @@ func FuzzParseQUICInitial(f *testing.F) {
 	})
 }
 
+// FuzzQUICInitialPayload seals its input as the payload of client and
+// server Initial packets, so that the frame parser and the reassembly see
+// inputs that decrypt.
+func FuzzQUICInitialPayload(f *testing.F) {
+	f.Add(cat(ackFrame, cryptoFrame(0, helloTLS13), closeFrame), uint8(0))
+	f.Add(cat(cryptoFrame(40, helloTLS13[40:]), []byte{0x01}, cryptoFrame(0, helloTLS13[:40])), uint8(1))
+	f.Add(cat(cryptoFrame(0, helloTLS13[:10]), cryptoFrame(5, helloTLS13[5:])), uint8(2))
+	f.Fuzz(func(t *testing.T, frames []byte, split uint8) {
+		if len(frames) > 8000 {
+			return // the test sealer writes 2-byte lengths
+		}
+		dcid := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+		cut := int(split) % (len(frames) + 1)
+		at := time.Unix(1700000000, 0)
+		tr := NewQUICTracker(QUICOptions{Done: func(c *QUICConn) {
+			if c.HelloErr == nil && c.Hello.ServerName != "" {
+				if n, err := hostName([]byte(c.Hello.ServerName)); err != nil || n != c.Hello.ServerName {
+					t.Fatalf("ServerName %q is not a lower-case host name", c.Hello.ServerName)
+				}
+			}
+			_ = c.Observation()
+		}})
+		for i, part := range [][]byte{frames[:cut], frames[cut:]} {
+			b := testPacket{version: QUICv1, typ: quicInitial, dcid: dcid, pn: uint64(i),
+				frames: slices.Clone(part)}.seal()
+			tr.Datagram(testClient, testServer, b, at, Packet(int64(2*i+1)))
+			b = testPacket{version: QUICv1, typ: quicInitial, dcid: nil, keyDCID: dcid,
+				server: true, pn: uint64(i), frames: slices.Clone(part)}.seal()
+			tr.Datagram(testServer, testClient, b, at, Packet(int64(2*i+2)))
+		}
+		tr.Flush()
+	})
+}
+
 func BenchmarkQUICTracker(b *testing.B) {
 	dns := unhex("abcd01000001000000000000036170700667746d687562")
 	at := time.Unix(1700000000, 0)

@@ -205,6 +205,9 @@ func NewQUICTracker(opt QUICOptions) *QUICTracker {
 // Len returns the number of connections followed now.
 func (t *QUICTracker) Len() int { return len(t.conns) }
 
+// errQUICNoKeys stands for Initial keys a connection no longer holds.
+var errQUICNoKeys = errors.New("quic: no initial keys")
+
 // errQUICTableFull reports a new connection refused by a full table.
 var errQUICTableFull = errors.New("quic: connection table full")
 
@@ -359,8 +362,13 @@ func (t *QUICTracker) fromClient(c *QUICConn, h quicHeader, p []byte, loc Locato
 	} else if c.crypto.done && h.version == c.Version {
 		return nil // the hello is read; later Initials carry only ACKs
 	}
-	payload, pn, err := t.open.open(c.client, p, h, c.largest[0])
-	if retried || err != nil {
+	var payload []byte
+	var pn int64
+	err := errQUICNoKeys
+	if !retried && c.client != nil {
+		payload, pn, err = t.open.open(c.client, p, h, c.largest[0])
+	}
+	if err != nil {
 		// After a Retry or a Version Negotiation the client starts over
 		// with keys from a new connection ID or version.
 		keys, kerr := newInitialKeys(h.version, h.dcid, false)
@@ -385,6 +393,7 @@ func (t *QUICTracker) fromClient(c *QUICConn, h quicHeader, p []byte, loc Locato
 	}
 	if c.crypto.done && !wasDone {
 		c.Hello, c.HelloErr, c.HelloPacket = c.crypto.hello, c.crypto.err, loc
+		c.client = nil // a new version or Retry brings new keys
 	}
 	if err != nil {
 		return fmt.Errorf("quic: client initial: %w", err)
@@ -416,6 +425,10 @@ func (t *QUICTracker) fromServer(c *QUICConn, h quicHeader, p []byte, loc Locato
 		}
 	case quicInitial:
 		c.ServerInitial = true
+		if c.ServerHandshake {
+			c.server = nil // past the Initials that could refuse the hello
+			return nil
+		}
 		if c.server == nil {
 			keys, err := newInitialKeys(h.version, c.dcid, true)
 			if err != nil {
