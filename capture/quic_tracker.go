@@ -48,7 +48,8 @@ type QUICConn struct {
 	HelloPacket    Locator // the packet that completed the ClientHello
 
 	// Hello is valid when HelloErr is nil; HelloErr says why it is not
-	// (incomplete, cut by the snaplen, malformed).
+	// (incomplete, cut by the snaplen, malformed). Both are final once
+	// [QUICOptions.Done] receives the connection.
 	Hello    ClientHello
 	HelloErr error
 
