@@ -444,6 +444,48 @@ func TestQUICTracker(t *testing.T) {
 	}
 }
 
+// TestQUICTrackerSameAddresses checks that a second connection from the
+// same socket to the same server is reported apart, while the first one's
+// later Initials (to the server's connection ID) stay with it.
+func TestQUICTrackerSameAddresses(t *testing.T) {
+	dcidA, dcidB := unhex("0a0a0a0a0a0a0a0a"), unhex("0b0b0b0b0b0b0b0b")
+	scid, srvID := unhex("c1c1"), unhex("5e5e5e5e")
+	helloA := goClientHello(t, &tls.Config{ServerName: "app.gtmhub.com"})
+	helloB := goClientHello(t, &tls.Config{ServerName: "auth.gtmhub.com"})
+	dgrams := []dgram{
+		{b: testPacket{version: QUICv1, typ: quicInitial, dcid: dcidA, scid: scid,
+			frames: cryptoFrame(0, helloA)}.seal()},
+		{fromServer: true, b: testPacket{version: QUICv1, typ: quicInitial, dcid: scid, scid: srvID,
+			keyDCID: dcidA, server: true, frames: ackFrame}.seal()},
+		{b: testPacket{version: QUICv1, typ: quicInitial, dcid: srvID, scid: scid, keyDCID: dcidA,
+			pn: 1, frames: ackFrame}.seal()},
+		{b: testPacket{version: QUICv1, typ: quicInitial, dcid: dcidB, scid: scid,
+			frames: cryptoFrame(0, helloB)}.seal()},
+	}
+	var done []*QUICConn
+	tr := NewQUICTracker(QUICOptions{Done: func(c *QUICConn) { done = append(done, c) }})
+	at := time.Unix(1700000000, 0)
+	for i, d := range dgrams {
+		src, dst := testClient, testServer
+		if d.fromServer {
+			src, dst = dst, src
+		}
+		if k, err := tr.Datagram(src, dst, d.b, at, Packet(int64(i+1))); k != QUICUsed || err != nil {
+			t.Fatalf("Datagram(%d) = %v, %v", i+1, k, err)
+		}
+	}
+	tr.Flush()
+	if len(done) != 2 {
+		t.Fatalf("%d connections, want 2", len(done))
+	}
+	a, b := done[0].Observation(), done[1].Observation()
+	if a.Host != "app.gtmhub.com" || a.Outcome != OutcomeOK || done[0].ClientInitials != 2 ||
+		b.Host != "auth.gtmhub.com" || b.Outcome != OutcomeBlocked || b.Locator != Packet(4) {
+		t.Errorf("connections %q %s (%d initials), %q %s at %s; want app.gtmhub.com ok (2), auth.gtmhub.com blocked at packet 4",
+			a.Host, a.Outcome, done[0].ClientInitials, b.Host, b.Outcome, b.Locator)
+	}
+}
+
 func TestQUICTrackerRFC9001(t *testing.T) {
 	var done []*QUICConn
 	tr := NewQUICTracker(QUICOptions{Done: func(c *QUICConn) { done = append(done, c) }})

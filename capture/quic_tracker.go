@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"errors"
@@ -74,6 +75,7 @@ type QUICConn struct {
 	crypto    quicCrypto
 	dcid      []byte // the Destination Connection ID the Initial keys come from
 	retrySCID []byte // the connection ID of a Retry not yet followed
+	serverCID []byte // the server's Source Connection ID
 	client    *quicKeys
 	server    *quicKeys
 	largest   [2]int64 // largest Initial packet number, client and server
@@ -289,6 +291,9 @@ func (t *QUICTracker) datagram(src, dst netip.AddrPort, payload []byte, at time.
 			return QUICUsed, err
 		}
 		if fromClient {
+			if h.typ == quicInitial {
+				c = t.restart(c, h, b, at, loc)
+			}
 			err = t.fromClient(c, h, b, loc)
 		} else {
 			err = t.fromServer(c, h, b, loc)
@@ -329,11 +334,17 @@ func (t *QUICTracker) start(src, dst netip.AddrPort, h quicHeader, p []byte, at 
 			return nil, errQUICTableFull
 		}
 	}
+	return t.add(src, dst, h, keys, at, loc), nil
+}
+
+// add follows a new connection whose first client Initial is h.
+func (t *QUICTracker) add(src, dst netip.AddrPort, h quicHeader, keys *quicKeys, at time.Time, loc Locator) *QUICConn {
 	c := &QUICConn{
 		Client:      src,
 		Server:      dst,
 		Version:     h.version,
 		First:       at,
+		Last:        at,
 		FirstPacket: loc,
 		dcid:        slices.Clone(h.dcid),
 		client:      keys,
@@ -341,7 +352,29 @@ func (t *QUICTracker) start(src, dst netip.AddrPort, h quicHeader, p []byte, at 
 	}
 	t.conns[flowOf(src, dst)] = c
 	t.ports[dst.Port()>>6] |= 1 << (dst.Port() & 63)
-	return c, nil
+	return c
+}
+
+// restart returns a new connection, and finishes c, when the client
+// Initial p starts a new attempt on the same addresses: its Destination
+// Connection ID is neither the one c's keys come from nor the server's,
+// and keys of its own decrypt it. quic-go and browsers reuse one socket for
+// several connections to a server. Otherwise it returns c.
+func (t *QUICTracker) restart(c *QUICConn, h quicHeader, p []byte, at time.Time, loc Locator) *QUICConn {
+	if c.retrySCID != nil || h.version != c.Version ||
+		bytes.Equal(h.dcid, c.dcid) || bytes.Equal(h.dcid, c.serverCID) {
+		return c
+	}
+	keys, err := newInitialKeys(h.version, h.dcid, false)
+	if err != nil {
+		return c
+	}
+	if _, _, err := t.open.open(keys, p, h, -1); err != nil {
+		return c
+	}
+	delete(t.conns, flowOf(c.Client, c.Server))
+	t.finish([]*QUICConn{c})
+	return t.add(c.Client, c.Server, h, keys, at, loc)
 }
 
 // fromClient reads one long header packet of the client.
@@ -379,7 +412,7 @@ func (t *QUICTracker) fromClient(c *QUICConn, h quicHeader, p []byte, loc Locato
 		if payload, pn, err = t.open.open(keys, p, h, -1); err != nil {
 			return fmt.Errorf("quic: client initial: %w", err)
 		}
-		c.client, c.server, c.Version = keys, nil, h.version
+		c.client, c.server, c.serverCID, c.Version = keys, nil, nil, h.version
 		c.dcid = append(c.dcid[:0], h.dcid...)
 		c.largest = [2]int64{-1, -1}
 		if c.crypto.done && c.crypto.err != nil || !c.crypto.done {
@@ -406,6 +439,9 @@ func (t *QUICTracker) fromClient(c *QUICConn, h quicHeader, p []byte, loc Locato
 func (t *QUICTracker) fromServer(c *QUICConn, h quicHeader, p []byte, loc Locator) error {
 	if c.ServerPacket.Unit == "" {
 		c.ServerPacket = loc
+	}
+	if c.serverCID == nil && (h.typ == quicInitial || h.typ == quicHandshake) {
+		c.serverCID = slices.Clone(h.scid)
 	}
 	switch h.typ {
 	case quicHandshake:
