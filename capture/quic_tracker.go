@@ -34,8 +34,10 @@ type QUICOptions struct {
 	// Idle is how long a connection is followed after its last packet
 	// (default 2 minutes, beyond QUIC's usual 30 s handshake timeout).
 	Idle time.Duration
-	// Done receives each connection once it is finished: idle, or at
-	// [QUICTracker.Flush]. The tracker does not touch c afterwards.
+	// Done receives each connection once it is finished: idle, replaced by
+	// a new attempt from the same socket, or at [QUICTracker.Flush]. It is
+	// called from within [QUICTracker.Datagram] and Flush; the tracker does
+	// not touch c afterwards.
 	Done func(c *QUICConn)
 }
 
@@ -568,7 +570,10 @@ func (t *QUICTracker) Flush() {
 
 // finish hands connections to Done in the order of their first packet.
 func (t *QUICTracker) finish(cs []*QUICConn) {
-	slices.SortFunc(cs, func(a, b *QUICConn) int { return cmp.Compare(a.FirstPacket.N, b.FirstPacket.N) })
+	slices.SortFunc(cs, func(a, b *QUICConn) int {
+		return cmp.Or(cmp.Compare(a.FirstPacket.N, b.FirstPacket.N), a.First.Compare(b.First),
+			a.Client.Compare(b.Client), a.Server.Compare(b.Server))
+	})
 	for _, c := range cs {
 		if !c.crypto.done {
 			c.HelloErr = c.crypto.pending()
