@@ -355,3 +355,30 @@ func (r *datagramRecorder) writePcap(t *testing.T, path string) {
 		}
 	}
 }
+
+// BenchmarkQUICCapture feeds the datagrams of quic_v1_h3.pcap, held in
+// memory, to a new tracker per round: a whole handshake with a split
+// ClientHello, then 1-RTT traffic.
+func BenchmarkQUICCapture(b *testing.B) {
+	type datagram struct {
+		src, dst netip.AddrPort
+		b        []byte
+		at       time.Time
+	}
+	var ds []datagram
+	var size int64
+	readUDP(b, filepath.Join(quicCaptureDir, "quic_v1_h3.pcap"),
+		func(src, dst netip.AddrPort, p []byte, ci gopacket.CaptureInfo, n int64) {
+			ds = append(ds, datagram{src, dst, append([]byte(nil), p...), ci.Timestamp})
+			size += int64(len(p))
+		})
+	b.ReportAllocs()
+	b.SetBytes(size)
+	for b.Loop() {
+		tr := NewQUICTracker(QUICOptions{})
+		for i, d := range ds {
+			tr.Datagram(d.src, d.dst, d.b, d.at, Packet(int64(i+1)))
+		}
+		tr.Flush()
+	}
+}

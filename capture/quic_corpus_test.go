@@ -142,7 +142,7 @@ func quicCorpusFiles(t *testing.T, manifest string) map[string][]string {
 
 // readUDP calls fn for every UDP datagram of a pcap or pcapng file, with
 // its packet number counted from 1.
-func readUDP(t *testing.T, path string, fn func(src, dst netip.AddrPort, payload []byte, ci gopacket.CaptureInfo, n int64)) {
+func readUDP(t testing.TB, path string, fn func(src, dst netip.AddrPort, payload []byte, ci gopacket.CaptureInfo, n int64)) {
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
