@@ -36,6 +36,10 @@ var (
 
 // quicSalt returns the Initial salt of version v, or nil when the version's
 // Initials cannot be decrypted.
+//
+// TODO(quic): Google QUIC is not read. Its Q0xx versions carry no TLS at
+// all, and T050/T051 protect their Initials with salts of their own; Chrome
+// has used IETF QUIC version 1 since 2021, so only old captures show them.
 func quicSalt(v uint32) []byte {
 	switch {
 	case v == QUICv1:
@@ -87,9 +91,9 @@ func parseLongHeader(b []byte) (h quicHeader, err error) {
 		h.typ = quicVersionNegotiation
 	} else if quicSalt(h.version) == nil {
 		return h, ErrNotQUIC
-	} else if b[0]&0x40 == 0 {
-		return h, ErrNotQUIC // fixed bit clear
 	} else {
+		// The fixed bit (0x40) is not checked: peers that negotiated
+		// grease_quic_bit (RFC 9287) clear it.
 		h.typ = quicPacketType(b[0] >> 4 & 3)
 		if h.version == QUICv2 {
 			// RFC 9369, Section 3.2: Initial 0b01, 0-RTT 0b10,

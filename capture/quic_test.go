@@ -389,7 +389,7 @@ func TestQUICTracker(t *testing.T) {
 				{fromServer: true, b: server(QUICv1, quicInitial, ackFrame)},
 			},
 			host: "app.gtmhub", helloOK: true, ech: true, outcome: OutcomeOK,
-			detail: "encrypted client hello",
+			detail: "encrypted_client_hello",
 		},
 		{
 			name: "icmp_prohibited",
@@ -441,6 +441,48 @@ func TestQUICTracker(t *testing.T) {
 				t.Errorf("Observation().HostSource = %q, want quic", o.HostSource)
 			}
 		})
+	}
+}
+
+// TestQUICTrackerSameAddresses checks that a second connection from the
+// same socket to the same server is reported apart, while the first one's
+// later Initials (to the server's connection ID) stay with it.
+func TestQUICTrackerSameAddresses(t *testing.T) {
+	dcidA, dcidB := unhex("0a0a0a0a0a0a0a0a"), unhex("0b0b0b0b0b0b0b0b")
+	scid, srvID := unhex("c1c1"), unhex("5e5e5e5e")
+	helloA := goClientHello(t, &tls.Config{ServerName: "app.gtmhub.com"})
+	helloB := goClientHello(t, &tls.Config{ServerName: "auth.gtmhub.com"})
+	dgrams := []dgram{
+		{b: testPacket{version: QUICv1, typ: quicInitial, dcid: dcidA, scid: scid,
+			frames: cryptoFrame(0, helloA)}.seal()},
+		{fromServer: true, b: testPacket{version: QUICv1, typ: quicInitial, dcid: scid, scid: srvID,
+			keyDCID: dcidA, server: true, frames: ackFrame}.seal()},
+		{b: testPacket{version: QUICv1, typ: quicInitial, dcid: srvID, scid: scid, keyDCID: dcidA,
+			pn: 1, frames: ackFrame}.seal()},
+		{b: testPacket{version: QUICv1, typ: quicInitial, dcid: dcidB, scid: scid,
+			frames: cryptoFrame(0, helloB)}.seal()},
+	}
+	var done []*QUICConn
+	tr := NewQUICTracker(QUICOptions{Done: func(c *QUICConn) { done = append(done, c) }})
+	at := time.Unix(1700000000, 0)
+	for i, d := range dgrams {
+		src, dst := testClient, testServer
+		if d.fromServer {
+			src, dst = dst, src
+		}
+		if k, err := tr.Datagram(src, dst, d.b, at, Packet(int64(i+1))); k != QUICUsed || err != nil {
+			t.Fatalf("Datagram(%d) = %v, %v", i+1, k, err)
+		}
+	}
+	tr.Flush()
+	if len(done) != 2 {
+		t.Fatalf("%d connections, want 2", len(done))
+	}
+	a, b := done[0].Observation(), done[1].Observation()
+	if a.Host != "app.gtmhub.com" || a.Outcome != OutcomeOK || done[0].ClientInitials != 2 ||
+		b.Host != "auth.gtmhub.com" || b.Outcome != OutcomeBlocked || b.Locator != Packet(4) {
+		t.Errorf("connections %q %s (%d initials), %q %s at %s; want app.gtmhub.com ok (2), auth.gtmhub.com blocked at packet 4",
+			a.Host, a.Outcome, done[0].ClientInitials, b.Host, b.Outcome, b.Locator)
 	}
 }
 
@@ -566,6 +608,40 @@ func FuzzParseQUICInitial(f *testing.F) {
 		if !bytes.Equal(orig, b) {
 			t.Fatalf("QUICTracker.Datagram modified its input")
 		}
+	})
+}
+
+// FuzzQUICInitialPayload seals its input as the payload of client and
+// server Initial packets, so that the frame parser and the reassembly see
+// inputs that decrypt.
+func FuzzQUICInitialPayload(f *testing.F) {
+	f.Add(cat(ackFrame, cryptoFrame(0, helloTLS13), closeFrame), uint8(0))
+	f.Add(cat(cryptoFrame(40, helloTLS13[40:]), []byte{0x01}, cryptoFrame(0, helloTLS13[:40])), uint8(1))
+	f.Add(cat(cryptoFrame(0, helloTLS13[:10]), cryptoFrame(5, helloTLS13[5:])), uint8(2))
+	f.Fuzz(func(t *testing.T, frames []byte, split uint8) {
+		if len(frames) > 8000 {
+			return // the test sealer writes 2-byte lengths
+		}
+		dcid := []byte{1, 2, 3, 4, 5, 6, 7, 8}
+		cut := int(split) % (len(frames) + 1)
+		at := time.Unix(1700000000, 0)
+		tr := NewQUICTracker(QUICOptions{Done: func(c *QUICConn) {
+			if c.HelloErr == nil && c.Hello.ServerName != "" {
+				if n, err := hostName([]byte(c.Hello.ServerName)); err != nil || n != c.Hello.ServerName {
+					t.Fatalf("ServerName %q is not a lower-case host name", c.Hello.ServerName)
+				}
+			}
+			_ = c.Observation()
+		}})
+		for i, part := range [][]byte{frames[:cut], frames[cut:]} {
+			b := testPacket{version: QUICv1, typ: quicInitial, dcid: dcid, pn: uint64(i),
+				frames: slices.Clone(part)}.seal()
+			tr.Datagram(testClient, testServer, b, at, Packet(int64(2*i+1)))
+			b = testPacket{version: QUICv1, typ: quicInitial, dcid: nil, keyDCID: dcid,
+				server: true, pn: uint64(i), frames: slices.Clone(part)}.seal()
+			tr.Datagram(testServer, testClient, b, at, Packet(int64(2*i+2)))
+		}
+		tr.Flush()
 	})
 }
 

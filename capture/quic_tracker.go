@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"errors"
@@ -33,8 +34,10 @@ type QUICOptions struct {
 	// Idle is how long a connection is followed after its last packet
 	// (default 2 minutes, beyond QUIC's usual 30 s handshake timeout).
 	Idle time.Duration
-	// Done receives each connection once it is finished: idle, or at
-	// [QUICTracker.Flush]. The tracker does not touch c afterwards.
+	// Done receives each connection once it is finished: idle, replaced by
+	// a new attempt from the same socket, or at [QUICTracker.Flush]. It is
+	// called from within [QUICTracker.Datagram] and Flush; the tracker does
+	// not touch c afterwards.
 	Done func(c *QUICConn)
 }
 
@@ -48,7 +51,8 @@ type QUICConn struct {
 	HelloPacket    Locator // the packet that completed the ClientHello
 
 	// Hello is valid when HelloErr is nil; HelloErr says why it is not
-	// (incomplete, cut by the snaplen, malformed).
+	// (incomplete, cut by the snaplen, malformed). Both are final once
+	// [QUICOptions.Done] receives the connection.
 	Hello    ClientHello
 	HelloErr error
 
@@ -70,11 +74,13 @@ type QUICConn struct {
 	// of the connection.
 	ICMP *QUICICMP
 
-	crypto  quicCrypto
-	dcid    []byte // the Destination Connection ID the Initial keys come from
-	client  *quicKeys
-	server  *quicKeys
-	largest [2]int64 // largest Initial packet number, client and server
+	crypto    quicCrypto
+	dcid      []byte // the Destination Connection ID the Initial keys come from
+	retrySCID []byte // the connection ID of a Retry not yet followed
+	serverCID []byte // the server's Source Connection ID
+	client    *quicKeys
+	server    *quicKeys
+	largest   [2]int64 // largest Initial packet number, client and server
 }
 
 // QUICCloseInfo is a CONNECTION_CLOSE frame read from an Initial packet.
@@ -128,7 +134,7 @@ func (c *QUICConn) outcome() (Outcome, Reason, string) {
 		notes = append(notes, "no client hello: "+c.HelloErr.Error())
 	}
 	if c.Hello.ECH {
-		notes = append(notes, "encrypted client hello: the server name is the public one")
+		notes = append(notes, "encrypted_client_hello (real or GREASE): the server name may be only the public one")
 	}
 	detail := func(s string) string { return strings.Join(append([]string{s}, notes...), "; ") }
 	switch {
@@ -204,6 +210,9 @@ func NewQUICTracker(opt QUICOptions) *QUICTracker {
 // Len returns the number of connections followed now.
 func (t *QUICTracker) Len() int { return len(t.conns) }
 
+// errQUICNoKeys stands for Initial keys a connection no longer holds.
+var errQUICNoKeys = errors.New("quic: no initial keys")
+
 // errQUICTableFull reports a new connection refused by a full table.
 var errQUICTableFull = errors.New("quic: connection table full")
 
@@ -228,7 +237,7 @@ func (t *QUICTracker) mayBeQUIC(sport, dport uint16, b []byte) bool {
 		return false
 	}
 	if b[0]&0x80 == 0 {
-		return b[0]&0x40 != 0 && len(t.conns) > 0 &&
+		return len(t.conns) > 0 &&
 			(t.ports[sport>>6]>>(sport&63)|t.ports[dport>>6]>>(dport&63))&1 != 0
 	}
 	if len(b) < 7 {
@@ -271,7 +280,7 @@ func (t *QUICTracker) datagram(src, dst netip.AddrPort, payload []byte, at time.
 
 	for b := payload; len(b) > 0; {
 		if b[0]&0x80 == 0 {
-			if b[0]&0x40 != 0 { // a coalesced 1-RTT packet
+			if b[0] != 0 { // a coalesced 1-RTT packet, not zero padding
 				t.markShort(c, fromClient, len(b), loc)
 			}
 			break
@@ -284,6 +293,9 @@ func (t *QUICTracker) datagram(src, dst netip.AddrPort, payload []byte, at time.
 			return QUICUsed, err
 		}
 		if fromClient {
+			if h.typ == quicInitial {
+				c = t.restart(c, h, b, at, loc)
+			}
 			err = t.fromClient(c, h, b, loc)
 		} else {
 			err = t.fromServer(c, h, b, loc)
@@ -324,11 +336,17 @@ func (t *QUICTracker) start(src, dst netip.AddrPort, h quicHeader, p []byte, at 
 			return nil, errQUICTableFull
 		}
 	}
+	return t.add(src, dst, h, keys, at, loc), nil
+}
+
+// add follows a new connection whose first client Initial is h.
+func (t *QUICTracker) add(src, dst netip.AddrPort, h quicHeader, keys *quicKeys, at time.Time, loc Locator) *QUICConn {
 	c := &QUICConn{
 		Client:      src,
 		Server:      dst,
 		Version:     h.version,
 		First:       at,
+		Last:        at,
 		FirstPacket: loc,
 		dcid:        slices.Clone(h.dcid),
 		client:      keys,
@@ -336,7 +354,29 @@ func (t *QUICTracker) start(src, dst netip.AddrPort, h quicHeader, p []byte, at 
 	}
 	t.conns[flowOf(src, dst)] = c
 	t.ports[dst.Port()>>6] |= 1 << (dst.Port() & 63)
-	return c, nil
+	return c
+}
+
+// restart returns a new connection, and finishes c, when the client
+// Initial p starts a new attempt on the same addresses: its Destination
+// Connection ID is neither the one c's keys come from nor the server's,
+// and keys of its own decrypt it. quic-go and browsers reuse one socket for
+// several connections to a server. Otherwise it returns c.
+func (t *QUICTracker) restart(c *QUICConn, h quicHeader, p []byte, at time.Time, loc Locator) *QUICConn {
+	if c.retrySCID != nil || h.version != c.Version ||
+		bytes.Equal(h.dcid, c.dcid) || bytes.Equal(h.dcid, c.serverCID) {
+		return c
+	}
+	keys, err := newInitialKeys(h.version, h.dcid, false)
+	if err != nil {
+		return c
+	}
+	if _, _, err := t.open.open(keys, p, h, -1); err != nil {
+		return c
+	}
+	delete(t.conns, flowOf(c.Client, c.Server))
+	t.finish([]*QUICConn{c})
+	return t.add(c.Client, c.Server, h, keys, at, loc)
 }
 
 // fromClient reads one long header packet of the client.
@@ -350,10 +390,20 @@ func (t *QUICTracker) fromClient(c *QUICConn, h quicHeader, p []byte, loc Locato
 		return nil
 	}
 	c.ClientInitials++
-	if c.crypto.done && h.version == c.Version {
+	retried := c.retrySCID != nil && string(h.dcid) == string(c.retrySCID)
+	if retried {
+		// RFC 9000, Section 17.2.5.2: after a Retry the client's keys come
+		// from the connection ID the server chose.
+		c.retrySCID = nil
+	} else if c.crypto.done && h.version == c.Version {
 		return nil // the hello is read; later Initials carry only ACKs
 	}
-	payload, pn, err := t.open.open(c.client, p, h, c.largest[0])
+	var payload []byte
+	var pn int64
+	err := errQUICNoKeys
+	if !retried && c.client != nil {
+		payload, pn, err = t.open.open(c.client, p, h, c.largest[0])
+	}
 	if err != nil {
 		// After a Retry or a Version Negotiation the client starts over
 		// with keys from a new connection ID or version.
@@ -364,7 +414,7 @@ func (t *QUICTracker) fromClient(c *QUICConn, h quicHeader, p []byte, loc Locato
 		if payload, pn, err = t.open.open(keys, p, h, -1); err != nil {
 			return fmt.Errorf("quic: client initial: %w", err)
 		}
-		c.client, c.server, c.Version = keys, nil, h.version
+		c.client, c.server, c.serverCID, c.Version = keys, nil, nil, h.version
 		c.dcid = append(c.dcid[:0], h.dcid...)
 		c.largest = [2]int64{-1, -1}
 		if c.crypto.done && c.crypto.err != nil || !c.crypto.done {
@@ -379,6 +429,7 @@ func (t *QUICTracker) fromClient(c *QUICConn, h quicHeader, p []byte, loc Locato
 	}
 	if c.crypto.done && !wasDone {
 		c.Hello, c.HelloErr, c.HelloPacket = c.crypto.hello, c.crypto.err, loc
+		c.client = nil // a new version or Retry brings new keys
 	}
 	if err != nil {
 		return fmt.Errorf("quic: client initial: %w", err)
@@ -391,11 +442,19 @@ func (t *QUICTracker) fromServer(c *QUICConn, h quicHeader, p []byte, loc Locato
 	if c.ServerPacket.Unit == "" {
 		c.ServerPacket = loc
 	}
+	if c.serverCID == nil && (h.typ == quicInitial || h.typ == quicHandshake) {
+		c.serverCID = slices.Clone(h.scid)
+	}
 	switch h.typ {
 	case quicHandshake:
 		c.ServerHandshake = true
 	case quicRetry:
-		c.Retry = true
+		// A client follows the first Retry only (RFC 9000, Section
+		// 17.2.5.2); a server may send one for each client Initial.
+		if !c.Retry {
+			c.Retry = true
+			c.retrySCID = slices.Clone(h.scid)
+		}
 	case quicVersionNegotiation:
 		// RFC 9000, Section 17.2.1: the rest is a list of versions.
 		vs := p[7+len(h.dcid)+len(h.scid):]
@@ -405,6 +464,10 @@ func (t *QUICTracker) fromServer(c *QUICConn, h quicHeader, p []byte, loc Locato
 		}
 	case quicInitial:
 		c.ServerInitial = true
+		if c.ServerHandshake {
+			c.server = nil // past the Initials that could refuse the hello
+			return nil
+		}
 		if c.server == nil {
 			keys, err := newInitialKeys(h.version, c.dcid, true)
 			if err != nil {
@@ -507,7 +570,10 @@ func (t *QUICTracker) Flush() {
 
 // finish hands connections to Done in the order of their first packet.
 func (t *QUICTracker) finish(cs []*QUICConn) {
-	slices.SortFunc(cs, func(a, b *QUICConn) int { return cmp.Compare(a.FirstPacket.N, b.FirstPacket.N) })
+	slices.SortFunc(cs, func(a, b *QUICConn) int {
+		return cmp.Or(cmp.Compare(a.FirstPacket.N, b.FirstPacket.N), a.First.Compare(b.First),
+			a.Client.Compare(b.Client), a.Server.Compare(b.Server))
+	})
 	for _, c := range cs {
 		if !c.crypto.done {
 			c.HelloErr = c.crypto.pending()
