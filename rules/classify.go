@@ -161,6 +161,7 @@ type aggregate struct {
 	port      uint16
 	source    capture.HostSource
 	uncertain string // why the name given from DNS may be wrong
+	outer     string // the public name of an encrypted ClientHello
 	addrs     []netip.Addr
 	first     time.Time
 	last      time.Time
@@ -265,6 +266,9 @@ func (a *aggregate) merge(b *aggregate) {
 	if a.uncertain == "" {
 		a.uncertain = b.uncertain
 	}
+	if a.outer == "" {
+		a.outer = b.outer
+	}
 }
 
 func appendEvidence(dst []Evidence, src ...Evidence) []Evidence {
@@ -364,6 +368,17 @@ func (c *Classifier) Add(o *capture.Observation) {
 	}
 	key := destKey{host: host, port: o.Server.Port()}
 	m := c.named
+	if o.ECH && o.Server.Addr().IsValid() {
+		// The name of a ClientHello with encrypted_client_hello is the
+		// outer, public one: name the flow from DNS evidence instead, and
+		// fall back to the outer name only when there is none.
+		key.host, key.addr, m = "", o.Server.Addr().Unmap(), c.unnamed
+		c.aggregate(m, key, "", o)
+		if a := m[key]; a != nil && a.outer == "" {
+			a.outer = host
+		}
+		return
+	}
 	if host == "" {
 		key.addr = o.Server.Addr().Unmap()
 		m = c.unnamed

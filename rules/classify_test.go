@@ -33,6 +33,7 @@ type obs struct {
 	reason  capture.Reason
 	detail  string
 	answers []string
+	ech     bool
 }
 
 func (o obs) observation(n int) *capture.Observation {
@@ -51,6 +52,7 @@ func (o obs) observation(n int) *capture.Observation {
 		Reason:     o.reason,
 		Detail:     o.detail,
 		TTL:        time.Minute,
+		ECH:        o.ech,
 	}
 	if !c.Client.IsValid() {
 		c.Client = jira
@@ -230,6 +232,23 @@ var scenarios = []struct {
 		dests: map[string]string{"auth.gtmhub.com": "catalog mixed"},
 	},
 	{
+		name: "ech_named_by_dns",
+		obs: []obs{
+			{kind: capture.Lookup, host: "auth.gtmhub.com", source: capture.SourceDNS, outcome: ok, answers: []string{"203.0.113.10"}},
+			{sec: 1, host: "public.example.net", server: "203.0.113.10:443", source: capture.SourceSNI, outcome: ok, ech: true},
+			{sec: 2, host: "app.gtmhub.com", server: "203.0.113.20:443", source: capture.SourceSNI, outcome: ok},
+		},
+		calls: map[string]string{"oauth-token": "ok ", "list-sessions": "ok "},
+		dests: map[string]string{"auth.gtmhub.com": "catalog allowed"},
+	},
+	{
+		name: "ech_outer_name_only",
+		obs: []obs{
+			{host: "public.example.net", server: "203.0.113.77:443", source: capture.SourceSNI, outcome: ok, ech: true},
+		},
+		dests: map[string]string{"public.example.net": "unexpected allowed"},
+	},
+	{
 		name: "ambiguous_address",
 		obs: []obs{
 			{kind: capture.Lookup, host: "auth.gtmhub.com", source: capture.SourceDNS, outcome: ok, answers: []string{"203.0.113.10"}},
@@ -278,6 +297,39 @@ func TestClassifierScenarios(t *testing.T) {
 			}
 			golden(t, "report_"+sc.name+".json", append(b, '\n'))
 		})
+	}
+}
+
+func TestECHNames(t *testing.T) {
+	for _, tc := range []struct {
+		scenario, host, uncertain string
+	}{
+		{"ech_named_by_dns", "auth.gtmhub.com", "outer name public.example.net; named from DNS"},
+		{"ech_outer_name_only", "public.example.net", "only the outer (public) name is known"},
+	} {
+		cl := NewClassifier(DefaultCatalog(), Options{})
+		for _, sc := range scenarios {
+			if sc.name == tc.scenario {
+				for i, o := range sc.obs {
+					cl.Add(o.observation(i))
+				}
+			}
+		}
+		found := false
+		for _, d := range cl.Report(nil).Destinations {
+			if d.Host == tc.host {
+				found = true
+				if !strings.Contains(d.Uncertain, tc.uncertain) {
+					t.Errorf("%s: %s uncertain = %q, want %q", tc.scenario, d.Host, d.Uncertain, tc.uncertain)
+				}
+			}
+			if d.Host == "public.example.net" && tc.host != d.Host {
+				t.Errorf("%s: the outer name is a destination of its own", tc.scenario)
+			}
+		}
+		if !found {
+			t.Errorf("%s: no destination %s", tc.scenario, tc.host)
+		}
 	}
 }
 

@@ -134,6 +134,10 @@ func (c *Classifier) resolve() ([]*aggregate, map[string]int64) {
 	}
 	for k, a := range c.unnamed {
 		res, ok := c.names.Lookup(k.addr, a.first)
+		if !ok && a.outer != "" {
+			res = capture.Resolution{Name: a.outer, Uncertain: "encrypted client hello: only the outer (public) name is known"}
+			ok = true
+		}
 		if !ok {
 			out = append(out, a)
 			continue
@@ -144,6 +148,12 @@ func (c *Classifier) resolve() ([]*aggregate, map[string]int64) {
 		named.uncertain = res.Uncertain
 		if res.Uncertain != "" && len(res.Others) > 0 {
 			named.uncertain += ": also " + strings.Join(res.Others, ", ")
+		}
+		switch {
+		case a.outer == res.Name && res.Uncertain != "":
+			named.source = a.source
+		case a.outer != "" && named.uncertain == "":
+			named.uncertain = "encrypted client hello with the outer name " + a.outer + "; named from DNS"
 		}
 		for _, dc := range c.hosts[res.Name] {
 			dcSeen[dc] += a.all.flows
