@@ -331,6 +331,10 @@ func writeSquid(w io.Writer, g *allowGen) {
 // writePANOS writes a PAN-OS external dynamic list of type URL List, for a
 // custom URL category matched in a Security policy rule. The list holds
 // entries only, so the title and warnings go to the warnings.
+//
+// TODO(allowlist): PAN-OS documents comments after an entry for IP lists;
+// whether URL lists take them too is unchecked on a firewall, so this list
+// carries no comment and names its catalog on stderr.
 func writePANOS(w io.Writer, g *allowGen) {
 	g.warnings = append([]string{g.title() + " (panos-edl lists hold entries only: use it as an EDL of type URL List in a custom URL category of an allow rule)"}, g.warnings...)
 	for _, e := range g.entries {
