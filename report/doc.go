@@ -6,7 +6,7 @@
 //     wrapped to its width; hint.go: the last line saying which rule is
 //     missing.
 //   - json.go: the documented JSON contract (egress-audit/report/v1).
-//   - markdown.go: CommonMark with GFM tables, for tickets and changes.
+//   - markdown.go: CommonMark with GFM tables, for change requests.
 //   - html.go, html.tmpl, html.css: one self-contained page with the calls
 //     as a timeline, destinations by registrable domain, the evidence and
 //     the inputs' SHA-256.
