@@ -38,6 +38,9 @@ type AllowEntry struct {
 	Host  string
 	Port  int
 	Calls []string // call ids, in catalog order
+	// Inspected is set when a report found the host blocked by TLS
+	// inspection, which needs an exemption besides the allow rule.
+	Inspected bool
 }
 
 // AllowFromCatalog returns the entries that let every call of cat through
@@ -78,6 +81,11 @@ func AllowFromReport(r *rules.Report) *Allow {
 			case fixDNS:
 				note(fmt.Sprintf("%s gave %s: an allow rule does not make the resolver answer for it", c.Host, c.Reason))
 			case fixTLS:
+				for i := range a.Entries {
+					if a.Entries[i].Host == c.Host {
+						a.Entries[i].Inspected = true
+					}
+				}
 				note(fmt.Sprintf("%s gave %s: an allow rule alone does not help; exempt it from TLS inspection", c.Host, c.Reason))
 			case fixProxyReach:
 				note(fmt.Sprintf("%s gave %s: the proxy could not reach it, a problem of the proxy's own egress", c.Host, c.Reason))
@@ -135,7 +143,7 @@ func AllowList(w io.Writer, target string, a *Allow) ([]string, error) {
 		for _, c := range e.Calls {
 			calls = append(calls, safeID(c))
 		}
-		g.entries = append(g.entries, AllowEntry{Host: host, Port: e.Port, Calls: calls})
+		g.entries = append(g.entries, AllowEntry{Host: host, Port: e.Port, Calls: calls, Inspected: e.Inspected})
 	}
 	ew := &errWriter{w: w}
 	gen(ew, g)
@@ -305,11 +313,28 @@ func writeSquid(w io.Writer, g *allowGen) {
 		fmt.Fprintf(w, "acl %s_port port %d\n", name, p)
 		fmt.Fprintf(w, "http_access allow %s %s_port\n", name, name)
 	}
+	var inspected []string
+	for _, e := range g.entries {
+		if e.Inspected && !contains(inspected, e.Host) {
+			inspected = append(inspected, e.Host)
+		}
+	}
+	if len(inspected) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "# TLS inspection broke these hosts. Where squid itself bumps, splice them")
+		fmt.Fprintln(w, "# (needs a squid built with OpenSSL, above the first ssl_bump line):")
+		fmt.Fprintf(w, "#   acl %s_splice ssl::server_name %s\n", base, strings.Join(inspected, " "))
+		fmt.Fprintf(w, "#   ssl_bump splice %s_splice\n", base)
+	}
 }
 
 // writePANOS writes a PAN-OS external dynamic list of type URL List, for a
 // custom URL category matched in a Security policy rule. The list holds
 // entries only, so the title and warnings go to the warnings.
+//
+// TODO(allowlist): PAN-OS documents comments after an entry for IP lists;
+// whether URL lists take them too is unchecked on a firewall, so this list
+// carries no comment and names its catalog on stderr.
 func writePANOS(w io.Writer, g *allowGen) {
 	g.warnings = append([]string{g.title() + " (panos-edl lists hold entries only: use it as an EDL of type URL List in a custom URL category of an allow rule)"}, g.warnings...)
 	for _, e := range g.entries {

@@ -47,7 +47,7 @@ const Redacted = "REDACTED"
 // redacted evidence already; this is the last guard before output, for
 // reports made elsewhere.
 func Redact(s string) string {
-	if !strings.ContainsAny(s, ":=") && !strings.Contains(strings.ToLower(s), "bearer") && !strings.Contains(strings.ToLower(s), "basic") {
+	if !mayHoldSecret(s) {
 		return s
 	}
 	return secretRE.ReplaceAllStringFunc(s, func(m string) string {
@@ -61,6 +61,24 @@ func Redact(s string) string {
 		}
 		return prefix + Redacted
 	})
+}
+
+// secretWords are in every text secretRE matches, in lower case.
+var secretWords = []string{
+	"auth", "cookie", "bearer", "basic", "token", "code=", "secret", "passw",
+	"pwd=", "key=", "session=", "sig", "assertion=",
+}
+
+// mayHoldSecret reports whether s holds one of secretWords, ignoring case;
+// it spares most strings the regular expression.
+func mayHoldSecret(s string) bool {
+	lower := strings.ToLower(s)
+	for _, w := range secretWords {
+		if strings.Contains(lower, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // credentialLike reports whether v looks like a token rather than a word:

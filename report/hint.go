@@ -83,6 +83,9 @@ func Hint(r *rules.Report) string {
 	case missing > 0:
 		return fmt.Sprintf("Missing rule: none found; %d required calls were not seen at all, so the inputs may not cover them", missing)
 	}
+	if n := r.Summary.Unexpected; n > 0 {
+		return fmt.Sprintf("Missing rule: none; every expected call got through, and %d unexpected destinations were seen", n)
+	}
 	return "Missing rule: none; every expected call got through"
 }
 

@@ -52,7 +52,8 @@ type htmlReport struct {
 	CSP     string
 	Style   template.CSS
 	Hint    string
-	Broken  bool
+	Broken  bool   // a call was blocked
+	Tone    string // of the verdict: bad, warn or good
 	Counts  []htmlCount
 	Steps   []htmlStep
 	Domains []htmlDomain
@@ -111,6 +112,15 @@ func newHTMLReport(r *rules.Report) *htmlReport {
 		}
 		st.NotReached = c.Status == rules.StatusMissing && c.Reason == string(capture.ReasonDependencyBlocked)
 		h.Steps = append(h.Steps, st)
+	}
+
+	switch {
+	case h.Broken:
+		h.Tone = "bad"
+	case counts[rules.StatusMissing] > 0 || r.Summary.Unexpected > 0 || r.Summary.Destinations[rules.ClassOtherDatacenter] > 0:
+		h.Tone = "warn"
+	default:
+		h.Tone = "good"
 	}
 
 	byDomain := map[string]*htmlDomain{}

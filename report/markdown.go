@@ -9,8 +9,8 @@ import (
 	"github.com/egress-audit/egress-audit/rules"
 )
 
-// Markdown writes r for a ticket or a change request (CommonMark with GFM
-// tables): a summary, the calls table, the findings with their evidence,
+// Markdown writes r for a change request or a trouble report (CommonMark
+// with GFM tables): a summary, the calls table, the findings with their evidence,
 // the unexpected destinations, the inputs, and the next steps. Every string
 // that came from the input is escaped so that it renders as the text it is:
 // no markup, links, HTML or table breaks (see [escapeMarkdown]).

@@ -58,7 +58,7 @@ func (o TableOptions) Write(w io.Writer, r *rules.Report) error {
 		fmt.Fprintln(ew, "No destinations seen.")
 	} else {
 		dests := o.newGrid("DESTINATION", "CLASS", "STATUS", "FLOWS", "HOW NAMED", "EVIDENCE")
-		dests.shrink([]int{24, 0, 0, 0, 0, 16}, []int{12, 10, 8, 5, 7, 10})
+		dests.shrink([]int{24, 0, 0, 0, 0, 16}, []int{18, 10, 8, 5, 7, 10})
 		for _, d := range r.Destinations {
 			status := o.paint(Clean(d.Status))
 			if d.Reason != "" {

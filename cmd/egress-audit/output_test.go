@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -283,6 +284,50 @@ func TestAllowlistCommand(t *testing.T) {
 			}
 			if tc.stdoutNone && r.stdout != "" {
 				t.Errorf("stdout = %q, want nothing", r.stdout)
+			}
+		})
+	}
+}
+
+// hostileLog is a proxy log whose targets hold markup, a terminal escape,
+// a spreadsheet formula and an access token.
+const hostileLog = "1764752401.352      0 192.0.2.10 TCP_DENIED/403 3910 CONNECT <script>alert(1)</script>.example:443 - HIER_NONE/- text/html\n" +
+	"1764752402.352      0 192.0.2.10 TCP_DENIED/403 3910 CONNECT \x1b[31mred.example:443 - HIER_NONE/- text/html\n" +
+	"1764752403.352      0 192.0.2.10 TCP_MISS/200 3910 GET http://=HYPERLINK(\"x\")/a?access_token=eyJhbGciOiJSUzI1NiJ9.abcdefghijklmnop.qrstuvwxyz012345 - HIER_NONE/- text/html\n"
+
+func TestAuditHostileLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hostile.log")
+	if err := os.WriteFile(path, []byte(hostileLog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range outputs {
+		t.Run(out, func(t *testing.T) {
+			r := runCLI(t, fakeTerm{stdoutTTY: true, width: 100}, "", "audit", "--quiet", "--log-level", "error", "-o", out, path)
+			if r.code != exitFindings {
+				t.Errorf("exit code %d, want %d; stderr %q", r.code, exitFindings, r.stderr)
+			}
+			rest := regexp.MustCompile(`\x1b\[(0|1|2|31|32|33)m`).ReplaceAllString(r.stdout, "")
+			if strings.ContainsAny(rest, "\x1b\x07") {
+				t.Errorf("%s output holds a raw control character from the input", out)
+			}
+			if strings.Contains(r.stdout, "qrstuvwxyz012345") {
+				t.Errorf("%s output holds the access token", out)
+			}
+			switch out {
+			case "html", "junit":
+				if strings.Contains(r.stdout, "<script") {
+					t.Errorf("%s output holds a <script> element", out)
+				}
+			case "markdown":
+				if regexp.MustCompile(`(^|[^\\])<script`).MatchString(r.stdout) {
+					t.Errorf("markdown holds a raw <script>")
+				}
+			case "csv":
+				// The squid reader may refuse such a host outright; if it
+				// reaches a cell, the cell must not start a formula.
+				if regexp.MustCompile(`(^|,)"?[=+@-]`).MatchString(r.stdout) {
+					t.Errorf("csv does not neutralise the formula:\n%s", r.stdout)
+				}
 			}
 		})
 	}
