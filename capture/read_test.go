@@ -287,7 +287,6 @@ func TestReadFlows(t *testing.T) {
 	}
 }
 
-
 // icmpReply adds an ICMP destination unreachable with the given code,
 // quoting the IPv4 packet ip.
 func icmpReply(c *capBuilder, ip []byte, code uint8) {
