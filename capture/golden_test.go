@@ -3,6 +3,7 @@ package capture_test
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,7 +77,11 @@ func TestLabCaptureOutcomes(t *testing.T) {
 	got := map[string]string{}
 	var st capture.Stats
 	err = capture.Read(f, "lab_egress.pcap", nil, &st, func(o *capture.Observation) {
-		key := o.Kind.String() + " " + o.Host + " " + string(o.HostSource) + " " + o.Server.String()
+		server := o.Server.String()
+		if !o.Server.Addr().IsValid() {
+			server = fmt.Sprintf(":%d", o.Server.Port())
+		}
+		key := o.Kind.String() + " " + o.Host + " " + string(o.HostSource) + " " + server
 		got[key] = string(o.Outcome) + " " + string(o.Reason)
 	})
 	if err != nil {
