@@ -13,9 +13,9 @@ const DefaultMaxFlows = 1 << 16
 
 // Idle times after which a flow is judged and forgotten (capture time).
 const (
-	idleClosed  = 10 * time.Second  // after a RST or FINs both ways
+	idleClosed  = 10 * time.Second // after a RST or FINs both ways
 	idleOpen    = 60 * time.Second // anything else; Linux retries a SYN after 1, 3, 7, 15 and 31 s
-	sweepPeriod = 30 * time.Second  // a sweep visits every flow: 10% of the time at 5 s
+	sweepPeriod = 30 * time.Second // a sweep visits every flow: 10% of the time at 5 s
 )
 
 // flowKey names a flow whichever way its packets go: the two endpoints in
