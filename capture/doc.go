@@ -9,7 +9,16 @@
 //
 // tls_clienthello.go parses a TLS ClientHello into [ClientHello]: the
 // server name, whether Encrypted Client Hello hides the real one, ALPN and
-// supported versions.
+// supported versions. tls_ech.go reads whether a DNS HTTPS/SVCB record
+// publishes an Encrypted Client Hello configuration ([SVCBHasECH]).
+//
+// quic.go reads QUIC long headers and removes the protection of Initial
+// packets (versions 1 and 2 and the late drafts) with keys derived from the
+// client's connection ID; [ParseQUICInitial] reads the ClientHello of one
+// datagram. quic_crypto.go reassembles the CRYPTO frames of a connection's
+// Initials into its ClientHello. quic_tracker.go is [QUICTracker], which
+// follows QUIC connection attempts datagram by datagram and reports each as
+// a [QUICConn]: its ClientHello and the server's answer.
 //
 // The packet path, in the order a packet takes it:
 //

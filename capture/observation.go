@@ -152,6 +152,11 @@ type Observation struct {
 	// Issuer is the issuer of the server certificate when it was seen in
 	// clear, used to recognise TLS interception.
 	Issuer string
+
+	// ECH reports that Host came from a ClientHello with Encrypted Client
+	// Hello: it is the outer (public) name, not the destination's, so the
+	// destination must be named from other evidence (DNS).
+	ECH bool
 }
 
 // Where formats the input and locator as "access.log line 3".

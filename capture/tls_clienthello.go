@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -151,8 +152,13 @@ func parseServerName(data cryptobyte.String) (string, error) {
 
 // hostName returns b as a lower-case host name without a trailing dot, or
 // an error when b is not made of LDH labels (underscore allowed, as
-// internal names use it) of 1 to 63 bytes, 253 bytes at most in all.
+// internal names use it) of 1 to 63 bytes, 253 bytes at most in all. A
+// ":port" suffix, which some clients wrongly send, is dropped.
 func hostName(b []byte) (string, error) {
+	if i := bytes.LastIndexByte(b, ':'); i > 0 && i >= len(b)-6 && i < len(b)-1 &&
+		isDigits(b[i+1:]) {
+		b = b[:i]
+	}
 	if len(b) > 1 && b[len(b)-1] == '.' {
 		b = b[:len(b)-1]
 	}
@@ -186,6 +192,15 @@ func hostName(b []byte) (string, error) {
 		return strings.ToLower(string(b)), nil
 	}
 	return string(b), nil
+}
+
+func isDigits(b []byte) bool {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // parseALPN reads the ProtocolNameList of RFC 7301, Section 3.1. The names

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -123,6 +122,22 @@ var (
 		0x00, 0x04, // length: 4
 		'a', '.', '.', 'b', // empty label between the dots
 	}
+	extSNIPort = []byte{
+		0x00, 0x00, // server_name
+		0x00, 0x10, // extension length: 16
+		0x00, 0x0e, // server_name_list length: 14
+		0x00,       // host_name
+		0x00, 0x0b, // length: 11
+		'S', 'e', 'r', 'v', 'e', 'r', '4', ':', '4', '4', '3', // "Server4:443", a port wrongly sent
+	}
+	extSNIColon = []byte{
+		0x00, 0x00, // server_name
+		0x00, 0x08, // extension length: 8
+		0x00, 0x06, // server_name_list length: 6
+		0x00,       // host_name
+		0x00, 0x03, // length: 3
+		':', ':', '1', // an IPv6 literal, not a host name
+	}
 	extECHOuter = []byte{
 		0xfe, 0x0d, // encrypted_client_hello
 		0x00, 0x0a, // extension length: 10
@@ -196,6 +211,9 @@ func TestParseClientHello(t *testing.T) {
 		{name: "empty_extensions", msg: helloWith([]byte{})},
 		{name: "sni_trailing_dot", msg: helloWith(extSNIOneDot),
 			want: ClientHello{ServerName: "app.gtmhub"}},
+		{name: "sni_host_port", msg: helloWith(extSNIPort),
+			want: ClientHello{ServerName: "server4"}},
+		{name: "sni_ipv6_literal", msg: helloWith(extSNIColon), wantErr: errAny},
 		{name: "sni_other_type", msg: helloWith(extSNIOtherType)},
 		{name: "sni_unknown_ext_skipped", msg: helloWith(extUnknown, extSNIOneDot),
 			want: ClientHello{ServerName: "app.gtmhub"}},
@@ -393,7 +411,8 @@ func goServerReads(msg []byte) (info tls.ClientHelloInfo, ok bool) {
 // disagree compares a parse with crypto/tls's reading of the same hello and
 // returns "" when they agree.
 func disagree(got ClientHello, info tls.ClientHelloInfo) string {
-	if got.ServerName != strings.ToLower(info.ServerName) {
+	if want, _ := hostName([]byte(info.ServerName)); got.ServerName != want && info.ServerName != "" ||
+		got.ServerName != "" && info.ServerName == "" {
 		return "server name " + got.ServerName + " vs " + info.ServerName
 	}
 	if got.ECH != slices.Contains(info.Extensions, extECH) {
@@ -414,36 +433,44 @@ func disagree(got ClientHello, info tls.ClientHelloInfo) string {
 // testECHConfigList returns an ECHConfigList (draft-ietf-tls-esni, Section
 // 4) with a fresh X25519 key and the given public name.
 func testECHConfigList(tb testing.TB, publicName string) []byte {
+	list, _, _ := testECHConfig(tb, publicName)
+	return list
+}
+
+// testECHConfig returns an ECHConfigList holding one ECHConfig with a
+// fresh X25519 key, that ECHConfig alone, and its private key.
+func testECHConfig(tb testing.TB, publicName string) (list, config, private []byte) {
 	key, err := ecdh.X25519().GenerateKey(rand.Reader)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	var b cryptobyte.Builder
-	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { // ECHConfigList
-		b.AddUint16(extECH) // version
+	b.AddUint16(extECH) // version
+	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+		b.AddUint8(7)       // config_id
+		b.AddUint16(0x0020) // kem_id: DHKEM(X25519, HKDF-SHA256)
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-			b.AddUint8(7)       // config_id
-			b.AddUint16(0x0020) // kem_id: DHKEM(X25519, HKDF-SHA256)
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-				b.AddBytes(key.PublicKey().Bytes())
-			})
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-				b.AddUint16(0x0001) // kdf_id: HKDF-SHA256
-				b.AddUint16(0x0001) // aead_id: AES-128-GCM
-			})
-			b.AddUint8(0) // maximum_name_length
-			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
-				b.AddBytes([]byte(publicName))
-			})
-			b.AddUint16(0) // extensions
+			b.AddBytes(key.PublicKey().Bytes())
 		})
+		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
+			b.AddUint16(0x0001) // kdf_id: HKDF-SHA256
+			b.AddUint16(0x0001) // aead_id: AES-128-GCM
+		})
+		b.AddUint8(0) // maximum_name_length
+		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
+			b.AddBytes([]byte(publicName))
+		})
+		b.AddUint16(0) // extensions
 	})
-	return b.BytesOrPanic()
+	config = b.BytesOrPanic()
+	var l cryptobyte.Builder
+	l.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(config) })
+	return l.BytesOrPanic(), config, key.Bytes()
 }
 
 func FuzzParseClientHello(f *testing.F) {
 	f.Add(helloTLS13)
-	for _, e := range [][]byte{extSNIOneDot, extSNIControl, extSNITwoHosts, extECHOuter,
+	for _, e := range [][]byte{extSNIOneDot, extSNIControl, extSNIPort, extSNIColon, extSNITwoHosts, extECHOuter,
 		extVersionsGREASE, extALPNEmptyName, extSNILongLabel} {
 		f.Add(helloWith(e))
 	}
