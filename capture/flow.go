@@ -87,6 +87,7 @@ type decoder struct {
 	lastSweep time.Time
 	dns       dnsTable
 	bufs      bufPool
+	quic      *QUICTracker
 
 	hs      []byte  // handshake message assembly, reused
 	evicted []*flow // reused by sweep
@@ -111,6 +112,7 @@ func newDecoder(name string, cfg *Config, st *Stats, emit func(*Observation)) *d
 		d.maxFlows = DefaultMaxFlows
 	}
 	d.dns.init()
+	d.quic = NewQUICTracker(QUICOptions{Done: d.quicDone})
 	return d
 }
 
@@ -206,6 +208,7 @@ func (d *decoder) sweep(now time.Time, full bool) {
 
 // finish judges every flow still open at the end of the capture.
 func (d *decoder) finish() {
+	d.quic.Flush()
 	d.evicted = d.evicted[:0]
 	for _, f := range d.flows {
 		d.evicted = append(d.evicted, f)

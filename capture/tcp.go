@@ -173,6 +173,7 @@ func (d *decoder) tcpOutcome(f *flow, o *Observation, inTunnel bool) {
 		o.Locator = Packet(a.requestN)
 	}
 	if a.tls.ech {
+		o.ECH = true
 		o.Detail = appendDetail(o.Detail, "encrypted client hello: the name is the outer one")
 	}
 	if f.snapN != 0 && o.HostSource == SourceNone {
