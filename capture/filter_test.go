@@ -9,8 +9,8 @@ import (
 	"golang.org/x/net/bpf"
 )
 
-// frame serialises an Ethernet frame holding the given layers above it.
-func frame(t *testing.T, ethType layers.EthernetType, ls ...gopacket.SerializableLayer) []byte {
+// ethFrame serialises an Ethernet frame holding the given layers above it.
+func ethFrame(t *testing.T, ethType layers.EthernetType, ls ...gopacket.SerializableLayer) []byte {
 	t.Helper()
 	eth := &layers.Ethernet{
 		SrcMAC:       net.HardwareAddr{2, 0, 0, 0, 0, 1},
@@ -67,21 +67,21 @@ func TestLiveFilter(t *testing.T) {
 		frame []byte
 		keep  bool
 	}{
-		{"tcp_443_syn", frame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolTCP), &layers.TCP{SrcPort: 40000, DstPort: 443, SYN: true}), true},
-		{"tcp_443_reply", frame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolTCP), &layers.TCP{SrcPort: 443, DstPort: 40000, SYN: true, ACK: true}), true},
-		{"tcp_proxy_port", frame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolTCP), &layers.TCP{SrcPort: 40000, DstPort: 3128}), true},
-		{"tcp_ssh", frame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolTCP), &layers.TCP{SrcPort: 40000, DstPort: 22}), false},
-		{"tcp_ip_options", frame(t, layers.EthernetTypeIPv4, withOptions, &layers.TCP{SrcPort: 40000, DstPort: 443}), true},
-		{"udp_dns", frame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolUDP), &layers.UDP{SrcPort: 5353, DstPort: 53}, payload), true},
-		{"udp_quic", frame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolUDP), &layers.UDP{SrcPort: 5353, DstPort: 443}, payload), true},
-		{"udp_ntp", frame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolUDP), &layers.UDP{SrcPort: 123, DstPort: 123}, payload), false},
-		{"ipv4_fragment", frame(t, layers.EthernetTypeIPv4, fragment, payload), true},
-		{"icmp", frame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolICMPv4), &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(3, 13)}), true},
-		{"ipv6_tcp_443", frame(t, layers.EthernetTypeIPv6, v6(layers.IPProtocolTCP), &layers.TCP{SrcPort: 40000, DstPort: 443}), true},
-		{"ipv6_tcp_22", frame(t, layers.EthernetTypeIPv6, v6(layers.IPProtocolTCP), &layers.TCP{SrcPort: 40000, DstPort: 22}), false},
-		{"ipv6_udp_dns_reply", frame(t, layers.EthernetTypeIPv6, v6(layers.IPProtocolUDP), &layers.UDP{SrcPort: 53, DstPort: 40000}, payload), true},
-		{"icmpv6", frame(t, layers.EthernetTypeIPv6, v6(layers.IPProtocolICMPv6), &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(1, 1)}), true},
-		{"arp", frame(t, layers.EthernetTypeARP, &layers.ARP{AddrType: 1, Protocol: 0x0800, HwAddressSize: 6, ProtAddressSize: 4,
+		{"tcp_443_syn", ethFrame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolTCP), &layers.TCP{SrcPort: 40000, DstPort: 443, SYN: true}), true},
+		{"tcp_443_reply", ethFrame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolTCP), &layers.TCP{SrcPort: 443, DstPort: 40000, SYN: true, ACK: true}), true},
+		{"tcp_proxy_port", ethFrame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolTCP), &layers.TCP{SrcPort: 40000, DstPort: 3128}), true},
+		{"tcp_ssh", ethFrame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolTCP), &layers.TCP{SrcPort: 40000, DstPort: 22}), false},
+		{"tcp_ip_options", ethFrame(t, layers.EthernetTypeIPv4, withOptions, &layers.TCP{SrcPort: 40000, DstPort: 443}), true},
+		{"udp_dns", ethFrame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolUDP), &layers.UDP{SrcPort: 5353, DstPort: 53}, payload), true},
+		{"udp_quic", ethFrame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolUDP), &layers.UDP{SrcPort: 5353, DstPort: 443}, payload), true},
+		{"udp_ntp", ethFrame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolUDP), &layers.UDP{SrcPort: 123, DstPort: 123}, payload), false},
+		{"ipv4_fragment", ethFrame(t, layers.EthernetTypeIPv4, fragment, payload), true},
+		{"icmp", ethFrame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolICMPv4), &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(3, 13)}), true},
+		{"ipv6_tcp_443", ethFrame(t, layers.EthernetTypeIPv6, v6(layers.IPProtocolTCP), &layers.TCP{SrcPort: 40000, DstPort: 443}), true},
+		{"ipv6_tcp_22", ethFrame(t, layers.EthernetTypeIPv6, v6(layers.IPProtocolTCP), &layers.TCP{SrcPort: 40000, DstPort: 22}), false},
+		{"ipv6_udp_dns_reply", ethFrame(t, layers.EthernetTypeIPv6, v6(layers.IPProtocolUDP), &layers.UDP{SrcPort: 53, DstPort: 40000}, payload), true},
+		{"icmpv6", ethFrame(t, layers.EthernetTypeIPv6, v6(layers.IPProtocolICMPv6), &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(1, 1)}), true},
+		{"arp", ethFrame(t, layers.EthernetTypeARP, &layers.ARP{AddrType: 1, Protocol: 0x0800, HwAddressSize: 6, ProtAddressSize: 4,
 			SourceHwAddress: make([]byte, 6), SourceProtAddress: make([]byte, 4), DstHwAddress: make([]byte, 6), DstProtAddress: make([]byte, 4)}), false},
 	}
 	for _, tc := range tests {

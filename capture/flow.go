@@ -13,9 +13,9 @@ const DefaultMaxFlows = 1 << 16
 
 // Idle times after which a flow is judged and forgotten (capture time).
 const (
-	idleClosed  = 10 * time.Second  // after a RST or FINs both ways
-	idleOpen    = 120 * time.Second // anything else; covers SYN retries
-	sweepPeriod = 5 * time.Second
+	idleClosed  = 10 * time.Second // after a RST or FINs both ways
+	idleOpen    = 60 * time.Second // anything else; Linux retries a SYN after 1, 3, 7, 15 and 31 s
+	sweepPeriod = 30 * time.Second // a sweep visits every flow: 10% of the time at 5 s
 )
 
 // flowKey names a flow whichever way its packets go: the two endpoints in
@@ -87,6 +87,7 @@ type decoder struct {
 	lastSweep time.Time
 	dns       dnsTable
 	bufs      bufPool
+	quic      *QUICTracker
 
 	hs      []byte  // handshake message assembly, reused
 	evicted []*flow // reused by sweep
@@ -111,6 +112,7 @@ func newDecoder(name string, cfg *Config, st *Stats, emit func(*Observation)) *d
 		d.maxFlows = DefaultMaxFlows
 	}
 	d.dns.init()
+	d.quic = NewQUICTracker(QUICOptions{Done: d.quicDone})
 	return d
 }
 
@@ -206,6 +208,7 @@ func (d *decoder) sweep(now time.Time, full bool) {
 
 // finish judges every flow still open at the end of the capture.
 func (d *decoder) finish() {
+	d.quic.Flush()
 	d.evicted = d.evicted[:0]
 	for _, f := range d.flows {
 		d.evicted = append(d.evicted, f)

@@ -59,6 +59,7 @@ func (d *decoder) tcp(p *packet) {
 	}
 
 	if len(p.payload) == 0 && p.cut == 0 {
+		d.endOfDirection(f, p, fromClient)
 		return
 	}
 	if p.flags&tcpSYN != 0 && f.synN != 0 && p.flags&tcpACK == 0 {
@@ -84,6 +85,21 @@ func (d *decoder) tcp(p *packet) {
 		if f.ss.add(&d.bufs, p.seq, p.payload, p.n) {
 			d.serverData(f, p)
 		}
+	}
+	d.endOfDirection(f, p, fromClient)
+}
+
+// endOfDirection frees the reassembly buffer of a direction that sent
+// its FIN or a reset: no more bytes will come.
+func (d *decoder) endOfDirection(f *flow, p *packet, fromClient bool) {
+	switch {
+	case p.flags&tcpRST != 0:
+		f.cs.release(&d.bufs)
+		f.ss.release(&d.bufs)
+	case p.flags&tcpFIN != 0 && fromClient:
+		f.cs.release(&d.bufs)
+	case p.flags&tcpFIN != 0:
+		f.ss.release(&d.bufs)
 	}
 }
 
@@ -113,6 +129,7 @@ func (d *decoder) endFlow(f *flow) {
 		if a.tls.hello {
 			o := d.newObservation(f, TCP)
 			d.tcpOutcome(f, o, true)
+			throughProxy(f, o)
 			d.emitFlow(o)
 		}
 		return
@@ -259,13 +276,11 @@ func (d *decoder) issuerExpected(issuer string) bool {
 func (d *decoder) emitConnect(f *flow) {
 	a := &f.app
 	o := d.newObservation(f, TCP)
-	host, port := splitHostPort(a.connect)
+	host, _ := splitHostPort(a.connect)
 	o.Host, o.HostSource = host, SourceConnect
 	o.Method = "CONNECT"
 	o.Locator = Packet(a.requestN)
-	if port != 0 {
-		o.Detail = fmt.Sprintf("CONNECT %s", a.connect)
-	}
+	throughProxy(f, o)
 	switch s := a.status; {
 	case s == 0:
 		d.judgeTCP(f, o)
@@ -284,6 +299,17 @@ func (d *decoder) emitConnect(f *flow) {
 		o.block(ProxyDenied, a.statusN, fmt.Sprintf("proxy answered %d", s))
 	}
 	d.emitFlow(o)
+}
+
+// throughProxy makes o's server the CONNECT target, as proxy logs give
+// it: the target's port, its address unknown; the proxy goes in Detail.
+func throughProxy(f *flow, o *Observation) {
+	_, port := splitHostPort(f.app.connect)
+	if port == 0 {
+		port = 443
+	}
+	o.Server = netip.AddrPortFrom(netip.Addr{}, port)
+	o.Detail = appendDetail(o.Detail, "through proxy "+f.server.String())
 }
 
 // splitHostPort splits "host:port" or "[v6]:port"; port is 0 when absent.

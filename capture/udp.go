@@ -2,7 +2,8 @@ package capture
 
 import "net/netip"
 
-// udp handles one UDP datagram: DNS on port 53, QUIC on port 443.
+// udp handles one UDP datagram: DNS on port 53, QUIC (read by the
+// [QUICTracker] on any port), other UDP/443 as QUIC attempts.
 func (d *decoder) udp(p *packet) {
 	d.tick(p.t)
 	switch {
@@ -14,7 +15,17 @@ func (d *decoder) udp(p *packet) {
 		} else {
 			d.dnsMessage(p, p.payload, false, false, dst, src)
 		}
-	case p.dport == 443 || p.sport == 443:
+	default:
+		src := netip.AddrPortFrom(p.src, p.sport)
+		dst := netip.AddrPortFrom(p.dst, p.dport)
+		// TODO(quic): a datagram the tracker could not read is passed over
+		// silently; its error could be counted once per connection.
+		if r, _ := d.quic.Datagram(src, dst, p.payload, p.t, Packet(p.n)); r != QUICNone {
+			return
+		}
+		if p.dport != 443 && p.sport != 443 {
+			return
+		}
 		f, fromClient := d.lookupFlow(p, true)
 		if fromClient {
 			f.clientPkts++
@@ -25,14 +36,19 @@ func (d *decoder) udp(p *packet) {
 	}
 }
 
-// quicDatagram is where QUIC decoding plugs in: it sees every datagram of
-// a UDP flow to or from port 443, in capture order, with its direction. A
-// decoder that finds the server name in a client Initial sets f.app.tls.sni
-// (and helloN, the packet number); endUDP then reports it with source quic.
-//
-// Until a QUIC decoder is plugged in, UDP/443 flows are judged by their
-// datagram counts alone.
+// quicDatagram sees the datagrams of a UDP/443 flow that the QUIC tracker
+// did not read (Google QUIC, unknown versions, other protocols); such a
+// flow is judged by its datagram counts alone.
 func (d *decoder) quicDatagram(f *flow, fromClient bool, p *packet) {}
+
+// quicDone reports one QUIC connection the tracker finished.
+func (d *decoder) quicDone(c *QUICConn) {
+	o := &d.obs
+	*o = c.Observation()
+	o.Input = d.name
+	d.nameFromDNS(o)
+	d.emit(o)
+}
 
 // endUDP judges a UDP/443 flow: a QUIC connection attempt.
 func (d *decoder) endUDP(f *flow) {
