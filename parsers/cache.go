@@ -40,7 +40,7 @@ func (c *recordCache) path(path []byte, keep bool) string {
 	if s, ok := c.paths[string(path)]; ok && !keep {
 		return s
 	}
-	raw := string(path)
+	raw := escapeControls(path)
 	if len(raw) == 0 || raw[0] != '/' {
 		raw = "/" + raw
 	}
@@ -86,4 +86,30 @@ func (c *recordCache) detail(code []byte, status int) string {
 		c.details[s] = s
 	}
 	return s
+}
+
+// escapeControls returns b as a string with control bytes, non-ASCII
+// bytes and spaces percent-encoded, so that a path from a hostile log
+// cannot act on a terminal and stays one token in every output.
+func escapeControls(b []byte) string {
+	clean := true
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return string(b)
+	}
+	const hex = "0123456789ABCDEF"
+	out := make([]byte, 0, len(b)+8)
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f {
+			out = append(out, '%', hex[c>>4], hex[c&15])
+			continue
+		}
+		out = append(out, c)
+	}
+	return string(out)
 }
