@@ -13,6 +13,11 @@ const cacheMax = 1 << 14
 // redacted paths, details), so that the many lines that repeat them do not
 // allocate. It belongs to one parser and is not safe for concurrent use.
 type recordCache struct {
+	// lastKey and last are the host asked for last, which the next line
+	// often repeats; comparing it is cheaper than a map lookup.
+	lastKey []byte
+	last    string
+
 	hosts   map[string]string
 	paths   map[string]string
 	details map[string]string
@@ -21,9 +26,19 @@ type recordCache struct {
 
 // host returns b in lower case as a string.
 func (c *recordCache) host(b []byte) string {
-	if s, ok := c.hosts[string(b)]; ok {
-		return s
+	if c.last != "" && string(b) == string(c.lastKey) {
+		return c.last
 	}
+	s, ok := c.hosts[string(b)]
+	if !ok {
+		s = c.newHost(b)
+	}
+	c.lastKey = append(c.lastKey[:0], b...)
+	c.last = s
+	return s
+}
+
+func (c *recordCache) newHost(b []byte) string {
 	s := lowerString(b)
 	if c.hosts == nil {
 		c.hosts = make(map[string]string)

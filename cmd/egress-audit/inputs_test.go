@@ -250,6 +250,16 @@ func TestConfiguredFormats(t *testing.T) {
 		t.Errorf("extract output:\n%s", stdout)
 	}
 
+	// --format forces a configured format, by its name.
+	stdout, stderr, code = runCLI(t, "", "extract", "-c", cfg, "--format", "csvproxy", csv)
+	if code != exitOK || !strings.Contains(stdout, `"reason":"proxy-denied"`) {
+		t.Errorf("--format csvproxy: exit code %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	_, stderr, code = runCLI(t, "", "extract", "-c", cfg, "--format", "nosuch", csv)
+	if code != exitUsage || !strings.Contains(stderr, `format "nosuch": want one of`) || !strings.Contains(stderr, "csvproxy") {
+		t.Errorf("--format nosuch: exit code %d, stderr %q", code, stderr)
+	}
+
 	bad := writeFile(t, dir, "bad.yaml", []byte("formats:\n  - name: broken\n    regex: '^(?P<time>\\S+) (?P<destination>\\S+'\n"))
 	_, stderr, code = runCLI(t, "", "extract", "-c", bad, edge)
 	if code != exitUsage || !strings.Contains(stderr, `formats[0]: format "broken": regex:`) {
