@@ -77,11 +77,11 @@ func (p *squidNativeParser) ParseLine(line []byte, o *capture.Observation) error
 	}
 	t, err := parseEpoch(f[0])
 	if err != nil {
-		return p.fallback(line, o, fmt.Errorf("squid: time %q: %w", f[0], err))
+		return p.fallback(line, o, fmt.Errorf("squid: time %q: %w", field(f[0]), err))
 	}
 	code, status, ok := bytes.Cut(f[3], []byte("/"))
 	if !ok {
-		return fmt.Errorf("squid: result %q: want CODE/STATUS", f[3])
+		return fmt.Errorf("squid: result %q: want CODE/STATUS", field(f[3]))
 	}
 	r := &p.rec
 	r.reset()
@@ -285,7 +285,7 @@ func (p *squidNativeParser) parseECS(msg []byte, o *capture.Observation) error {
 			t, err = time.Parse(time.RFC3339Nano, string(ts))
 		}
 		if err != nil {
-			return fmt.Errorf("squid: @timestamp %q: not a time", ts)
+			return fmt.Errorf("squid: @timestamp %q: not a time", field(ts))
 		}
 		r.time = t.UTC()
 	}

@@ -198,7 +198,9 @@ func TestSecretsNeverReported(t *testing.T) {
 	log := "1764752401.352 0 192.0.2.10 TCP_MISS/302 3910 GET https://auth.gtmhub.com/authorize?client_id=jira&code=SplxlOBeZQQYbYS6WxSbIA&state=xyzSTATE123#frag-secret - HIER_DIRECT/198.51.100.1 -\n" +
 		"1764752402.352 0 192.0.2.10 TCP_MISS/200 3910 POST https://auth.gtmhub.com/oauth/token?access_token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl&password=hunter2pass - HIER_DIRECT/198.51.100.1 -\n" +
 		"1764752403.352 0 192.0.2.10 TCP_MISS/200 3910 GET https://app.gtmhub.com/api/v1/okrs?q=x - HIER_DIRECT/198.51.100.2 -\n" +
-		"1764752404.352 0 192.0.2.10 TCP_MISS/200 3910 GET https://bad<host/?code=SplxlOBeZQQYbYS6WxSbIA - HIER_DIRECT/198.51.100.2 -\n"
+		"1764752404.352 0 192.0.2.10 TCP_MISS/200 3910 GET https://bad<host/?code=SplxlOBeZQQYbYS6WxSbIA - HIER_DIRECT/198.51.100.2 -\n" +
+		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl 0 192.0.2.10 TCP_MISS/200 1 GET http://a.example/ - HIER_DIRECT/198.51.100.2 -\n" +
+		"1764752405.352 0 192.0.2.10 hunter2passhunter2passhunter2pass 1 GET http://a.example/ - HIER_DIRECT/198.51.100.2 -\n"
 	dir := t.TempDir()
 	p := writeFile(t, dir, "secrets.log", []byte(log))
 	for name, args := range map[string][]string{
@@ -210,6 +212,9 @@ func TestSecretsNeverReported(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			stdout, stderr, _ := runCLI(t, "", args...)
+			if strings.HasPrefix(name, "audit") && !strings.Contains(stdout+stderr, "secrets.log:5") {
+				t.Errorf("the malformed line 5 is not reported:\n%s\n%s", stdout, stderr)
+			}
 			if !strings.Contains(stdout, "auth.gtmhub.com") {
 				t.Fatalf("stdout lacks the host:\n%s", stdout)
 			}
