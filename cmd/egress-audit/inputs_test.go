@@ -276,3 +276,25 @@ func TestConfiguredFormats(t *testing.T) {
 		t.Errorf("unknown group: exit code %d, stderr %q", code, stderr)
 	}
 }
+
+// TestURLMatching checks that a proxy line with a full URL is judged
+// against the call with that method and path, and a CONNECT line at host
+// level.
+func TestURLMatching(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "url.log", []byte(
+		"1764752403.352 10 192.0.2.10 TCP_DENIED/403 3910 GET https://app.gtmhub.com/api/v1/goals?limit=5 - HIER_NONE/- -\n"+
+			"1764752404.352 10 192.0.2.10 TCP_DENIED/407 3910 CONNECT auth.gtmhub.com:443 - HIER_NONE/- -\n"))
+	stdout, stderr, _ := runCLI(t, "", "audit", "-o", "json", p)
+	rep := decodeReport(t, stdout)
+	calls := map[string]rules.CallReport{}
+	for _, c := range rep.Calls {
+		calls[c.ID] = c
+	}
+	if c := calls["list-okrs"]; c.Status != "blocked" || c.Reason != "proxy-denied" || c.Level != "url" {
+		t.Errorf("list-okrs = %s %s level %q, want blocked proxy-denied at url level; stderr %s", c.Status, c.Reason, c.Level, stderr)
+	}
+	if c := calls["oauth-token"]; c.Status != "blocked" || c.Reason != "proxy-auth-required" || c.Level != "host" {
+		t.Errorf("oauth-token = %s %s level %q, want blocked proxy-auth-required at host level", c.Status, c.Reason, c.Level)
+	}
+}
