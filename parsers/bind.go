@@ -107,8 +107,8 @@ func (p *bindParser) ParseLine(line []byte, o *capture.Observation) error {
 		}
 		if n > 4 {
 			s := bytes.Trim(f[n-1], "()")
-			if a, err := netip.ParseAddr(string(s)); err == nil {
-				o.Server = netip.AddrPortFrom(a, 53)
+			if a, err := parseAddrMaybePort(s); err == nil && a.Port() == 0 {
+				o.Server = netip.AddrPortFrom(a.Addr(), 53)
 			}
 		}
 		return nil

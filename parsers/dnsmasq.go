@@ -143,7 +143,7 @@ func (p *dnsmasqParser) ParseLine(line []byte, o *capture.Observation) error {
 	default:
 		o.Detail = string(verb)
 	}
-	if _, err := netip.ParseAddr(string(answer)); err != nil {
+	if _, err := parseAddrMaybePort(answer); err != nil {
 		o.Detail += " " + string(answer)
 	}
 	if source != "" {

@@ -271,6 +271,9 @@ func parseAddrMaybePort(b []byte) (netip.AddrPort, error) {
 			}
 		}
 	}
+	if bytes.IndexByte(b, ':') < 0 {
+		return netip.AddrPort{}, errNotAddress // neither IPv6 nor a port
+	}
 	if len(b) > 2 && b[0] == '[' && b[len(b)-1] == ']' {
 		b = b[1 : len(b)-1]
 	}
