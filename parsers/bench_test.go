@@ -1,6 +1,7 @@
 package parsers
 
 import (
+	"bufio"
 	"bytes"
 	"sync"
 	"testing"
@@ -60,6 +61,22 @@ func BenchmarkRead(b *testing.B) {
 			b.ReportMetric(float64(benchLines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 		})
 	}
+}
+
+// BenchmarkReadSequential reads the squid log line by line on one
+// goroutine, the baseline of the parallel reading BenchmarkRead uses.
+func BenchmarkReadSequential(b *testing.B) {
+	data := benchLog(b, "squid")
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var st capture.Stats
+		in := bufio.NewReaderSize(bytes.NewReader(data), 256<<10)
+		if _, err := readLines(in, "bench", squidNative.NewLine(&Options{}), &st, func(*capture.Observation) {}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(benchLines)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 }
 
 // TestParseLineAllocs guards the allocations of each parser's hot path on

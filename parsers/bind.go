@@ -21,10 +21,11 @@ import (
 // names the destination but feeds no address to the name table; denied
 // and failed queries carry dns-refused, dns-servfail or dns-nxdomain.
 var bind = &Format{
-	Name:    "bind",
-	Title:   "BIND (named) query log",
-	Detect:  detectBIND,
-	NewLine: func(opts *Options) LineParser { return &bindParser{loc: opts.location(), now: time.Now} },
+	Name:      "bind",
+	Title:     "BIND (named) query log",
+	Detect:    detectBIND,
+	Stateless: true,
+	NewLine:   func(opts *Options) LineParser { return &bindParser{loc: opts.location(), now: time.Now} },
 }
 
 func detectBIND(_ []byte, lines [][]byte) int {

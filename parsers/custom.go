@@ -138,7 +138,8 @@ func NewCustomFormat(spec CustomSpec) (*Format, error) {
 			}
 			return score
 		},
-		NewLine: func(opts *Options) LineParser { return c.newParser(opts) },
+		Stateless: true,
+		NewLine:   func(opts *Options) LineParser { return c.newParser(opts) },
 	}, nil
 }
 

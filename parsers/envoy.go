@@ -20,9 +20,10 @@ import (
 // read too. Response flags such as UF or UH go to the detail; with no
 // response code they mean the proxy could not reach the server.
 var envoy = &Format{
-	Name:   "envoy",
-	Title:  "Envoy access log (default text or JSON)",
-	Detect: detectEnvoy,
+	Name:      "envoy",
+	Title:     "Envoy access log (default text or JSON)",
+	Detect:    detectEnvoy,
+	Stateless: true,
 	NewLine: func(opts *Options) LineParser {
 		return &envoyParser{keep: opts.KeepSecrets, text: newLogFormatParser("envoy", opts, envoyText)}
 	},

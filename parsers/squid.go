@@ -17,10 +17,11 @@ import (
 // right-aligned, so fields are separated by runs of spaces. Fields after
 // the tenth (logged headers, with log_mime_hdrs) are ignored.
 var squidNative = &Format{
-	Name:    "squid",
-	Title:   "Squid access.log, native format",
-	Detect:  detectSquidNative,
-	NewLine: func(opts *Options) LineParser { return &squidNativeParser{opts: opts, keep: opts.KeepSecrets} },
+	Name:      "squid",
+	Title:     "Squid access.log, native format",
+	Detect:    detectSquidNative,
+	Stateless: true,
+	NewLine:   func(opts *Options) LineParser { return &squidNativeParser{opts: opts, keep: opts.KeepSecrets} },
 }
 
 func detectSquidNative(_ []byte, lines [][]byte) int {

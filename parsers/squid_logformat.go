@@ -551,6 +551,7 @@ var squidCombined = &Format{
 	Detect: func(_ []byte, lines [][]byte) int {
 		return detectLogFormats(lines, combinedFormats...)
 	},
+	Stateless: true,
 	NewLine: func(opts *Options) LineParser {
 		p := newLogFormatParser("combined", opts, combinedFormats...)
 		p.native = &squidNativeParser{opts: opts, keep: opts.KeepSecrets}
@@ -572,6 +573,7 @@ func NewSquidLogFormat(name, spec string) (*Format, error) {
 		Detect: func(_ []byte, lines [][]byte) int {
 			return detectLogFormats(lines, lf)
 		},
-		NewLine: func(opts *Options) LineParser { return newLogFormatParser(name, opts, lf) },
+		Stateless: true,
+		NewLine:   func(opts *Options) LineParser { return newLogFormatParser(name, opts, lf) },
 	}, nil
 }

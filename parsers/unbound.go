@@ -18,10 +18,11 @@ import (
 // A question says which name a client asked for; a reply adds the rcode
 // (Unbound does not log the addresses it answered).
 var unbound = &Format{
-	Name:    "unbound",
-	Title:   "Unbound log-queries and log-replies lines",
-	Detect:  detectUnbound,
-	NewLine: func(opts *Options) LineParser { return &unboundParser{loc: opts.location(), now: time.Now} },
+	Name:      "unbound",
+	Title:     "Unbound log-queries and log-replies lines",
+	Detect:    detectUnbound,
+	Stateless: true,
+	NewLine:   func(opts *Options) LineParser { return &unboundParser{loc: opts.location(), now: time.Now} },
 }
 
 func detectUnbound(_ []byte, lines [][]byte) int {

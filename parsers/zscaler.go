@@ -16,9 +16,10 @@ import (
 // run's time zone. A Blocked action is a proxy-denied whatever respcode
 // says; the rule that blocked goes to the detail.
 var zscaler = &Format{
-	Name:   "zscaler",
-	Title:  "Zscaler NSS web log, JSON feed",
-	Detect: detectZscaler,
+	Name:      "zscaler",
+	Title:     "Zscaler NSS web log, JSON feed",
+	Detect:    detectZscaler,
+	Stateless: true,
 	NewLine: func(opts *Options) LineParser {
 		return &zscalerParser{keep: opts.KeepSecrets, loc: opts.location()}
 	},
