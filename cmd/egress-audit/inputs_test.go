@@ -11,6 +11,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/egress-audit/egress-audit/internal/loggen"
 	"github.com/egress-audit/egress-audit/rules"
 )
 
@@ -296,5 +297,28 @@ func TestURLMatching(t *testing.T) {
 	}
 	if c := calls["oauth-token"]; c.Status != "blocked" || c.Reason != "proxy-auth-required" || c.Level != "host" {
 		t.Errorf("oauth-token = %s %s level %q, want blocked proxy-auth-required at host level", c.Status, c.Reason, c.Level)
+	}
+}
+
+// BenchmarkAuditSquid runs the whole audit (reading, classifying, the JSON
+// report) on a generated squid log of 200,000 lines.
+func BenchmarkAuditSquid(b *testing.B) {
+	var log bytes.Buffer
+	if err := loggen.Write(&log, "squid", 200000, 1); err != nil {
+		b.Fatal(err)
+	}
+	p := filepath.Join(b.TempDir(), "access.log")
+	if err := os.WriteFile(p, log.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(log.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		var out, errb bytes.Buffer
+		e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" },
+			configDir: func() (string, error) { return b.TempDir(), nil }}
+		if code := e.run([]string{"audit", "--fail-on", "none", "-o", "json", p}); code != exitOK {
+			b.Fatalf("exit code %d: %s", code, errb.String())
+		}
 	}
 }
