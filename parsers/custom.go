@@ -138,7 +138,8 @@ func NewCustomFormat(spec CustomSpec) (*Format, error) {
 			}
 			return score
 		},
-		NewLine: func(opts *Options) LineParser { return c.newParser(opts) },
+		Stateless: true,
+		NewLine:   func(opts *Options) LineParser { return c.newParser(opts) },
 	}, nil
 }
 
@@ -233,7 +234,7 @@ func (p *customParser) ParseLine(line []byte, o *capture.Observation) error {
 	if tv = dash(tv); len(tv) > 0 {
 		t, err := parseAnyTime(tv, c.layout, p.loc)
 		if err != nil {
-			return fmt.Errorf("%s: time %q: %w", c.name, tv, err)
+			return fmt.Errorf("%s: time %q: %w", c.name, field(tv), err)
 		}
 		r.time = t
 	}

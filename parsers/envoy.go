@@ -20,9 +20,10 @@ import (
 // read too. Response flags such as UF or UH go to the detail; with no
 // response code they mean the proxy could not reach the server.
 var envoy = &Format{
-	Name:   "envoy",
-	Title:  "Envoy access log (default text or JSON)",
-	Detect: detectEnvoy,
+	Name:      "envoy",
+	Title:     "Envoy access log (default text or JSON)",
+	Detect:    detectEnvoy,
+	Stateless: true,
 	NewLine: func(opts *Options) LineParser {
 		return &envoyParser{keep: opts.KeepSecrets, text: newLogFormatParser("envoy", opts, envoyText)}
 	},
@@ -121,7 +122,7 @@ func (p *envoyParser) ParseLine(line []byte, o *capture.Observation) error {
 	if len(p.start) > 0 {
 		t, err := time.Parse(time.RFC3339Nano, string(p.start))
 		if err != nil {
-			return fmt.Errorf("envoy: start_time %q: not RFC 3339", p.start)
+			return fmt.Errorf("envoy: start_time %q: not RFC 3339", field(p.start))
 		}
 		r.time = t.UTC()
 	}

@@ -28,6 +28,11 @@ type Format struct {
 	// NewLine returns a parser for one input's lines.
 	NewLine func(opts *Options) LineParser
 
+	// Stateless reports that each line can be parsed apart from the others
+	// (no header, no record spread over lines), so that an input may be
+	// split into chunks parsed by several parsers at once.
+	Stateless bool
+
 	// Read reads a whole input, calling emit for each observation; it fills
 	// st with its counts. Used when NewLine is nil.
 	Read func(r io.Reader, name string, opts *Options, st *capture.Stats, emit func(*capture.Observation)) error

@@ -19,9 +19,10 @@ import (
 // <NOSRV> or a termination state starting with S (the server failed) is a
 // proxy-error. Accept dates carry no zone and are read in the run's zone.
 var haproxy = &Format{
-	Name:   "haproxy",
-	Title:  "HAProxy HTTP log (option httplog)",
-	Detect: detectHAProxy,
+	Name:      "haproxy",
+	Title:     "HAProxy HTTP log (option httplog)",
+	Detect:    detectHAProxy,
+	Stateless: true,
 	NewLine: func(opts *Options) LineParser {
 		return &haproxyParser{keep: opts.KeepSecrets, loc: opts.location()}
 	},
@@ -68,7 +69,7 @@ func (p *haproxyParser) ParseLine(line []byte, o *capture.Observation) error {
 	r.reset()
 	t, err := parseCLFTimeIn(date, p.loc)
 	if err != nil {
-		return fmt.Errorf("haproxy: accept date %q: %w", date, err)
+		return fmt.Errorf("haproxy: accept date %q: %w", field(date), err)
 	}
 	r.time = t
 	r.client = client

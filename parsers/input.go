@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 
 	"github.com/klauspost/compress/zstd"
@@ -131,7 +132,11 @@ func Read(r io.Reader, name string, format *Format, opts *Options, emit func(*ca
 
 	if format.NewLine != nil {
 		var lines int64
-		lines, err = readLines(in, name, format.NewLine(opts), &res.Stats, emit)
+		if format.Stateless && runtime.GOMAXPROCS(0) > 1 {
+			lines, err = readLinesParallel(in, name, func() LineParser { return format.NewLine(opts) }, &res.Stats, emit)
+		} else {
+			lines, err = readLines(in, name, format.NewLine(opts), &res.Stats, emit)
+		}
 		if err != nil {
 			// The lines before the damage were read; say where it stopped.
 			res.Stats.Truncated = fmt.Sprintf("%s: the input ends early or is damaged after line %d: %v", name, lines, err)
@@ -189,22 +194,23 @@ func decompress(r *bufio.Reader) (io.Reader, func(), error) {
 // longer than MaxLineLength fail without stopping the rest; an error of r
 // (damaged compressed data) stops the reading.
 func readLines(r *bufio.Reader, name string, p LineParser, st *capture.Stats, emit func(*capture.Observation)) (int64, error) {
-	var o capture.Observation
+	h := lineHandler{name: name, p: p, st: st, emit: emit}
 	var n int64
 	var long []byte
+	longLen := 0 // the whole length of a long line, of which long keeps the start
 	for {
 		line, err := r.ReadSlice('\n')
+		size := len(line)
 		if err == bufio.ErrBufferFull || long != nil {
 			// A line longer than the buffer: gather it up to the limit.
-			if long == nil {
-				long = append([]byte(nil), line...)
-			} else if len(long) <= MaxLineLength {
+			if len(long) <= MaxLineLength {
 				long = append(long, line...)
 			}
+			longLen += len(line)
 			if err == bufio.ErrBufferFull {
 				continue
 			}
-			line, long = long, nil
+			line, size, long, longLen = long, longLen, nil, 0
 		}
 		if len(line) == 0 && err != nil {
 			if err == io.EOF {
@@ -213,33 +219,56 @@ func readLines(r *bufio.Reader, name string, p LineParser, st *capture.Stats, em
 			return n, err
 		}
 		n++
-		at := capture.Line(n)
-		line = bytes.TrimSuffix(line, []byte("\n"))
-		line = bytes.TrimSuffix(line, []byte("\r"))
-		switch {
-		case len(line) > MaxLineLength:
-			st.Fail(at, &capture.ProblemError{Input: name, Locator: at, Err: fmt.Errorf("line of %d bytes exceeds the limit of %d", len(line), MaxLineLength)})
-		case len(bytes.TrimSpace(line)) == 0:
-			st.Skip(string(SkipBlank))
-		default:
-			o = capture.Observation{Input: name, Locator: at}
-			perr := p.ParseLine(line, &o)
-			var skip Skip
-			switch {
-			case perr == nil:
-				st.Records++
-				emit(&o)
-			case errors.As(perr, &skip):
-				st.Skip(string(skip))
-			default:
-				st.Fail(at, &capture.ProblemError{Input: name, Locator: at, Err: perr})
-			}
+		if err == nil {
+			size-- // the newline, which a long line's kept start may not reach
 		}
+		h.handle(line, size, n)
 		if err != nil {
 			if err == io.EOF {
 				return n, nil
 			}
 			return n, err
+		}
+	}
+}
+
+// lineHandler parses one line and counts it in st: parsed (and emitted),
+// skipped with its reason, or failed with its number.
+type lineHandler struct {
+	name string
+	p    LineParser
+	st   *capture.Stats
+	emit func(*capture.Observation)
+	o    capture.Observation
+}
+
+// handle takes line n (with or without its line ending) whose full length,
+// without the newline, is size.
+func (h *lineHandler) handle(line []byte, size int, n int64) {
+	at := capture.Line(n)
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	switch {
+	case size > MaxLineLength:
+		h.st.Fail(at, &capture.ProblemError{Input: h.name, Locator: at, Err: fmt.Errorf("line of %d bytes exceeds the limit of %d", size, MaxLineLength)})
+	case len(bytes.TrimSpace(line)) == 0:
+		h.st.Skip(string(SkipBlank))
+	default:
+		h.o = capture.Observation{Input: h.name, Locator: at}
+		switch perr := h.p.ParseLine(line, &h.o).(type) {
+		case nil:
+			h.st.Records++
+			h.emit(&h.o)
+		case Skip:
+			// A direct type switch: errors.As would allocate per line.
+			h.st.Skip(string(perr))
+		default:
+			var skip Skip
+			if errors.As(perr, &skip) {
+				h.st.Skip(string(skip))
+			} else {
+				h.st.Fail(at, &capture.ProblemError{Input: h.name, Locator: at, Err: perr})
+			}
 		}
 	}
 }

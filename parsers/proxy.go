@@ -36,9 +36,18 @@ type proxyRecord struct {
 	denied bool
 	// rule names the policy that decided, for the detail.
 	rule []byte
+
+	cache *recordCache // kept across reset
 }
 
-func (r *proxyRecord) reset() { *r = proxyRecord{} }
+// reset clears the fields of r, keeping its cache.
+func (r *proxyRecord) reset() {
+	c := r.cache
+	*r = proxyRecord{cache: c}
+	if r.cache == nil {
+		r.cache = &recordCache{}
+	}
+}
 
 // errNoRequest is the skip of a record that logs a connection the proxy
 // never read a request from.
@@ -60,12 +69,12 @@ func (r *proxyRecord) fill(o *capture.Observation, keep bool) error {
 		}
 		ap, err := parseAddrMaybePort(c)
 		if err != nil {
-			return fmt.Errorf("client %q: not an address", c)
+			return fmt.Errorf("client %q: not an address", field(c))
 		}
 		if p := dash(r.clientPort); len(p) > 0 {
 			n, err := atoi(p)
 			if err != nil || n > 65535 {
-				return fmt.Errorf("client port %q: not a port", p)
+				return fmt.Errorf("client port %q: not a port", field(p))
 			}
 			ap = netip.AddrPortFrom(ap.Addr(), uint16(n))
 		}
@@ -76,7 +85,7 @@ func (r *proxyRecord) fill(o *capture.Observation, keep bool) error {
 	if s := dash(r.status); len(s) > 0 {
 		n, err := atoi(s)
 		if err != nil || n > 999 {
-			return fmt.Errorf("status %q: not a number", s)
+			return fmt.Errorf("status %q: not a number", field(s))
 		}
 		status = n
 	}
@@ -106,14 +115,14 @@ func (r *proxyRecord) fill(o *capture.Observation, keep bool) error {
 			o.Server = netip.AddrPortFrom(o.Server.Addr(), uint16(n))
 		}
 	}
-	code := string(dash(r.code))
+	code := dash(r.code)
 	if status < 0 {
 		status = 0
-		if code == "" {
+		if len(code) == 0 {
 			status = 200 // a record with neither is taken as served
 		}
 	}
-	setProxyOutcome(o, code, status)
+	setProxyOutcomeBytes(o, code, status, r.cache)
 	if r.denied && o.Outcome != capture.OutcomeBlocked {
 		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.ProxyDenied
 	}
@@ -132,10 +141,11 @@ func (r *proxyRecord) target(o *capture.Observation, keep bool) error {
 		if len(t) == 0 || t[0] == '/' {
 			t = dash(r.host)
 		}
-		host, port, err := splitHostPortBytes(trimSlash(stripScheme(t)), 443)
+		h, port, err := hostPort(trimSlash(stripScheme(t)), 443)
 		if err != nil {
-			return fmt.Errorf("CONNECT target %q: %w", t, err)
+			return fmt.Errorf("CONNECT target %q: %w", field(t), err)
 		}
+		host := r.cache.host(h)
 		if p := dash(r.port); len(p) > 0 {
 			if n, err := atoi(p); err == nil && n > 0 && n <= 65535 {
 				port = uint16(n)
@@ -146,13 +156,13 @@ func (r *proxyRecord) target(o *capture.Observation, keep bool) error {
 		return nil
 	}
 	if len(u) > 0 && u[0] != '/' && u[0] != '*' {
-		t, err := parseURLBytes(u, dash(r.scheme))
+		h, port, path, err := urlParts(u, dash(r.scheme))
 		if err != nil {
 			return fmt.Errorf("URL %q: %w", redactForMessage(u), err)
 		}
-		o.Host, o.HostSource = t.host, capture.SourceURL
-		o.Path = redactPath(t.path, keep)
-		o.Server = netip.AddrPortFrom(netip.Addr{}, t.port)
+		o.Host, o.HostSource = r.cache.host(h), capture.SourceURL
+		o.Path = r.cache.path(path, keep)
+		o.Server = netip.AddrPortFrom(netip.Addr{}, port)
 		if p := dash(r.port); len(p) > 0 {
 			if n, err := atoi(p); err == nil && n > 0 && n <= 65535 {
 				o.Server = netip.AddrPortFrom(netip.Addr{}, uint16(n))
@@ -169,10 +179,11 @@ func (r *proxyRecord) target(o *capture.Observation, keep bool) error {
 	if s := dash(r.scheme); bytes.EqualFold(s, []byte("https")) || bytes.EqualFold(s, []byte("ssl")) {
 		def = 443
 	}
-	host, port, err := splitHostPortBytes(h, def)
+	hb, port, err := hostPort(h, def)
 	if err != nil {
-		return fmt.Errorf("host %q: %w", h, err)
+		return fmt.Errorf("host %q: %w", field(h), err)
 	}
+	host := r.cache.host(hb)
 	if p := dash(r.port); len(p) > 0 {
 		if n, err := atoi(p); err == nil && n > 0 && n <= 65535 {
 			port = uint16(n)
@@ -187,18 +198,15 @@ func (r *proxyRecord) target(o *capture.Observation, keep bool) error {
 	if len(path) == 0 {
 		path = []byte("/")
 	}
-	if q := dash(r.query); len(q) > 0 || path[0] != '/' {
-		buf := make([]byte, 0, len(path)+len(q)+2)
-		if path[0] != '/' {
-			buf = append(buf, '/')
-		}
+	if q := dash(r.query); len(q) > 0 {
+		buf := make([]byte, 0, len(path)+len(q)+1)
 		buf = append(buf, path...)
-		if len(q) > 0 && q[0] != '?' {
+		if q[0] != '?' {
 			buf = append(buf, '?')
 		}
 		path = append(buf, q...)
 	}
-	o.Path = redactPath(string(path), keep)
+	o.Path = r.cache.path(path, keep)
 	return nil
 }
 
@@ -250,8 +258,22 @@ func atoi(b []byte) (int, error) {
 var errBadNumber = errors.New("not a number")
 
 // parseAddrMaybePort parses "addr", "addr:port", "[v6]:port", "addr#port"
-// or a bare IPv6 address.
+// or a bare IPv6 address. A bare IPv4 address is parsed without
+// allocating.
 func parseAddrMaybePort(b []byte) (netip.AddrPort, error) {
+	if a, ok := parseIPv4(b); ok {
+		return netip.AddrPortFrom(a, 0), nil
+	}
+	if i := bytes.LastIndexAny(b, "#:"); i > 0 && bytes.IndexByte(b[:i], ':') < 0 {
+		if a, ok := parseIPv4(b[:i]); ok {
+			if n, err := atoi(b[i+1:]); err == nil && n <= 65535 {
+				return netip.AddrPortFrom(a, uint16(n)), nil
+			}
+		}
+	}
+	if bytes.IndexByte(b, ':') < 0 {
+		return netip.AddrPort{}, errNotAddress // neither IPv6 nor a port
+	}
 	if len(b) > 2 && b[0] == '[' && b[len(b)-1] == ']' {
 		b = b[1 : len(b)-1]
 	}
@@ -269,8 +291,10 @@ func parseAddrMaybePort(b []byte) (netip.AddrPort, error) {
 			return netip.AddrPortFrom(a, uint16(n)), nil
 		}
 	}
-	return netip.AddrPort{}, fmt.Errorf("not an address")
+	return netip.AddrPort{}, errNotAddress
 }
+
+var errNotAddress = errors.New("not an address")
 
 // internMethod returns method as a string, without allocating for the
 // common methods.
@@ -297,4 +321,34 @@ func internMethod(m []byte) string {
 		m = m[:16]
 	}
 	return string(bytes.ToUpper(m))
+}
+
+// parseIPv4 parses a dotted-quad IPv4 address without allocating.
+func parseIPv4(b []byte) (netip.Addr, bool) {
+	var ip [4]byte
+	part, n, digits := 0, 0, 0
+	for i := 0; i <= len(b); i++ {
+		if i == len(b) || b[i] == '.' {
+			if digits == 0 || part > 3 {
+				return netip.Addr{}, false
+			}
+			ip[part] = byte(n)
+			part++
+			n, digits = 0, 0
+			continue
+		}
+		c := b[i]
+		if c < '0' || c > '9' || (digits == 1 && n == 0) {
+			return netip.Addr{}, false
+		}
+		n = n*10 + int(c-'0')
+		digits++
+		if n > 255 {
+			return netip.Addr{}, false
+		}
+	}
+	if part != 4 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(ip), true
 }

@@ -350,7 +350,7 @@ func (lf *logFormat) record(fields *[lfMaxTokens][]byte, r *proxyRecord, loc *ti
 	case len(epoch) > 0:
 		t, err := parseEpoch(epoch)
 		if err != nil {
-			return fmt.Errorf("time %q: %w", epoch, err)
+			return fmt.Errorf("time %q: %w", field(epoch), err)
 		}
 		if ms, err := atoi(millis); err == nil && ms < 1000 && !bytes.ContainsRune(epoch, '.') {
 			t = t.Add(time.Duration(ms) * time.Millisecond)
@@ -361,7 +361,7 @@ func (lf *logFormat) record(fields *[lfMaxTokens][]byte, r *proxyRecord, loc *ti
 		if err != nil {
 			rt, rerr := time.Parse(time.RFC3339Nano, string(local))
 			if rerr != nil {
-				return fmt.Errorf("time %q: %w", local, err)
+				return fmt.Errorf("time %q: %w", field(local), err)
 			}
 			t = rt.UTC()
 		}
@@ -549,6 +549,7 @@ var squidCombined = &Format{
 	Detect: func(_ []byte, lines [][]byte) int {
 		return detectLogFormats(lines, combinedFormats...)
 	},
+	Stateless: true,
 	NewLine: func(opts *Options) LineParser {
 		p := newLogFormatParser("combined", opts, combinedFormats...)
 		p.native = &squidNativeParser{opts: opts, keep: opts.KeepSecrets}
@@ -570,6 +571,7 @@ func NewSquidLogFormat(name, spec string) (*Format, error) {
 		Detect: func(_ []byte, lines [][]byte) int {
 			return detectLogFormats(lines, lf)
 		},
-		NewLine: func(opts *Options) LineParser { return newLogFormatParser(name, opts, lf) },
+		Stateless: true,
+		NewLine:   func(opts *Options) LineParser { return newLogFormatParser(name, opts, lf) },
 	}, nil
 }

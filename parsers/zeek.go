@@ -988,36 +988,6 @@ func parseAddrBytes(b []byte) (netip.Addr, bool) {
 	return a, err == nil
 }
 
-// parseIPv4 parses a dotted quad without leading zeros.
-func parseIPv4(b []byte) (netip.Addr, bool) {
-	var ip [4]byte
-	part, n, digits := 0, 0, 0
-	for _, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-			if digits > 0 && n == 0 {
-				return netip.Addr{}, false
-			}
-			n = n*10 + int(c-'0')
-			digits++
-			if n > 255 {
-				return netip.Addr{}, false
-			}
-		case c == '.' && digits > 0 && part < 3:
-			ip[part] = byte(n)
-			part++
-			n, digits = 0, 0
-		default:
-			return netip.Addr{}, false
-		}
-	}
-	if part != 3 || digits == 0 {
-		return netip.Addr{}, false
-	}
-	ip[3] = byte(n)
-	return netip.AddrFrom4(ip), true
-}
-
 // zeekUnescape appends b to dst with Zeek's \xHH escapes decoded.
 func zeekUnescape(dst, b []byte) []byte {
 	for i := 0; i < len(b); i++ {

@@ -16,9 +16,10 @@ import (
 // run's time zone. A Blocked action is a proxy-denied whatever respcode
 // says; the rule that blocked goes to the detail.
 var zscaler = &Format{
-	Name:   "zscaler",
-	Title:  "Zscaler NSS web log, JSON feed",
-	Detect: detectZscaler,
+	Name:      "zscaler",
+	Title:     "Zscaler NSS web log, JSON feed",
+	Detect:    detectZscaler,
+	Stateless: true,
 	NewLine: func(opts *Options) LineParser {
 		return &zscalerParser{keep: opts.KeepSecrets, loc: opts.location()}
 	},
@@ -100,7 +101,7 @@ func (p *zscalerParser) ParseLine(line []byte, o *capture.Observation) error {
 	if len(p.tv) > 0 {
 		t, err := time.ParseInLocation("Mon Jan _2 15:04:05 2006", string(p.tv), p.loc)
 		if err != nil {
-			return fmt.Errorf("zscaler: time %q: want \"Mon Jan 2 15:04:05 2006\"", p.tv)
+			return fmt.Errorf("zscaler: time %q: want \"Mon Jan 2 15:04:05 2006\"", field(p.tv))
 		}
 		r.time = t.UTC()
 	}
