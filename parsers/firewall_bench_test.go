@@ -54,6 +54,7 @@ func BenchmarkFirewallLine(b *testing.B) {
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			n := 0
+			cpu := startCPU()
 			for b.Loop() {
 				for _, l := range bs {
 					o := capture.Observation{}
@@ -64,6 +65,7 @@ func BenchmarkFirewallLine(b *testing.B) {
 				}
 				n += len(bs)
 			}
+			cpu.report(b, int64(n/len(bs)*size), int64(n))
 			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lines/s")
 		})
 	}
@@ -86,6 +88,7 @@ func BenchmarkFirewallRead(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			n := 0
+			cpu := startCPU()
 			for b.Loop() {
 				_, err := Read(bytes.NewReader(data), "bench", fm, &Options{Ref: testRef}, func(*capture.Observation) {})
 				if err != nil {
@@ -93,6 +96,7 @@ func BenchmarkFirewallRead(b *testing.B) {
 				}
 				n += lines
 			}
+			cpu.report(b, int64(n/lines*len(data)), int64(n))
 			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lines/s")
 		})
 	}
@@ -111,6 +115,7 @@ func BenchmarkCloudRead(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			n := 0
+			cpu := startCPU()
 			for b.Loop() {
 				res, err := Read(bytes.NewReader(data), "bench", fm, &Options{}, func(*capture.Observation) {})
 				if err != nil || res.Stats.Records != 8192 {
@@ -118,6 +123,7 @@ func BenchmarkCloudRead(b *testing.B) {
 				}
 				n += 8192
 			}
+			cpu.report(b, int64(n/8192*len(data)), int64(n))
 			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lines/s")
 		})
 	}
@@ -132,9 +138,13 @@ func BenchmarkParseSyslog(b *testing.B) {
 			line := []byte(l.line)
 			b.SetBytes(int64(len(line)))
 			b.ReportAllocs()
+			n := 0
+			cpu := startCPU()
 			for b.Loop() {
 				ParseSyslog(line, nil, testRef)
+				n++
 			}
+			cpu.report(b, int64(n*len(line)), int64(n))
 		})
 	}
 }
