@@ -75,7 +75,8 @@ var errPanosShort = errors.New("panos: too few columns for a traffic or threat l
 
 func (p *panosParser) ParseLine(line []byte, o *capture.Observation) error {
 	h := p.clock.syslog(line)
-	var f [128][]byte
+	// Columns past 63 (PAN-OS 10 has over 100) are not read.
+	var f [64][]byte
 	n := splitCSV(h.Msg, f[:])
 	base := panosBase(f[:n])
 	if base == panosNoBase {
