@@ -36,6 +36,7 @@ line is one JSON object, the building block for scripts.
 	}
 	fs := cmd.Flags()
 	fs.String("format", "", "input `format` instead of detecting it")
+	fs.String("timezone", "local", "time `zone` of log times that carry none: local, UTC or an IANA name")
 	fs.StringP("output", "o", "jsonl", "output `form`: "+strings.Join(extractOutputs, ", "))
 	return cmd
 }
