@@ -126,9 +126,7 @@ func (p *panosParser) ParseLine(line []byte, o *capture.Observation) error {
 	}
 	if typ == "THREAT" && string(col(4)) == "url" {
 		if u := col(31); len(u) > 0 {
-			if t, err := parseURL(string(u)); err == nil {
-				o.Host, o.HostSource, o.Path = t.host, capture.SourceURL, RedactPath(t.path)
-			}
+			setURL(o, string(u))
 		}
 		if c := col(33); len(c) > 0 {
 			detail = append(detail, " category "...)
