@@ -101,6 +101,13 @@ func isVPCHeader(f [][]byte) bool {
 	return hasSrc && hasDst
 }
 
+// Details of the common records, kept as constants so that they cost no
+// allocation per record.
+const (
+	vpcAccept = "VPC flow log: ACCEPT"
+	vpcReject = "VPC flow log: REJECT by a security group or network ACL"
+)
+
 // vpcSkipNoData is the skip reason of NODATA and SKIPDATA records.
 const vpcSkipNoData Skip = "flow log record without traffic data (NODATA or SKIPDATA)"
 
@@ -187,21 +194,27 @@ func (p *awsVPCParser) ParseLine(line []byte, o *capture.Observation) error {
 	if t, ok := epochTime(get(cols.start)); ok && len(get(cols.start)) > 0 {
 		o.Time = t
 	}
-	detail := "VPC flow log"
-	if d := get(cols.direction); d != nil {
-		detail += " " + string(d)
-	}
+	dir := get(cols.direction)
 	switch string(get(cols.action)) {
 	case "ACCEPT":
-		o.Outcome, o.Detail = capture.OutcomeOK, detail+": ACCEPT"
+		o.Outcome, o.Detail = capture.OutcomeOK, vpcAccept
+		if dir != nil {
+			o.Detail = "VPC flow log " + string(dir) + ": ACCEPT"
+		}
 	case "REJECT":
-		detail += ": REJECT by a security group or network ACL"
+		detail := vpcReject
+		if dir != nil {
+			detail = "VPC flow log " + string(dir) + ": REJECT by a security group or network ACL"
+		}
 		if r := get(cols.reason); r != nil {
 			detail += " (" + string(r) + ")"
 		}
 		denied(o, detail)
 	default:
-		o.Outcome, o.Detail = capture.OutcomeUnknown, detail
+		o.Outcome, o.Detail = capture.OutcomeUnknown, "VPC flow log"
+		if dir != nil {
+			o.Detail += " " + string(dir)
+		}
 	}
 	if notEgress(dst) {
 		return SkipMulticast

@@ -2,6 +2,7 @@ package parsers
 
 import (
 	"testing"
+	"time"
 
 	"github.com/egress-audit/egress-audit/capture"
 )
@@ -59,6 +60,15 @@ func TestAzureFW(t *testing.T) {
 	}
 	if obs[0].Time.IsZero() || obs[0].Time.Nanosecond() != 123456700 {
 		t.Errorf("obs[0].Time = %v, want 10:00:00.1234567Z", obs[0].Time)
+	}
+}
+
+// TestAzureFWTimeWithoutZone: a time without zone is UTC, as Azure writes
+// all its times (found by FuzzReadCloudLog, which made it panic).
+func TestAzureFWTimeWithoutZone(t *testing.T) {
+	obs, st := readAll(t, azureFW, `{"category":"AZFWNetworkRule","properties":{"Action":"Deny","DestinationIp":"203.0.113.7","DestinationPort":443,"Protocol":"TCP","SourceIp":"10.0.0.4","SourcePort":1},"time":"2025-11-26T14:16:47"}`, testRef)
+	if st.Records != 1 || !obs[0].Time.Equal(time.Date(2025, 11, 26, 14, 16, 47, 0, time.UTC)) {
+		t.Errorf("stats %+v, observations %+v, want one at 14:16:47 UTC", st, obs)
 	}
 }
 

@@ -103,6 +103,10 @@ func ParseSyslog(line []byte, loc *time.Location, ref time.Time) SyslogHeader {
 		// Cisco IOS writes "10:00:00.123: %FACILITY-...".
 		rest = trimSpaceLeft(rest[1:])
 	}
+	if h.Time.IsZero() {
+		// "0001-01-01T00:00:00Z" cannot be told from no time at all.
+		h.Zoned = false
+	}
 	rest = bsdHostTag(&h, rest)
 	h.Msg = rest
 	if n := kernelStamp(h.Msg); n > 0 {
@@ -174,7 +178,7 @@ func parse5424(line, rest []byte, h SyslogHeader) SyslogHeader {
 		rest = rest[1:]
 	}
 	rest = bytes.TrimPrefix(rest, []byte("\xef\xbb\xbf")) // BOM, Section 6.4
-	h.Time, h.Zoned = t, zoned
+	h.Time, h.Zoned = t, zoned && !t.IsZero()
 	if !(len(host) == 1 && host[0] == '-') {
 		h.Host = host
 	}
@@ -364,8 +368,12 @@ func parseClock(b []byte) (hh, mm, ss, ns, n int, ok bool) {
 
 // parseRFC3339 parses "2024-05-01T10:00:00[.frac][Z|+hh:mm|+hhmm]" (a
 // space may replace the T) at the start of b and returns the time, whether
-// it carried a zone, and the bytes used. Without a zone, loc applies.
+// it carried a zone, and the bytes used. Without a zone, loc applies (nil
+// means UTC).
 func parseRFC3339(b []byte, loc *time.Location) (time.Time, bool, int, bool) {
+	if loc == nil {
+		loc = time.UTC
+	}
 	if len(b) < 19 || b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != ' ') {
 		return time.Time{}, false, 0, false
 	}

@@ -43,6 +43,12 @@ func TestParseSyslog(t *testing.T) {
 			msg: "%ASA-6-302020: Built",
 		},
 		{
+			name: "pfsense_squid_tag",
+			line: "<166>Aug 21 22:08:13 fw.example.tld (squid-1)[6802]: 1598040493.253 325 192.0.2.1 TCP_MISS/304",
+			time: time.Date(2023, 8, 21, 22, 8, 13, 0, time.UTC), host: "fw.example.tld", program: "(squid-1)",
+			msg: "1598040493.253 325 192.0.2.1 TCP_MISS/304",
+		},
+		{
 			name: "bsd_facility_level",
 			line: "May  5 20:46:45 gw user.info kernel: TTL=126",
 			time: time.Date(2023, 5, 5, 20, 46, 45, 0, time.UTC), host: "gw", program: "kernel", msg: "TTL=126",
@@ -81,6 +87,8 @@ func TestParseSyslog(t *testing.T) {
 			line: "[ 1234.567890] host kernel: IN=eth0",
 			host: "host", program: "kernel", msg: "IN=eth0",
 		},
+		// Found by FuzzParseSyslog: the zero time carries no zone.
+		{name: "zero_time", line: "0001-01-01 00:00:00+0000", msg: ""},
 		{name: "no_header", line: "IN=eth0 OUT= SRC=1.2.3.4", msg: "IN=eth0 OUT= SRC=1.2.3.4"},
 		{name: "bad_month", line: "Foo 12 10:00:00 host x: y", msg: "Foo 12 10:00:00 host x: y"},
 		{name: "bad_clock", line: "Jan 12 10:0x:00 host x: y", msg: "Jan 12 10:0x:00 host x: y"},
