@@ -333,10 +333,9 @@ func (er *eveReader) dns(at capture.Locator) error {
 	key := eveDNSKey{client: o.Client, id: string(r.dnsID)}
 	switch {
 	case typ == "query" || typ == "request":
-		if len(q) == 0 {
+		if o.Host = normalHost(q); o.Host == "" {
 			return skipEveNoName
 		}
-		o.Host = normalHost(q)
 		o.Outcome = capture.OutcomeUnknown
 		er.join.addQuery(key, &o, er.emit)
 		return nil

@@ -258,8 +258,10 @@ type zeekHeader struct {
 	empty  []byte
 	path   []byte
 	kind   zeekKind
-	// col maps a column number to a field, or -1.
+	// col maps a column number to a field, or -1; last is the last
+	// column that maps to a field.
 	col    []int16
+	last   int
 	fields bool // a #fields line was read
 }
 
@@ -476,6 +478,12 @@ func (zr *zeekReader) header(line []byte) error {
 			}
 			val = rest
 		}
+		h.last = -1
+		for i, f := range h.col {
+			if f >= 0 {
+				h.last = i
+			}
+		}
 		if h.kind == zeekUnknown {
 			h.kind = inferZeekKind(&seen)
 		}
@@ -501,37 +509,45 @@ func inferZeekKind(has *[numZeekFields]bool) zeekKind {
 	return zeekUnknown
 }
 
-// decodeTSV splits a data line by the header's columns.
+// decodeTSV splits a data line by the header's columns, in one pass over
+// its bytes, and stops after the last column the reader uses.
 func (zr *zeekReader) decodeTSV(line []byte) {
 	h := &zr.hdr
 	r := &zr.rec
 	r.reset(h.kind, h.setSep, len(line))
-	for col := 0; col < len(h.col); col++ {
-		i := bytes.IndexByte(line, h.sep)
-		v := line
-		if i >= 0 {
-			v = line[:i]
-		}
-		if f := h.col[col]; f >= 0 {
-			switch {
-			case bytes.Equal(v, h.unset):
-				// unset: leave nil
-			case bytes.Equal(v, h.empty):
-				r.v[f] = emptyValue
-			case isZeekList(zeekField(f)):
-				r.v[f] = v // split and unescaped by list
-			case bytes.IndexByte(v, '\\') >= 0:
-				start := len(r.scratch)
-				r.scratch = zeekUnescape(r.scratch, v)
-				r.v[f] = r.scratch[start:]
-			default:
-				r.v[f] = v
+	sep := h.sep
+	col, start, escaped := 0, 0, false
+	last := h.last
+	for i := 0; i <= len(line); i++ {
+		if i < len(line) {
+			c := line[i]
+			if c == '\\' {
+				escaped = true
+			}
+			if c != sep {
+				continue
 			}
 		}
-		if i < 0 {
-			break
+		if f := h.col[col]; f >= 0 {
+			v := line[start:i]
+			switch {
+			case len(v) == len(h.unset) && string(v) == string(h.unset):
+				// unset: leave nil
+			case len(v) == len(h.empty) && string(v) == string(h.empty):
+				r.v[f] = emptyValue
+			case escaped && !isZeekList(zeekField(f)):
+				n := len(r.scratch)
+				r.scratch = zeekUnescape(r.scratch, v)
+				r.v[f] = r.scratch[n:]
+			default:
+				r.v[f] = v // lists are split and unescaped by list
+			}
 		}
-		line = line[i+1:]
+		col++
+		if col > last {
+			return
+		}
+		start, escaped = i+1, false
 	}
 }
 
@@ -828,13 +844,12 @@ func (zr *zeekReader) dns(at capture.Locator) error {
 		return fmt.Errorf("zeek dns: %w", err)
 	}
 	q := r.v[zfQuery]
-	if len(q) == 0 {
+	if o.Host = normalHost(q); o.Host == "" {
 		return skipZeekDNSNoQuery
 	}
 	if a := o.Server.Addr(); a.IsMulticast() || o.Server.Port() == 5353 || o.Server.Port() == 5355 || o.Server.Port() == 137 {
 		return skipZeekDNSLocal
 	}
-	o.Host = normalHost(q)
 	o.HostSource = capture.SourceDNS
 	rcode := r.v[zfRcodeName]
 	o.Outcome, o.Reason = dnsRcodeOutcome(rcode)

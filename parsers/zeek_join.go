@@ -3,7 +3,6 @@ package parsers
 import (
 	"net/netip"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -53,10 +52,11 @@ type zeekHTTPRequest struct {
 
 // zeekFlow is what the logs say of one uid.
 type zeekFlow struct {
-	seq    uint64
-	server netip.AddrPort
-	conn   *capture.Observation
-	tls    *zeekTLS
+	seq     uint64
+	server  netip.AddrPort
+	hasConn bool
+	conn    capture.Observation
+	tls     *zeekTLS
 	http   []*zeekHTTPRequest
 }
 
@@ -65,6 +65,7 @@ type zeekFlow struct {
 // issuers of x509.log. It is not safe for concurrent use.
 type zeekJoin struct {
 	flows    map[string]*zeekFlow
+	order    []*zeekFlow // flows in the order their first record was read
 	certs    map[string]string
 	seq      uint64
 	overflow int64
@@ -94,6 +95,7 @@ func (j *zeekJoin) flow(uid string, server netip.AddrPort) *zeekFlow {
 	j.seq++
 	f := &zeekFlow{seq: j.seq, server: server}
 	j.flows[uid] = f
+	j.order = append(j.order, f)
 	return f
 }
 
@@ -104,13 +106,12 @@ func (j *zeekJoin) addConn(uid string, o *capture.Observation, needsJoin bool, e
 	if g := j.flows[uid]; g != nil || needsJoin {
 		f = j.flow(uid, o.Server)
 	}
-	if f == nil || f.conn != nil {
+	if f == nil || f.hasConn {
 		// Nothing to join, no room, or a second conn record of the uid.
 		emit(o)
 		return
 	}
-	c := *o
-	f.conn = &c
+	f.conn, f.hasConn = *o, true
 }
 
 func (j *zeekJoin) addTLS(uid string, s *zeekTLS, emit func(*capture.Observation)) {
@@ -145,15 +146,12 @@ func (j *zeekJoin) addCert(key, issuer string) {
 // flush emits every held flow in the order its first record was read, and
 // empties the table.
 func (j *zeekJoin) flush(emit func(*capture.Observation)) {
-	flows := make([]*zeekFlow, 0, len(j.flows))
-	for _, f := range j.flows {
-		flows = append(flows, f)
-	}
-	sort.Slice(flows, func(a, b int) bool { return flows[a].seq < flows[b].seq })
-	for _, f := range flows {
+	for _, f := range j.order {
 		f.emit(j, emit)
 	}
 	clear(j.flows)
+	clear(j.order)
+	j.order = j.order[:0]
 }
 
 // emit builds the observation of one flow: at its conn.log line when there
@@ -176,8 +174,8 @@ func (f *zeekFlow) emit(j *zeekJoin, emit func(*capture.Observation)) {
 		}
 	}
 	switch {
-	case f.conn != nil:
-		o = *f.conn
+	case f.hasConn:
+		o = f.conn
 	case f.tls != nil:
 		o = capture.Observation{
 			Time: f.tls.t, Input: f.tls.input, Locator: f.tls.at, Kind: capture.Connection,
@@ -198,7 +196,9 @@ func (f *zeekFlow) emit(j *zeekJoin, emit func(*capture.Observation)) {
 			Outcome: capture.OutcomeUnknown,
 		}
 	}
-	var detail []string
+	// Most flows have one or two parts of detail: keep them on the stack.
+	var parts [4]string
+	detail := parts[:0]
 	if o.Detail != "" {
 		detail = append(detail, o.Detail)
 	}
@@ -206,13 +206,17 @@ func (f *zeekFlow) emit(j *zeekJoin, emit func(*capture.Observation)) {
 		detail = append(detail, applyZeekConnect(&o, connect))
 	}
 	if f.tls != nil {
-		detail = append(detail, applyZeekTLS(&o, f.tls, j.certs, f.conn != nil))
+		detail = append(detail, applyZeekTLS(&o, f.tls, j.certs, f.hasConn))
 	}
 	base := o
 	if first != nil {
 		detail = append(detail, applyZeekHTTP(&o, first, o.Host != ""))
 	}
-	o.Detail = strings.Join(detail, "; ")
+	if len(detail) == 1 {
+		o.Detail = detail[0]
+	} else {
+		o.Detail = strings.Join(detail, "; ")
+	}
 	emit(&o)
 
 	for _, h := range rest {

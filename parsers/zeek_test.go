@@ -267,6 +267,12 @@ func TestZeekLines(t *testing.T) {
 			records: 2, skipped: 16,
 		},
 		{
+			// Found by FuzzParseZeekTSV: a lookup of the root names nothing.
+			name:    "root_query",
+			text:    "#fields\t\t\t\t\t\t\t\t\t\tquery\t\n\t\t\t\t\t\t\t\t\t.",
+			skipped: 2,
+		},
+		{
 			name:    "masked_time",
 			text:    zeekTSV("conn", connFields, "XXXXXXXXXX.XXXXXX C1 192.0.2.10 40001 203.0.113.10 443 tcp - S0 S -"),
 			records: 1, skipped: 8,
