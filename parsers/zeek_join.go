@@ -57,7 +57,7 @@ type zeekFlow struct {
 	hasConn bool
 	conn    capture.Observation
 	tls     *zeekTLS
-	http   []*zeekHTTPRequest
+	http    []*zeekHTTPRequest
 }
 
 // zeekJoin is the run-wide state of the Zeek reader: the connections
