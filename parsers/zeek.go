@@ -26,6 +26,11 @@ import (
 // emitted once, at its conn.log line, when the run ends ([Format.Flush]).
 // dns.log records become lookups at once, and x509.log gives the issuer
 // of the certificates ssl.log names.
+//
+// BUG(zeek): a conn.log record that cannot have TLS or HTTP (an unanswered
+// or refused SYN, UDP other than QUIC) is emitted at once; should ssl.log
+// or http.log still name its uid, that record becomes a second observation
+// of the connection. Zeek writes no such records for these states.
 var zeek = &Format{
 	Name:   "zeek",
 	Title:  "Zeek conn, ssl, dns, http and x509 logs (TSV or JSON lines)",
@@ -298,7 +303,7 @@ func readZeek(r io.Reader, name string, opts *Options, st *capture.Stats, emit f
 	if n := join.overflow - before; n > 0 {
 		st.Problems = append(st.Problems, capture.Problem{Err: fmt.Sprintf(
 			"%s: %d connections emitted without their ssl/http records: more than %d were waiting for a join",
-			name, n, maxZeekFlows)})
+			name, n, join.limit)})
 	}
 	return err
 }

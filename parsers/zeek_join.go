@@ -69,10 +69,11 @@ type zeekJoin struct {
 	certs    map[string]string
 	seq      uint64
 	overflow int64
+	limit    int // maxZeekFlows; smaller in tests
 }
 
 func newZeekJoin() *zeekJoin {
-	return &zeekJoin{flows: make(map[string]*zeekFlow), certs: make(map[string]string)}
+	return &zeekJoin{flows: make(map[string]*zeekFlow), certs: make(map[string]string), limit: maxZeekFlows}
 }
 
 // flow returns the held flow of uid, creating it when there is room. A
@@ -88,7 +89,7 @@ func (j *zeekJoin) flow(uid string, server netip.AddrPort) *zeekFlow {
 		}
 		return f
 	}
-	if len(j.flows) >= maxZeekFlows {
+	if len(j.flows) >= j.limit {
 		j.overflow++
 		return nil
 	}
