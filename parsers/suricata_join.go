@@ -85,10 +85,35 @@ type eveJoin struct {
 	// answers reports whether any DNS answer was seen: only then is an
 	// unanswered query a timeout rather than a log without answers.
 	answers bool
+	// done remembers the last maxEveDone flows whose flow event was read,
+	// so that a late event of one (an anomaly logged after the flow ended)
+	// does not count the connection twice; ring holds them oldest first.
+	done map[uint64]struct{}
+	ring []uint64
+	next int
 }
 
+// maxEveDone bounds the finished flows remembered.
+const maxEveDone = 1 << 16
+
+// skipEveLate is the skip reason of an event that came after its flow's
+// flow event.
+const skipEveLate Skip = "suricata: event after its flow's flow event"
+
 func newEveJoin() *eveJoin {
-	return &eveJoin{flows: make(map[uint64]*eveFlow), dns: make(map[eveDNSKey]*eveDNS)}
+	return &eveJoin{flows: make(map[uint64]*eveFlow), dns: make(map[eveDNSKey]*eveDNS), done: make(map[uint64]struct{})}
+}
+
+// finished records that the flow event of id was read.
+func (j *eveJoin) finished(id uint64) {
+	if len(j.ring) < maxEveDone {
+		j.ring = append(j.ring, id)
+	} else {
+		delete(j.done, j.ring[j.next])
+		j.ring[j.next] = id
+		j.next = (j.next + 1) % maxEveDone
+	}
+	j.done[id] = struct{}{}
 }
 
 // add takes one non-DNS event. A flow event completes its flow, which is
@@ -96,6 +121,9 @@ func newEveJoin() *eveJoin {
 func (j *eveJoin) add(id uint64, typ string, r *eveRecord, o *capture.Observation, emit func(*capture.Observation)) error {
 	f := j.flows[id]
 	if f == nil {
+		if _, late := j.done[id]; late && id != 0 {
+			return skipEveLate
+		}
 		if id == 0 || len(j.flows) >= maxEveFlows {
 			if id != 0 {
 				j.overflow++
@@ -103,6 +131,9 @@ func (j *eveJoin) add(id uint64, typ string, r *eveRecord, o *capture.Observatio
 			f = &eveFlow{base: *o}
 			f.take(typ, r, o)
 			f.emit(typ == "flow", r, emit)
+			if typ == "flow" && id != 0 {
+				j.finished(id)
+			}
 			return nil
 		}
 		j.seq++
@@ -114,6 +145,7 @@ func (j *eveJoin) add(id uint64, typ string, r *eveRecord, o *capture.Observatio
 		f.base = *o
 		f.emit(true, r, emit)
 		delete(j.flows, id)
+		j.finished(id)
 	}
 	return nil
 }
