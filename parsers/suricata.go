@@ -20,10 +20,6 @@ import (
 // flow_id and DNS id; the three layouts of dns events are read (version
 // 1: one event per answer record; version 2: an answers array or grouped
 // answers; version 3: queries and answers arrays).
-//
-// BUG(suricata): Suricata does not validate certificates, so an
-// intercepted TLS connection shows only the middlebox's issuer (kept in
-// the evidence), not tls-interception; Zeek's ssl.log says more.
 var suricata = &Format{
 	Name:   "suricata",
 	Title:  "Suricata eve.json (flow, tls, quic, http, dns, alert, anomaly events)",
@@ -31,6 +27,10 @@ var suricata = &Format{
 	Read:   readEve,
 	Flush:  flushEve,
 }
+
+// BUG(suricata): Suricata does not validate certificates, so an
+// intercepted TLS connection shows only the middlebox's issuer (kept in
+// the evidence), not tls-interception; Zeek's ssl.log says more.
 
 // eveJoinKey keys the run-wide join state in [Options].
 var eveJoinKey = new(Format)
@@ -209,8 +209,8 @@ func readEve(r io.Reader, name string, opts *Options, st *capture.Stats, emit fu
 	err := eachLine(bufioReader(r), name, st, er.parseLine)
 	if n := join.overflow - before; n > 0 {
 		st.Problems = append(st.Problems, capture.Problem{Err: fmt.Sprintf(
-			"%s: %d events emitted without their flow's other events: more than %d flows were waiting for a join",
-			name, n, maxEveFlows)})
+			"%s: %d events emitted without the events they join with: more than %d flows or %d DNS transactions were waiting",
+			name, n, maxEveFlows, maxEveLookups)})
 	}
 	return err
 }

@@ -44,11 +44,11 @@ type eveFlow struct {
 	http                       []*eveHTTP
 	alertHTTP                  *eveHTTP // from an alert, used when no http event came
 
-	blocked  string // why the sensor blocked the flow (IPS drop), if it did
-	alert    string // the first alert's signature
-	alerts   int
-	anomaly  string
-	anomalis int
+	blocked   string // why the sensor blocked the flow (IPS drop), if it did
+	alert     string // the first alert's signature
+	alerts    int
+	anomaly   string
+	anomalies int
 }
 
 // eveDNSRR is one answer record.
@@ -195,7 +195,7 @@ func (f *eveFlow) take(typ string, r *eveRecord, o *capture.Observation) {
 			f.blocked = "dropped by the sensor"
 		}
 	case "anomaly":
-		f.anomalis++
+		f.anomalies++
 		if f.anomaly == "" {
 			f.anomaly = strings.TrimSpace("anomaly " + string(r.anomalyType) + " " + string(r.anomalyEvent))
 		}

@@ -26,11 +26,6 @@ import (
 // emitted once, at its conn.log line, when the run ends ([Format.Flush]).
 // dns.log records become lookups at once, and x509.log gives the issuer
 // of the certificates ssl.log names.
-//
-// BUG(zeek): a conn.log record that cannot have TLS or HTTP (an unanswered
-// or refused SYN, UDP other than QUIC) is emitted at once; should ssl.log
-// or http.log still name its uid, that record becomes a second observation
-// of the connection. Zeek writes no such records for these states.
 var zeek = &Format{
 	Name:   "zeek",
 	Title:  "Zeek conn, ssl, dns, http and x509 logs (TSV or JSON lines)",
@@ -38,6 +33,11 @@ var zeek = &Format{
 	Read:   readZeek,
 	Flush:  flushZeek,
 }
+
+// BUG(zeek): a conn.log record that cannot have TLS or HTTP (an unanswered
+// or refused SYN, UDP other than QUIC) is emitted at once; should ssl.log
+// or http.log still name its uid, that record becomes a second observation
+// of the connection. Zeek writes no such records for these states.
 
 // zeekKind is which Zeek log a record comes from.
 type zeekKind uint8
