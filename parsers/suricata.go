@@ -55,7 +55,7 @@ type eveRecord struct {
 	tlsSNI, tlsVersion, tlsIssuer []byte
 	quicSNI                       []byte
 	httpHost, httpURL, httpMethod []byte
-	httpStatus, httpPort          []byte
+	httpStatus                    []byte
 
 	dnsVersion, dnsType, dnsID []byte
 	dnsRRName, dnsRRType       []byte
@@ -137,8 +137,6 @@ func (r *eveRecord) decode(js *jsonScanner, line []byte) error {
 			r.httpMethod = v
 		case "http.status":
 			r.httpStatus = v
-		case "http.http_port":
-			r.httpPort = v
 		case "dns.version":
 			r.dnsVersion = v
 		case "dns.type":

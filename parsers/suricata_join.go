@@ -29,7 +29,6 @@ type eveHTTP struct {
 	url    string
 	method string
 	status int
-	port   uint16
 }
 
 // eveFlow is what the events of one flow_id say, until its flow event.
@@ -173,7 +172,6 @@ func (f *eveFlow) take(typ string, r *eveRecord, o *capture.Observation) {
 			host: string(r.httpHost), url: string(r.httpURL), method: string(r.httpMethod),
 		}
 		h.status, _ = strconv.Atoi(string(r.httpStatus))
-		h.port, _ = parsePort(r.httpPort)
 		switch {
 		case typ == "http" && len(f.http) < maxZeekRequests:
 			f.http = append(f.http, h)
@@ -262,10 +260,10 @@ func (f *eveFlow) emit(flowSeen bool, r *eveRecord, emit func(*capture.Observati
 		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.FirewallDeny
 		detail = append(detail, f.blocked)
 	} else if f.alert != "" {
-		detail = append(detail, f.alert)
+		detail = append(detail, f.alert+andMore(f.alerts))
 	}
 	if f.anomaly != "" {
-		detail = append(detail, f.anomaly)
+		detail = append(detail, f.anomaly+andMore(f.anomalies))
 	}
 	o.Detail = strings.Join(detail, "; ")
 	emit(&o)
@@ -530,4 +528,13 @@ func (j *eveJoin) flush(emit func(*capture.Observation)) {
 		f.emit(false, nil, emit)
 	}
 	clear(j.flows)
+}
+
+// andMore says how many more events of a kind a flow had than the one
+// its detail names.
+func andMore(n int) string {
+	if n <= 1 {
+		return ""
+	}
+	return " (and " + strconv.Itoa(n-1) + " more)"
 }
