@@ -196,6 +196,7 @@ type eveReader struct {
 	name string
 	rec  eveRecord
 	js   jsonScanner
+	obs  capture.Observation
 	join *eveJoin
 	emit func(*capture.Observation)
 }
@@ -239,12 +240,14 @@ func (er *eveReader) parseLine(line []byte, at capture.Locator) error {
 	default:
 		return skipEveOther
 	}
-	o := capture.Observation{Input: er.name, Locator: at, Kind: capture.Connection}
-	if err := er.endpoints(&o, false); err != nil {
+	// o is reused line after line: emit and the join copy what they keep.
+	o := &er.obs
+	*o = capture.Observation{Input: er.name, Locator: at, Kind: capture.Connection}
+	if err := er.endpoints(o, false); err != nil {
 		return err
 	}
 	id, _ := strconv.ParseUint(string(r.flowID), 10, 64)
-	return er.join.add(id, string(r.eventType), r, &o, er.emit)
+	return er.join.add(id, string(r.eventType), r, o, er.emit)
 }
 
 // endpoints reads the time, addresses and transport of an event. For a
@@ -317,8 +320,9 @@ func (er *eveReader) dns(at capture.Locator) error {
 	r := &er.rec
 	typ := string(r.dnsType)
 	answer := typ == "answer" || typ == "response"
-	o := capture.Observation{Input: er.name, Locator: at, Kind: capture.Lookup, HostSource: capture.SourceDNS}
-	if err := er.endpoints(&o, answer); err != nil {
+	o := &er.obs
+	*o = capture.Observation{Input: er.name, Locator: at, Kind: capture.Lookup, HostSource: capture.SourceDNS}
+	if err := er.endpoints(o, answer); err != nil {
 		return err
 	}
 	if a := o.Server.Addr(); a.IsMulticast() || o.Server.Port() == 5353 || o.Server.Port() == 5355 || o.Server.Port() == 137 {
@@ -335,12 +339,12 @@ func (er *eveReader) dns(at capture.Locator) error {
 			return skipEveNoName
 		}
 		o.Outcome = capture.OutcomeUnknown
-		er.join.addQuery(key, &o, er.emit)
+		er.join.addQuery(key, o, er.emit)
 		return nil
 	case !answer:
 		return Skip("suricata dns: event of type " + strconv.Quote(typ))
 	}
-	d := &eveDNS{o: o, rcode: string(r.dnsRcode)}
+	d := &eveDNS{o: *o, rcode: string(r.dnsRcode)}
 	if len(q) > 0 {
 		d.question = normalHost(q)
 	}

@@ -287,6 +287,7 @@ type zeekReader struct {
 	hdr  zeekHeader
 	rec  zeekRecord
 	js   jsonScanner
+	obs  capture.Observation
 	join *zeekJoin
 	emit func(*capture.Observation)
 }
@@ -679,21 +680,24 @@ func zeekAddrPort(h, p []byte) (netip.AddrPort, error) {
 // conn reads a conn.log record.
 func (zr *zeekReader) conn(at capture.Locator) error {
 	r := &zr.rec
-	o := capture.Observation{Input: zr.name, Locator: at, Kind: capture.Connection}
-	if err := zr.endpoints(&o); err != nil {
+	// o is reused line after line: emit and the join copy what they keep.
+	o := &zr.obs
+	*o = capture.Observation{Input: zr.name, Locator: at, Kind: capture.Connection}
+	if err := zr.endpoints(o); err != nil {
 		return fmt.Errorf("zeek conn: %w", err)
 	}
 	state := r.v[zfConnState]
 	history := r.v[zfHistory]
 	o.Outcome, o.Reason = zeekConnOutcome(o.Transport, state, history, o.Server.Port())
-	o.Detail = "conn_state " + string(state)
 	if len(history) > 0 {
-		o.Detail += " history " + string(history)
+		o.Detail = "conn_state " + string(state) + " history " + string(history)
+	} else {
+		o.Detail = "conn_state " + string(state)
 	}
 	if o.Transport == capture.UDP && o.Server.Port() == 443 || bytes.Contains(r.v[zfService], []byte("quic")) {
 		o.Transport = capture.QUIC
 	}
-	zr.join.addConn(r.str(zfUID), &o, zeekNeedsJoin(o.Transport, state, r.v[zfService]), zr.emit)
+	zr.join.addConn(r.v[zfUID], o, zeekNeedsJoin(o.Transport, state, r.v[zfService]), zr.emit)
 	return nil
 }
 
@@ -792,7 +796,7 @@ func (zr *zeekReader) ssl(at capture.Locator) error {
 	} else if l := r.list(zfCertFUIDs); len(l) > 0 {
 		s.cert = string(l[0])
 	}
-	zr.join.addTLS(r.str(zfUID), s, zr.emit)
+	zr.join.addTLS(r.v[zfUID], s, zr.emit)
 	return nil
 }
 
@@ -818,7 +822,7 @@ func (zr *zeekReader) http(at capture.Locator) error {
 	if h.method == "" && h.host == "" && h.uri == "" {
 		return Skip("zeek http: record without a request")
 	}
-	zr.join.addHTTP(r.str(zfUID), h, zr.emit)
+	zr.join.addHTTP(r.v[zfUID], h, zr.emit)
 	return nil
 }
 
@@ -844,8 +848,9 @@ func (zr *zeekReader) x509() error {
 // dns reads a dns.log record into a lookup, emitted at once.
 func (zr *zeekReader) dns(at capture.Locator) error {
 	r := &zr.rec
-	o := capture.Observation{Input: zr.name, Locator: at, Kind: capture.Lookup}
-	if err := zr.endpoints(&o); err != nil {
+	o := &zr.obs
+	*o = capture.Observation{Input: zr.name, Locator: at, Kind: capture.Lookup}
+	if err := zr.endpoints(o); err != nil {
 		return fmt.Errorf("zeek dns: %w", err)
 	}
 	q := r.v[zfQuery]
@@ -890,7 +895,7 @@ func (zr *zeekReader) dns(at capture.Locator) error {
 			}
 		}
 	}
-	zr.emit(&o)
+	zr.emit(o)
 	return nil
 }
 

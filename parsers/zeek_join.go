@@ -79,11 +79,14 @@ func newZeekJoin() *zeekJoin {
 // flow returns the held flow of uid, creating it when there is room. A
 // record whose server differs from the flow's is not the same connection
 // (uids are unique per sensor, not across sensors): it gets nil.
-func (j *zeekJoin) flow(uid string, server netip.AddrPort) *zeekFlow {
-	if uid == "" {
+//
+// uid aliases the line: the map is indexed with string(uid), which does not
+// allocate, and only a new flow copies it.
+func (j *zeekJoin) flow(uid []byte, server netip.AddrPort) *zeekFlow {
+	if len(uid) == 0 {
 		return nil
 	}
-	if f := j.flows[uid]; f != nil {
+	if f := j.flows[string(uid)]; f != nil {
 		if f.server != server {
 			return nil
 		}
@@ -95,16 +98,16 @@ func (j *zeekJoin) flow(uid string, server netip.AddrPort) *zeekFlow {
 	}
 	j.seq++
 	f := &zeekFlow{seq: j.seq, server: server}
-	j.flows[uid] = f
+	j.flows[string(uid)] = f
 	j.order = append(j.order, f)
 	return f
 }
 
 // addConn takes a conn.log connection. One that cannot have ssl or http
 // records (needsJoin false) and has none waiting is emitted at once.
-func (j *zeekJoin) addConn(uid string, o *capture.Observation, needsJoin bool, emit func(*capture.Observation)) {
+func (j *zeekJoin) addConn(uid []byte, o *capture.Observation, needsJoin bool, emit func(*capture.Observation)) {
 	var f *zeekFlow
-	if g := j.flows[uid]; g != nil || needsJoin {
+	if g := j.flows[string(uid)]; g != nil || needsJoin {
 		f = j.flow(uid, o.Server)
 	}
 	if f == nil || f.hasConn {
@@ -115,7 +118,7 @@ func (j *zeekJoin) addConn(uid string, o *capture.Observation, needsJoin bool, e
 	f.conn, f.hasConn = *o, true
 }
 
-func (j *zeekJoin) addTLS(uid string, s *zeekTLS, emit func(*capture.Observation)) {
+func (j *zeekJoin) addTLS(uid []byte, s *zeekTLS, emit func(*capture.Observation)) {
 	f := j.flow(uid, s.server)
 	if f == nil {
 		o := zeekFlow{tls: s}
@@ -127,7 +130,7 @@ func (j *zeekJoin) addTLS(uid string, s *zeekTLS, emit func(*capture.Observation
 	}
 }
 
-func (j *zeekJoin) addHTTP(uid string, h *zeekHTTPRequest, emit func(*capture.Observation)) {
+func (j *zeekJoin) addHTTP(uid []byte, h *zeekHTTPRequest, emit func(*capture.Observation)) {
 	f := j.flow(uid, h.server)
 	if f == nil || len(f.http) >= maxZeekRequests {
 		o := zeekFlow{http: []*zeekHTTPRequest{h}}
