@@ -123,7 +123,7 @@ func FuzzScanJSON(f *testing.F) {
 		var js jsonScanner
 		got := make(map[string]string)
 		err := js.scan(data, func(path []byte, kind jsonKind, raw []byte, esc bool) {
-			if kind == jsonString && bytes.IndexAny(path, ".[") < 0 {
+			if kind == jsonString && !bytes.ContainsAny(path, ".[") {
 				got[string(path)] = string(jsonUnquote(nil, raw))
 			}
 		})
