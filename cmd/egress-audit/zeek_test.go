@@ -13,12 +13,12 @@ import (
 	"github.com/egress-audit/egress-audit/rules"
 )
 
-// writeZeekDay writes a day of hourly rotated, gzipped Zeek logs as a
+// writeSensorDay writes a day of hourly rotated, gzipped Zeek logs as a
 // sensor leaves them: conn, dns and ssl for every hour. Each hour the
 // Jira server resolves auth.gtmhub.com, reaches it over TLS (its SNI only
 // in ssl.log), and once tries an address no answer named, unanswered; a
 // Suricata eve.json, rotated hourly too, sees one API connection an hour.
-func writeZeekDay(t *testing.T, dir string) {
+func writeSensorDay(t *testing.T, dir string) {
 	t.Helper()
 	const head = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\t%s\n#open\t2025-12-03-%02d-00-00\n#fields\t%s\n#types\t%s\n"
 	write := func(name, text string) {
@@ -65,7 +65,7 @@ func writeZeekDay(t *testing.T, dir string) {
 
 func TestAuditSensorDirectory(t *testing.T) {
 	dir := t.TempDir()
-	writeZeekDay(t, dir)
+	writeSensorDay(t, dir)
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"audit", "-o", "json", "--fail-on", "none", dir}, strings.NewReader(""), &stdout, &stderr)
 	if code != exitOK {
