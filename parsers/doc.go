@@ -45,6 +45,18 @@
 // reset or no-response, the rule in Detail); most carry only addresses,
 // and the classifier names them from DNS evidence read beside them.
 //
+// The network sensor logs join records across files and events, so their
+// formats read whole inputs and hold back what waits for a join until
+// [Options.Flush]. zeek.go reads Zeek's conn, ssl, dns, http and x509
+// logs (TSV driven by the #fields header, or JSON lines) and maps
+// conn_state to outcomes; zeek_join.go joins them by uid into one
+// observation per connection and maps ssl.log handshake results to TLS
+// outcomes; zeek_json.go is the allocation-light JSON scanner both sensor
+// formats decode with. suricata.go reads Suricata's eve.json events and
+// its three layouts of DNS events; suricata_join.go joins events by
+// flow_id, DNS queries with their answers, and maps flow events to
+// outcomes.
+//
 // Packet captures are read by package capture; a [Format] entry routes
 // them there so that callers open every input the same way.
 package parsers

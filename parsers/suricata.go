@@ -20,10 +20,6 @@ import (
 // flow_id and DNS id; the three layouts of dns events are read (version
 // 1: one event per answer record; version 2: an answers array or grouped
 // answers; version 3: queries and answers arrays).
-//
-// BUG(suricata): Suricata does not validate certificates, so an
-// intercepted TLS connection shows only the middlebox's issuer (kept in
-// the evidence), not tls-interception; Zeek's ssl.log says more.
 var suricata = &Format{
 	Name:   "suricata",
 	Title:  "Suricata eve.json (flow, tls, quic, http, dns, alert, anomaly events)",
@@ -31,6 +27,10 @@ var suricata = &Format{
 	Read:   readEve,
 	Flush:  flushEve,
 }
+
+// BUG(suricata): Suricata does not validate certificates, so an
+// intercepted TLS connection shows only the middlebox's issuer (kept in
+// the evidence), not tls-interception; Zeek's ssl.log says more.
 
 // eveJoinKey keys the run-wide join state in [Options].
 var eveJoinKey = new(Format)
@@ -55,7 +55,7 @@ type suricataEvent struct {
 	tlsSNI, tlsVersion, tlsIssuer []byte
 	quicSNI                       []byte
 	httpHost, httpURL, httpMethod []byte
-	httpStatus, httpPort          []byte
+	httpStatus                    []byte
 
 	dnsVersion, dnsType, dnsID []byte
 	dnsRRName, dnsRRType       []byte
@@ -137,8 +137,6 @@ func (r *suricataEvent) decode(js *visitScanner, line []byte) error {
 			r.httpMethod = v
 		case "http.status":
 			r.httpStatus = v
-		case "http.http_port":
-			r.httpPort = v
 		case "dns.version":
 			r.dnsVersion = v
 		case "dns.type":
@@ -198,6 +196,7 @@ type eveReader struct {
 	name string
 	rec  suricataEvent
 	js   visitScanner
+	obs  capture.Observation
 	join *eveJoin
 	emit func(*capture.Observation)
 }
@@ -209,8 +208,8 @@ func readEve(r io.Reader, name string, opts *Options, st *capture.Stats, emit fu
 	err := eachLine(bufioReader(r), name, st, er.parseLine)
 	if n := join.overflow - before; n > 0 {
 		st.Problems = append(st.Problems, capture.Problem{Err: fmt.Sprintf(
-			"%s: %d events emitted without their flow's other events: more than %d flows were waiting for a join",
-			name, n, maxEveFlows)})
+			"%s: %d events emitted without the events they join with: more than %d flows or %d DNS transactions were waiting",
+			name, n, maxEveFlows, maxEveLookups)})
 	}
 	return err
 }
@@ -241,12 +240,14 @@ func (er *eveReader) parseLine(line []byte, at capture.Locator) error {
 	default:
 		return skipEveOther
 	}
-	o := capture.Observation{Input: er.name, Locator: at, Kind: capture.Connection}
-	if err := er.endpoints(&o, false); err != nil {
+	// o is reused line after line: emit and the join copy what they keep.
+	o := &er.obs
+	*o = capture.Observation{Input: er.name, Locator: at, Kind: capture.Connection}
+	if err := er.endpoints(o, false); err != nil {
 		return err
 	}
 	id, _ := strconv.ParseUint(string(r.flowID), 10, 64)
-	return er.join.add(id, string(r.eventType), r, &o, er.emit)
+	return er.join.add(id, string(r.eventType), r, o, er.emit)
 }
 
 // endpoints reads the time, addresses and transport of an event. For a
@@ -319,8 +320,9 @@ func (er *eveReader) dns(at capture.Locator) error {
 	r := &er.rec
 	typ := string(r.dnsType)
 	answer := typ == "answer" || typ == "response"
-	o := capture.Observation{Input: er.name, Locator: at, Kind: capture.Lookup, HostSource: capture.SourceDNS}
-	if err := er.endpoints(&o, answer); err != nil {
+	o := &er.obs
+	*o = capture.Observation{Input: er.name, Locator: at, Kind: capture.Lookup, HostSource: capture.SourceDNS}
+	if err := er.endpoints(o, answer); err != nil {
 		return err
 	}
 	if a := o.Server.Addr(); a.IsMulticast() || o.Server.Port() == 5353 || o.Server.Port() == 5355 || o.Server.Port() == 137 {
@@ -333,17 +335,16 @@ func (er *eveReader) dns(at capture.Locator) error {
 	key := eveDNSKey{client: o.Client, id: string(r.dnsID)}
 	switch {
 	case typ == "query" || typ == "request":
-		if len(q) == 0 {
+		if o.Host = normalHost(q); o.Host == "" {
 			return skipEveNoName
 		}
-		o.Host = normalHost(q)
 		o.Outcome = capture.OutcomeUnknown
-		er.join.addQuery(key, &o, er.emit)
+		er.join.addQuery(key, o, er.emit)
 		return nil
 	case !answer:
 		return Skip("suricata dns: event of type " + strconv.Quote(typ))
 	}
-	d := &eveDNS{o: o, rcode: string(r.dnsRcode)}
+	d := &eveDNS{o: *o, rcode: string(r.dnsRcode)}
 	if len(q) > 0 {
 		d.question = normalHost(q)
 	}

@@ -29,7 +29,6 @@ type eveHTTP struct {
 	url    string
 	method string
 	status int
-	port   uint16
 }
 
 // eveFlow is what the events of one flow_id say, until its flow event.
@@ -44,11 +43,11 @@ type eveFlow struct {
 	http                       []*eveHTTP
 	alertHTTP                  *eveHTTP // from an alert, used when no http event came
 
-	blocked  string // why the sensor blocked the flow (IPS drop), if it did
-	alert    string // the first alert's signature
-	alerts   int
-	anomaly  string
-	anomalis int
+	blocked   string // why the sensor blocked the flow (IPS drop), if it did
+	alert     string // the first alert's signature
+	alerts    int
+	anomaly   string
+	anomalies int
 }
 
 // eveDNSRR is one answer record.
@@ -85,10 +84,35 @@ type eveJoin struct {
 	// answers reports whether any DNS answer was seen: only then is an
 	// unanswered query a timeout rather than a log without answers.
 	answers bool
+	// done remembers the last maxEveDone flows whose flow event was read,
+	// so that a late event of one (an anomaly logged after the flow ended)
+	// does not count the connection twice; ring holds them oldest first.
+	done map[uint64]struct{}
+	ring []uint64
+	next int
 }
 
+// maxEveDone bounds the finished flows remembered.
+const maxEveDone = 1 << 16
+
+// skipEveLate is the skip reason of an event that came after its flow's
+// flow event.
+const skipEveLate Skip = "suricata: event after its flow's flow event"
+
 func newEveJoin() *eveJoin {
-	return &eveJoin{flows: make(map[uint64]*eveFlow), dns: make(map[eveDNSKey]*eveDNS)}
+	return &eveJoin{flows: make(map[uint64]*eveFlow), dns: make(map[eveDNSKey]*eveDNS), done: make(map[uint64]struct{})}
+}
+
+// finished records that the flow event of id was read.
+func (j *eveJoin) finished(id uint64) {
+	if len(j.ring) < maxEveDone {
+		j.ring = append(j.ring, id)
+	} else {
+		delete(j.done, j.ring[j.next])
+		j.ring[j.next] = id
+		j.next = (j.next + 1) % maxEveDone
+	}
+	j.done[id] = struct{}{}
 }
 
 // add takes one non-DNS event. A flow event completes its flow, which is
@@ -96,6 +120,9 @@ func newEveJoin() *eveJoin {
 func (j *eveJoin) add(id uint64, typ string, r *suricataEvent, o *capture.Observation, emit func(*capture.Observation)) error {
 	f := j.flows[id]
 	if f == nil {
+		if _, late := j.done[id]; late && id != 0 {
+			return skipEveLate
+		}
 		if id == 0 || len(j.flows) >= maxEveFlows {
 			if id != 0 {
 				j.overflow++
@@ -103,6 +130,9 @@ func (j *eveJoin) add(id uint64, typ string, r *suricataEvent, o *capture.Observ
 			f = &eveFlow{base: *o}
 			f.take(typ, r, o)
 			f.emit(typ == "flow", r, emit)
+			if typ == "flow" && id != 0 {
+				j.finished(id)
+			}
 			return nil
 		}
 		j.seq++
@@ -114,6 +144,7 @@ func (j *eveJoin) add(id uint64, typ string, r *suricataEvent, o *capture.Observ
 		f.base = *o
 		f.emit(true, r, emit)
 		delete(j.flows, id)
+		j.finished(id)
 	}
 	return nil
 }
@@ -141,7 +172,6 @@ func (f *eveFlow) take(typ string, r *suricataEvent, o *capture.Observation) {
 			host: string(r.httpHost), url: string(r.httpURL), method: string(r.httpMethod),
 		}
 		h.status, _ = strconv.Atoi(string(r.httpStatus))
-		h.port, _ = parsePort(r.httpPort)
 		switch {
 		case typ == "http" && len(f.http) < maxZeekRequests:
 			f.http = append(f.http, h)
@@ -163,7 +193,7 @@ func (f *eveFlow) take(typ string, r *suricataEvent, o *capture.Observation) {
 			f.blocked = "dropped by the sensor"
 		}
 	case "anomaly":
-		f.anomalis++
+		f.anomalies++
 		if f.anomaly == "" {
 			f.anomaly = strings.TrimSpace("anomaly " + string(r.anomalyType) + " " + string(r.anomalyEvent))
 		}
@@ -230,10 +260,10 @@ func (f *eveFlow) emit(flowSeen bool, r *suricataEvent, emit func(*capture.Obser
 		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.FirewallDeny
 		detail = append(detail, f.blocked)
 	} else if f.alert != "" {
-		detail = append(detail, f.alert)
+		detail = append(detail, f.alert+andMore(f.alerts))
 	}
 	if f.anomaly != "" {
-		detail = append(detail, f.anomaly)
+		detail = append(detail, f.anomaly+andMore(f.anomalies))
 	}
 	o.Detail = strings.Join(detail, "; ")
 	emit(&o)
@@ -498,4 +528,13 @@ func (j *eveJoin) flush(emit func(*capture.Observation)) {
 		f.emit(false, nil, emit)
 	}
 	clear(j.flows)
+}
+
+// andMore says how many more events of a kind a flow had than the one
+// its detail names.
+func andMore(n int) string {
+	if n <= 1 {
+		return ""
+	}
+	return " (and " + strconv.Itoa(n-1) + " more)"
 }

@@ -39,13 +39,17 @@ func TestEveJoin(t *testing.T) {
 		eveLine("06.000000", 6, "quic", cl, 40006, "203.0.113.20", 443, "UDP", `"quic":{"version":"1","sni":"app.gtmhub.com"}`) +
 		eveLine("09.000000", 1, "flow", cl, 40001, "203.0.113.10", 443, "TCP",
 			`"flow":{"pkts_toserver":9,"pkts_toclient":8,"state":"closed"},"tcp":{"tcp_flags_ts":"1b","tcp_flags_tc":"1b"}`) +
-		eveLine("09.500000", 0, "stats", "", 0, "", 0, "", `"stats":{"uptime":1}`)
+		eveLine("09.500000", 0, "stats", "", 0, "", 0, "", `"stats":{"uptime":1}`) +
+		eveLine("09.600000", 3, "anomaly", cl, 40003, "203.0.113.10", 443, "TCP", `"anomaly":{"type":"stream","event":"stream.pkt_invalid_ack"}`) +
+		eveLine("09.700000", 7, "anomaly", cl, 40007, "203.0.113.70", 443, "TCP", `"anomaly":{"type":"applayer","event":"APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION"}`) +
+		eveLine("09.800000", 7, "flow", cl, 40007, "203.0.113.70", 443, "TCP",
+			`"flow":{"pkts_toserver":3,"pkts_toclient":2,"state":"closed"},"tcp":{"tcp_flags_ts":"1b","tcp_flags_tc":"1b"}`)
 	obs, stats := readRun(t, sensorInput{"eve.json", eve})
 	if stats[0].Format != "suricata" {
 		t.Fatalf("format = %s, want suricata", stats[0].Format)
 	}
-	if stats[0].Records != 7 || stats[0].SkippedTotal() != 1 {
-		t.Errorf("records, skipped = %d, %d, want 7, 1", stats[0].Records, stats[0].SkippedTotal())
+	if stats[0].Records != 9 || stats[0].SkippedTotal() != 2 || stats[0].Skipped[string(skipEveLate)] != 1 {
+		t.Errorf("records, skipped = %d, %v, want 7 and the stats and late anomaly events skipped", stats[0].Records, stats[0].Skipped)
 	}
 	byPort := make(map[uint16][]capture.Observation)
 	for _, o := range obs {
@@ -81,6 +85,9 @@ func TestEveJoin(t *testing.T) {
 	if got := byPort[40001][0].Issuer; got != "CN=Example CA" {
 		t.Errorf("issuer = %q, want CN=Example CA", got)
 	}
+	if got := byPort[40007]; len(got) != 1 || !strings.Contains(got[0].Detail, "anomaly applayer APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION") {
+		t.Errorf("flow with an anomaly = %+v, want one observation naming the anomaly", got)
+	}
 	if got := byPort[40006][0].Transport; got != capture.QUIC {
 		t.Errorf("quic transport = %s, want quic", got)
 	}
@@ -114,6 +121,16 @@ func TestEveDNS(t *testing.T) {
 			reason:  []capture.Reason{""},
 			answers: [][]netip.Addr{{a("203.0.113.10"), a("203.0.113.11")}},
 			ttl:     time.Minute,
+		},
+		{
+			// Some exports name the last name of the CNAME chain.
+			name: "v2_named_by_chain_end",
+			eve: eveLine("01.010000", 1, "dns", res, 53, cl, 5001, "UDP",
+				`"dns":{"version":2,"type":"answer","id":7,"rcode":"NOERROR","rrname":"edge.example.net","rrtype":"A","answers":[{"rrname":"auth.gtmhub.com","rrtype":"CNAME","ttl":300,"rdata":"edge.example.net"},{"rrname":"edge.example.net","rrtype":"A","ttl":30,"rdata":"203.0.113.10"}]}`),
+			host:    []string{"auth.gtmhub.com"},
+			reason:  []capture.Reason{""},
+			answers: [][]netip.Addr{{a("203.0.113.10")}},
+			ttl:     30 * time.Second,
 		},
 		{
 			name: "v2_grouped",

@@ -34,6 +34,11 @@ var zeek = &Format{
 	Flush:  flushZeek,
 }
 
+// BUG(zeek): a conn.log record that cannot have TLS or HTTP (an unanswered
+// or refused SYN, UDP other than QUIC) is emitted at once; should ssl.log
+// or http.log still name its uid, that record becomes a second observation
+// of the connection. Zeek writes no such records for these states.
+
 // zeekKind is which Zeek log a record comes from.
 type zeekKind uint8
 
@@ -258,8 +263,10 @@ type zeekHeader struct {
 	empty  []byte
 	path   []byte
 	kind   zeekKind
-	// col maps a column number to a field, or -1.
+	// col maps a column number to a field, or -1; last is the last
+	// column that maps to a field.
 	col    []int16
+	last   int
 	fields bool // a #fields line was read
 }
 
@@ -280,6 +287,7 @@ type zeekReader struct {
 	hdr  zeekHeader
 	rec  zeekRecord
 	js   visitScanner
+	obs  capture.Observation
 	join *zeekJoin
 	emit func(*capture.Observation)
 }
@@ -296,7 +304,7 @@ func readZeek(r io.Reader, name string, opts *Options, st *capture.Stats, emit f
 	if n := join.overflow - before; n > 0 {
 		st.Problems = append(st.Problems, capture.Problem{Err: fmt.Sprintf(
 			"%s: %d connections emitted without their ssl/http records: more than %d were waiting for a join",
-			name, n, maxZeekFlows)})
+			name, n, join.limit)})
 	}
 	return err
 }
@@ -476,6 +484,12 @@ func (zr *zeekReader) header(line []byte) error {
 			}
 			val = rest
 		}
+		h.last = -1
+		for i, f := range h.col {
+			if f >= 0 {
+				h.last = i
+			}
+		}
 		if h.kind == zeekUnknown {
 			h.kind = inferZeekKind(&seen)
 		}
@@ -501,37 +515,45 @@ func inferZeekKind(has *[numZeekFields]bool) zeekKind {
 	return zeekUnknown
 }
 
-// decodeTSV splits a data line by the header's columns.
+// decodeTSV splits a data line by the header's columns, in one pass over
+// its bytes, and stops after the last column the reader uses.
 func (zr *zeekReader) decodeTSV(line []byte) {
 	h := &zr.hdr
 	r := &zr.rec
 	r.reset(h.kind, h.setSep, len(line))
-	for col := 0; col < len(h.col); col++ {
-		i := bytes.IndexByte(line, h.sep)
-		v := line
-		if i >= 0 {
-			v = line[:i]
-		}
-		if f := h.col[col]; f >= 0 {
-			switch {
-			case bytes.Equal(v, h.unset):
-				// unset: leave nil
-			case bytes.Equal(v, h.empty):
-				r.v[f] = emptyValue
-			case isZeekList(zeekField(f)):
-				r.v[f] = v // split and unescaped by list
-			case bytes.IndexByte(v, '\\') >= 0:
-				start := len(r.scratch)
-				r.scratch = zeekUnescape(r.scratch, v)
-				r.v[f] = r.scratch[start:]
-			default:
-				r.v[f] = v
+	sep := h.sep
+	col, start, escaped := 0, 0, false
+	last := h.last
+	for i := 0; i <= len(line); i++ {
+		if i < len(line) {
+			c := line[i]
+			if c == '\\' {
+				escaped = true
+			}
+			if c != sep {
+				continue
 			}
 		}
-		if i < 0 {
-			break
+		if f := h.col[col]; f >= 0 {
+			v := line[start:i]
+			switch {
+			case len(v) == len(h.unset) && string(v) == string(h.unset):
+				// unset: leave nil
+			case len(v) == len(h.empty) && string(v) == string(h.empty):
+				r.v[f] = emptyValue
+			case escaped && !isZeekList(zeekField(f)):
+				n := len(r.scratch)
+				r.scratch = zeekUnescape(r.scratch, v)
+				r.v[f] = r.scratch[n:]
+			default:
+				r.v[f] = v // lists are split and unescaped by list
+			}
 		}
-		line = line[i+1:]
+		col++
+		if col > last {
+			return
+		}
+		start, escaped = i+1, false
 	}
 }
 
@@ -658,21 +680,24 @@ func zeekAddrPort(h, p []byte) (netip.AddrPort, error) {
 // conn reads a conn.log record.
 func (zr *zeekReader) conn(at capture.Locator) error {
 	r := &zr.rec
-	o := capture.Observation{Input: zr.name, Locator: at, Kind: capture.Connection}
-	if err := zr.endpoints(&o); err != nil {
+	// o is reused line after line: emit and the join copy what they keep.
+	o := &zr.obs
+	*o = capture.Observation{Input: zr.name, Locator: at, Kind: capture.Connection}
+	if err := zr.endpoints(o); err != nil {
 		return fmt.Errorf("zeek conn: %w", err)
 	}
 	state := r.v[zfConnState]
 	history := r.v[zfHistory]
 	o.Outcome, o.Reason = zeekConnOutcome(o.Transport, state, history, o.Server.Port())
-	o.Detail = "conn_state " + string(state)
 	if len(history) > 0 {
-		o.Detail += " history " + string(history)
+		o.Detail = "conn_state " + string(state) + " history " + string(history)
+	} else {
+		o.Detail = "conn_state " + string(state)
 	}
 	if o.Transport == capture.UDP && o.Server.Port() == 443 || bytes.Contains(r.v[zfService], []byte("quic")) {
 		o.Transport = capture.QUIC
 	}
-	zr.join.addConn(r.str(zfUID), &o, zeekNeedsJoin(o.Transport, state, r.v[zfService]), zr.emit)
+	zr.join.addConn(r.v[zfUID], o, zeekNeedsJoin(o.Transport, state, r.v[zfService]), zr.emit)
 	return nil
 }
 
@@ -771,7 +796,7 @@ func (zr *zeekReader) ssl(at capture.Locator) error {
 	} else if l := r.list(zfCertFUIDs); len(l) > 0 {
 		s.cert = string(l[0])
 	}
-	zr.join.addTLS(r.str(zfUID), s, zr.emit)
+	zr.join.addTLS(r.v[zfUID], s, zr.emit)
 	return nil
 }
 
@@ -797,7 +822,7 @@ func (zr *zeekReader) http(at capture.Locator) error {
 	if h.method == "" && h.host == "" && h.uri == "" {
 		return Skip("zeek http: record without a request")
 	}
-	zr.join.addHTTP(r.str(zfUID), h, zr.emit)
+	zr.join.addHTTP(r.v[zfUID], h, zr.emit)
 	return nil
 }
 
@@ -823,18 +848,18 @@ func (zr *zeekReader) x509() error {
 // dns reads a dns.log record into a lookup, emitted at once.
 func (zr *zeekReader) dns(at capture.Locator) error {
 	r := &zr.rec
-	o := capture.Observation{Input: zr.name, Locator: at, Kind: capture.Lookup}
-	if err := zr.endpoints(&o); err != nil {
+	o := &zr.obs
+	*o = capture.Observation{Input: zr.name, Locator: at, Kind: capture.Lookup}
+	if err := zr.endpoints(o); err != nil {
 		return fmt.Errorf("zeek dns: %w", err)
 	}
 	q := r.v[zfQuery]
-	if len(q) == 0 {
+	if o.Host = normalHost(q); o.Host == "" {
 		return skipZeekDNSNoQuery
 	}
 	if a := o.Server.Addr(); a.IsMulticast() || o.Server.Port() == 5353 || o.Server.Port() == 5355 || o.Server.Port() == 137 {
 		return skipZeekDNSLocal
 	}
-	o.Host = normalHost(q)
 	o.HostSource = capture.SourceDNS
 	rcode := r.v[zfRcodeName]
 	o.Outcome, o.Reason = dnsRcodeOutcome(rcode)
@@ -870,7 +895,7 @@ func (zr *zeekReader) dns(at capture.Locator) error {
 			}
 		}
 	}
-	zr.emit(&o)
+	zr.emit(o)
 	return nil
 }
 

@@ -3,7 +3,6 @@ package parsers
 import (
 	"net/netip"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -53,11 +52,12 @@ type zeekHTTPRequest struct {
 
 // zeekFlow is what the logs say of one uid.
 type zeekFlow struct {
-	seq    uint64
-	server netip.AddrPort
-	conn   *capture.Observation
-	tls    *zeekTLS
-	http   []*zeekHTTPRequest
+	seq     uint64
+	server  netip.AddrPort
+	hasConn bool
+	conn    capture.Observation
+	tls     *zeekTLS
+	http    []*zeekHTTPRequest
 }
 
 // zeekJoin is the run-wide state of the Zeek reader: the connections
@@ -65,55 +65,60 @@ type zeekFlow struct {
 // issuers of x509.log. It is not safe for concurrent use.
 type zeekJoin struct {
 	flows    map[string]*zeekFlow
+	order    []*zeekFlow // flows in the order their first record was read
 	certs    map[string]string
 	seq      uint64
 	overflow int64
+	limit    int // maxZeekFlows; smaller in tests
 }
 
 func newZeekJoin() *zeekJoin {
-	return &zeekJoin{flows: make(map[string]*zeekFlow), certs: make(map[string]string)}
+	return &zeekJoin{flows: make(map[string]*zeekFlow), certs: make(map[string]string), limit: maxZeekFlows}
 }
 
 // flow returns the held flow of uid, creating it when there is room. A
 // record whose server differs from the flow's is not the same connection
 // (uids are unique per sensor, not across sensors): it gets nil.
-func (j *zeekJoin) flow(uid string, server netip.AddrPort) *zeekFlow {
-	if uid == "" {
+//
+// uid aliases the line: the map is indexed with string(uid), which does not
+// allocate, and only a new flow copies it.
+func (j *zeekJoin) flow(uid []byte, server netip.AddrPort) *zeekFlow {
+	if len(uid) == 0 {
 		return nil
 	}
-	if f := j.flows[uid]; f != nil {
+	if f := j.flows[string(uid)]; f != nil {
 		if f.server != server {
 			return nil
 		}
 		return f
 	}
-	if len(j.flows) >= maxZeekFlows {
+	if len(j.flows) >= j.limit {
 		j.overflow++
 		return nil
 	}
 	j.seq++
 	f := &zeekFlow{seq: j.seq, server: server}
-	j.flows[uid] = f
+	j.flows[string(uid)] = f
+	j.order = append(j.order, f)
 	return f
 }
 
 // addConn takes a conn.log connection. One that cannot have ssl or http
 // records (needsJoin false) and has none waiting is emitted at once.
-func (j *zeekJoin) addConn(uid string, o *capture.Observation, needsJoin bool, emit func(*capture.Observation)) {
+func (j *zeekJoin) addConn(uid []byte, o *capture.Observation, needsJoin bool, emit func(*capture.Observation)) {
 	var f *zeekFlow
-	if g := j.flows[uid]; g != nil || needsJoin {
+	if g := j.flows[string(uid)]; g != nil || needsJoin {
 		f = j.flow(uid, o.Server)
 	}
-	if f == nil || f.conn != nil {
+	if f == nil || f.hasConn {
 		// Nothing to join, no room, or a second conn record of the uid.
 		emit(o)
 		return
 	}
-	c := *o
-	f.conn = &c
+	f.conn, f.hasConn = *o, true
 }
 
-func (j *zeekJoin) addTLS(uid string, s *zeekTLS, emit func(*capture.Observation)) {
+func (j *zeekJoin) addTLS(uid []byte, s *zeekTLS, emit func(*capture.Observation)) {
 	f := j.flow(uid, s.server)
 	if f == nil {
 		o := zeekFlow{tls: s}
@@ -125,7 +130,7 @@ func (j *zeekJoin) addTLS(uid string, s *zeekTLS, emit func(*capture.Observation
 	}
 }
 
-func (j *zeekJoin) addHTTP(uid string, h *zeekHTTPRequest, emit func(*capture.Observation)) {
+func (j *zeekJoin) addHTTP(uid []byte, h *zeekHTTPRequest, emit func(*capture.Observation)) {
 	f := j.flow(uid, h.server)
 	if f == nil || len(f.http) >= maxZeekRequests {
 		o := zeekFlow{http: []*zeekHTTPRequest{h}}
@@ -145,15 +150,12 @@ func (j *zeekJoin) addCert(key, issuer string) {
 // flush emits every held flow in the order its first record was read, and
 // empties the table.
 func (j *zeekJoin) flush(emit func(*capture.Observation)) {
-	flows := make([]*zeekFlow, 0, len(j.flows))
-	for _, f := range j.flows {
-		flows = append(flows, f)
-	}
-	sort.Slice(flows, func(a, b int) bool { return flows[a].seq < flows[b].seq })
-	for _, f := range flows {
+	for _, f := range j.order {
 		f.emit(j, emit)
 	}
 	clear(j.flows)
+	clear(j.order)
+	j.order = j.order[:0]
 }
 
 // emit builds the observation of one flow: at its conn.log line when there
@@ -176,8 +178,8 @@ func (f *zeekFlow) emit(j *zeekJoin, emit func(*capture.Observation)) {
 		}
 	}
 	switch {
-	case f.conn != nil:
-		o = *f.conn
+	case f.hasConn:
+		o = f.conn
 	case f.tls != nil:
 		o = capture.Observation{
 			Time: f.tls.t, Input: f.tls.input, Locator: f.tls.at, Kind: capture.Connection,
@@ -198,7 +200,9 @@ func (f *zeekFlow) emit(j *zeekJoin, emit func(*capture.Observation)) {
 			Outcome: capture.OutcomeUnknown,
 		}
 	}
-	var detail []string
+	// Most flows have one or two parts of detail: keep them on the stack.
+	var parts [4]string
+	detail := parts[:0]
 	if o.Detail != "" {
 		detail = append(detail, o.Detail)
 	}
@@ -206,13 +210,17 @@ func (f *zeekFlow) emit(j *zeekJoin, emit func(*capture.Observation)) {
 		detail = append(detail, applyZeekConnect(&o, connect))
 	}
 	if f.tls != nil {
-		detail = append(detail, applyZeekTLS(&o, f.tls, j.certs, f.conn != nil))
+		detail = append(detail, applyZeekTLS(&o, f.tls, j.certs, f.hasConn))
 	}
 	base := o
 	if first != nil {
 		detail = append(detail, applyZeekHTTP(&o, first, o.Host != ""))
 	}
-	o.Detail = strings.Join(detail, "; ")
+	if len(detail) == 1 {
+		o.Detail = detail[0]
+	} else {
+		o.Detail = strings.Join(detail, "; ")
+	}
 	emit(&o)
 
 	for _, h := range rest {

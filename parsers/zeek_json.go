@@ -1,6 +1,7 @@
 package parsers
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"unicode/utf8"
@@ -206,26 +207,31 @@ func (s *visitScanner) value(depth int) error {
 	}
 }
 
-// str reads a string starting at '"' and returns its raw content.
+// str reads a string starting at '"' and returns its raw content. It
+// looks for the closing quote with bytes.IndexByte rather than byte by
+// byte: strings are most of an eve.json line. Raw control characters are
+// let through, as a lenient reader may.
 func (s *visitScanner) str() (raw []byte, escaped bool, err error) {
 	s.i++ // "
 	start := s.i
-	for s.i < len(s.data) {
-		switch c := s.data[s.i]; {
-		case c == '"':
-			raw = s.data[start:s.i]
-			s.i++
+	for {
+		q := bytes.IndexByte(s.data[s.i:], '"')
+		if q < 0 {
+			return nil, false, fmt.Errorf("json: string starting at offset %d does not end", start-1)
+		}
+		b := bytes.IndexByte(s.data[s.i:s.i+q], '\\')
+		if b < 0 {
+			raw = s.data[start : s.i+q]
+			s.i += q + 1
 			return raw, escaped, nil
-		case c == '\\':
-			escaped = true
-			s.i += 2
-		case c < 0x20:
-			return nil, false, s.errAt("string")
-		default:
-			s.i++
+		}
+		// An escape before the quote: step over it and look again.
+		escaped = true
+		s.i += b + 2
+		if s.i > len(s.data) {
+			s.i = len(s.data)
 		}
 	}
-	return nil, false, fmt.Errorf("json: string starting at offset %d does not end", start-1)
 }
 
 func isBareByte(c byte) bool {

@@ -267,6 +267,12 @@ func TestZeekLines(t *testing.T) {
 			records: 2, skipped: 16,
 		},
 		{
+			// Found by FuzzParseZeekTSV: a lookup of the root names nothing.
+			name:    "root_query",
+			text:    "#fields\t\t\t\t\t\t\t\t\t\tquery\t\n\t\t\t\t\t\t\t\t\t.",
+			skipped: 2,
+		},
+		{
 			name:    "masked_time",
 			text:    zeekTSV("conn", connFields, "XXXXXXXXXX.XXXXXX C1 192.0.2.10 40001 203.0.113.10 443 tcp - S0 S -"),
 			records: 1, skipped: 8,
@@ -320,5 +326,61 @@ func TestDetectSensors(t *testing.T) {
 	wrapped := `{"firewall_name":"fw","availability_zone":"a","event_timestamp":"1","event":{"timestamp":"2021-01-01T00:00:00.000000+0000","event_type":"alert","src_ip":"1.2.3.4"}}`
 	if got := detectEve(nil, [][]byte{[]byte(wrapped)}); got != 0 {
 		t.Errorf("detectEve(wrapped) = %d, want 0", got)
+	}
+}
+
+func TestZeekJoinOverflow(t *testing.T) {
+	conn := zeekTSV("conn", connFields,
+		"1764752401.1 C1 192.0.2.10 40001 203.0.113.10 443 tcp ssl SF ShADadFf 5200",
+		"1764752402.1 C2 192.0.2.10 40002 203.0.113.20 443 tcp ssl SF ShADadFf 5200",
+	)
+	ssl := zeekTSV("ssl", sslFields,
+		"1764752401.2 C1 192.0.2.10 40001 203.0.113.10 443 TLSv13 auth.gtmhub.com T - - -",
+		"1764752402.2 C2 192.0.2.10 40002 203.0.113.20 443 TLSv13 app.gtmhub.com T - - -",
+	)
+	opts := &Options{}
+	j := opts.State(zeekJoinKey, func() any { return newZeekJoin() }).(*zeekJoin)
+	j.limit = 1
+	var obs []capture.Observation
+	emit := func(o *capture.Observation) { obs = append(obs, *o) }
+	st := &capture.Stats{}
+	if err := readZeek(strings.NewReader(conn), "conn.log", opts, st, emit); err != nil {
+		t.Fatal(err)
+	}
+	// The second connection found no room: emitted at once, unnamed, and
+	// counted.
+	if len(obs) != 1 || obs[0].Host != "" || len(st.Problems) != 1 || !strings.Contains(st.Problems[0].Err, "1 connections emitted without") {
+		t.Fatalf("after conn.log: %d observations, problems %v, want 1 unnamed and the overflow counted", len(obs), st.Problems)
+	}
+	if err := readZeek(strings.NewReader(ssl), "ssl.log", opts, &capture.Stats{}, emit); err != nil {
+		t.Fatal(err)
+	}
+	opts.Flush(emit)
+	hosts := make(map[string]bool)
+	for _, o := range obs {
+		hosts[o.Host] = true
+	}
+	if !hosts["auth.gtmhub.com"] || !hosts["app.gtmhub.com"] {
+		t.Errorf("hosts = %v, want both SNIs to be seen", hosts)
+	}
+}
+
+func TestZeekJSONRecords(t *testing.T) {
+	lines := `{"_path":"files","ts":1764752401.1,"fuid":"F1","uid":"C1"}
+{"_path":"http","ts":"2025-12-03T09:00:01.500000Z","uid":"C7","id.orig_h":"192.0.2.10","id.orig_p":40007,"id.resp_h":"192.0.2.1","id.resp_p":3128,"method":"POST","host":"auth.gtmhub.com","uri":"http://auth.gtmhub.com/oauth/token?code=abc","status_code":403}
+`
+	obs, stats := readRun(t, sensorInput{"http.json", lines})
+	if stats[0].Skipped[string(skipZeekOtherLog)] != 1 || stats[0].Records != 1 {
+		t.Errorf("skipped %v, records %d, want the files.log line skipped and one record", stats[0].Skipped, stats[0].Records)
+	}
+	if len(obs) != 1 {
+		t.Fatalf("%d observations, want 1", len(obs))
+	}
+	o := obs[0]
+	want := time.Date(2025, 12, 3, 9, 0, 1, 500000000, time.UTC)
+	if o.Host != "auth.gtmhub.com" || o.HostSource != capture.SourceURL || o.Path != "/oauth/token?code=REDACTED" ||
+		o.Reason != capture.ProxyDenied || o.Server.Port() != 80 || !o.Time.Equal(want) {
+		t.Errorf("got %q (%s) %s %s port %d at %v, want auth.gtmhub.com (url) /oauth/token?code=REDACTED proxy-denied port 80 at %v",
+			o.Host, o.HostSource, o.Path, o.Reason, o.Server.Port(), o.Time, want)
 	}
 }
