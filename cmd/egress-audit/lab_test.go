@@ -29,7 +29,7 @@ import (
 // set. EGRESS_AUDIT_LAB_KEEP=<dir> keeps the run's files in dir.
 
 // labTools are the programs lab.sh runs.
-var labTools = []string{"ip", "nft", "dnsmasq", "squid", "tcpdump", "dumpcap", "ulogd", "curl", "go"}
+var labTools = []string{"ip", "nft", "ethtool", "dnsmasq", "squid", "tcpdump", "dumpcap", "ulogd", "curl", "go"}
 
 // Expected call verdicts, by call id: "ok", "blocked:<reason>" or
 // "missing:<reason>"; alternatives are separated by "|".

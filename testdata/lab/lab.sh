@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The egress-audit network lab: real clients, firewall, resolver and proxy in
 # Linux network namespaces, producing the captures and logs of every way an
-# OAuth call can fail. Needs root and: ip nft dnsmasq squid tcpdump dumpcap
-# ulogd curl go.
+# OAuth call can fail. Needs root and: ip nft ethtool dnsmasq squid tcpdump
+# dumpcap ulogd curl go.
 #
 #   lab.sh run <out-dir> [scenario...]   build, start, run scenarios, tear down
 #   lab.sh down                          tear down what a killed run left
@@ -109,6 +109,14 @@ up() {
 		peer name lan netns $FW address 02:00:00:00:01:01
 	ip link add wan netns $FW address 02:00:00:00:02:01 type veth \
 		peer name eth0 netns $NET address 02:00:00:00:02:02
+
+	# Without segmentation and receive offloads, a capture shows the
+	# segments that cross the wire: a ClientHello larger than the MSS is two
+	# segments, not one GSO frame.
+	for dev in "$CLI eth0" "$FW lan" "$FW wan" "$NET eth0"; do
+		set -- $dev
+		in_ns "$1" ethtool -K "$2" tso off gso off gro off >/dev/null
+	done
 
 	in_ns $CLI ip addr add 192.0.2.10/24 dev eth0
 	in_ns $CLI ip addr add 2001:db8:1::10/64 dev eth0 nodad
@@ -434,7 +442,7 @@ scenario() {
 
 need_tools() {
 	local missing=()
-	for t in ip nft dnsmasq squid tcpdump dumpcap ulogd curl go; do
+	for t in ip nft ethtool dnsmasq squid tcpdump dumpcap ulogd curl go; do
 		command -v "$t" >/dev/null || missing+=("$t")
 	done
 	if [ ${#missing[@]} -gt 0 ]; then
