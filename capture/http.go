@@ -103,6 +103,10 @@ func (d *decoder) serverData(f *flow, p *packet) {
 		if a.connect == "" {
 			if a.status != 0 {
 				f.ss.release(&d.bufs)
+				if len(a.hosts) > 0 {
+					// Later requests are read from their own segments.
+					f.cs.release(&d.bufs)
+				}
 			}
 			return
 		}

@@ -6,8 +6,11 @@ package capture
 const (
 	clientStreamCap = 8 << 10
 	serverStreamCap = 12 << 10
-	// maxBuffers bounds the reassembly buffers held at once (about 40 MB).
-	maxBuffers = 4096
+	// maxBufferBytes bounds the reassembly buffers held at once.
+	maxBufferBytes = 32 << 20
+	// firstBuffer is a new buffer's capacity: most streams need one
+	// segment's worth.
+	firstBuffer = 2 << 10
 )
 
 // stream reassembles the first bytes of one direction of a TCP flow:
@@ -69,13 +72,20 @@ func (s *stream) add(pool *bufPool, seq uint32, data []byte, n int64) bool {
 		if s.noBuf {
 			return false
 		}
-		s.buf = pool.get(s.limit)
+		s.buf = pool.get()
 		if s.buf == nil {
 			s.noBuf = true
 			return false
 		}
 	}
 	end := off + len(data)
+	if cap(s.buf) < end {
+		s.buf = pool.grow(s.buf, end, s.limit)
+		if s.buf == nil {
+			s.noBuf = true
+			return false
+		}
+	}
 	if len(s.buf) < end {
 		s.buf = s.buf[:end]
 	}
@@ -120,30 +130,44 @@ func (s *stream) release(pool *bufPool) {
 }
 
 // bufPool recycles reassembly buffers so that steady state allocates none,
-// and bounds how many exist.
+// and bounds the bytes they hold.
 type bufPool struct {
 	free  [][]byte
-	inUse int
+	bytes int // capacity of the buffers handed out
 }
 
-func (p *bufPool) get(size int) []byte {
-	if p.inUse >= maxBuffers {
+// get returns an empty buffer, or nil when the budget is spent.
+func (p *bufPool) get() []byte {
+	if n := len(p.free); n > 0 {
+		b := p.free[n-1]
+		p.free = p.free[:n-1]
+		p.bytes += cap(b)
+		return b[:0]
+	}
+	if p.bytes+firstBuffer > maxBufferBytes {
 		return nil
 	}
-	p.inUse++
-	for i := len(p.free) - 1; i >= 0; i-- {
-		if cap(p.free[i]) >= size {
-			b := p.free[i]
-			p.free = append(p.free[:i], p.free[i+1:]...)
-			return b[:0]
-		}
+	p.bytes += firstBuffer
+	return make([]byte, 0, firstBuffer)
+}
+
+// grow returns b with room for n bytes (at most limit), or nil when the
+// budget is spent.
+func (p *bufPool) grow(b []byte, n, limit int) []byte {
+	c := max(2*cap(b), n)
+	c = min(c, limit)
+	if p.bytes-cap(b)+c > maxBufferBytes {
+		return nil
 	}
-	return make([]byte, 0, serverStreamCap)
+	nb := make([]byte, len(b), c)
+	copy(nb, b)
+	p.bytes += c - cap(b)
+	return nb
 }
 
 func (p *bufPool) put(b []byte) {
-	p.inUse--
-	if len(p.free) < 256 {
+	p.bytes -= cap(b)
+	if len(p.free) < 1024 && cap(b) <= firstBuffer*2 {
 		p.free = append(p.free, b[:0])
 	}
 }

@@ -59,6 +59,7 @@ func (d *decoder) tcp(p *packet) {
 	}
 
 	if len(p.payload) == 0 && p.cut == 0 {
+		d.endOfDirection(f, p, fromClient)
 		return
 	}
 	if p.flags&tcpSYN != 0 && f.synN != 0 && p.flags&tcpACK == 0 {
@@ -84,6 +85,21 @@ func (d *decoder) tcp(p *packet) {
 		if f.ss.add(&d.bufs, p.seq, p.payload, p.n) {
 			d.serverData(f, p)
 		}
+	}
+	d.endOfDirection(f, p, fromClient)
+}
+
+// endOfDirection frees the reassembly buffer of a direction that sent
+// its FIN or a reset: no more bytes will come.
+func (d *decoder) endOfDirection(f *flow, p *packet, fromClient bool) {
+	switch {
+	case p.flags&tcpRST != 0:
+		f.cs.release(&d.bufs)
+		f.ss.release(&d.bufs)
+	case p.flags&tcpFIN != 0 && fromClient:
+		f.cs.release(&d.bufs)
+	case p.flags&tcpFIN != 0:
+		f.ss.release(&d.bufs)
 	}
 }
 
