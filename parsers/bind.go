@@ -46,8 +46,9 @@ func detectBIND(_ []byte, lines [][]byte) int {
 }
 
 type bindParser struct {
-	loc *time.Location
-	now func() time.Time
+	loc   *time.Location
+	now   func() time.Time
+	cache recordCache
 }
 
 func (p *bindParser) ParseLine(line []byte, o *capture.Observation) error {
@@ -87,19 +88,24 @@ func (p *bindParser) ParseLine(line []byte, o *capture.Observation) error {
 	switch {
 	case bytes.HasPrefix(rest, []byte("query: ")):
 		// query: name IN TYPE +flags (server)
-		f := bytes.Fields(rest[len("query: "):])
-		if len(f) < 3 {
-			return fmt.Errorf("bind: query line with %d fields, want name, class and type", len(f))
+		var fa [8][]byte
+		n := splitFields(rest[len("query: "):], fa[:])
+		if n < 3 {
+			return fmt.Errorf("bind: query line with %d fields, want name, class and type", n)
 		}
+		if n > len(fa) {
+			n = len(fa)
+		}
+		f := fa[:n]
 		if err := p.setName(o, f[0]); err != nil {
 			return err
 		}
 		o.Outcome = capture.OutcomeUnknown
-		o.Detail = "query " + string(f[2])
+		o.Detail = queryDetail(&p.cache, f[2])
 		if len(f) > 3 && bytes.IndexByte(f[3], 'T') >= 0 {
 			o.Transport = capture.TCP
 		}
-		if n := len(f); n > 4 || n == 5 {
+		if n > 4 {
 			s := bytes.Trim(f[n-1], "()")
 			if a, err := netip.ParseAddr(string(s)); err == nil {
 				o.Server = netip.AddrPortFrom(a, 53)
@@ -149,12 +155,30 @@ func (p *bindParser) ParseLine(line []byte, o *capture.Observation) error {
 const SkipDNSNoName Skip = "dns refusal without the name asked"
 
 func (p *bindParser) setName(o *capture.Observation, name []byte) error {
-	name = bytes.ToLower(trimDot(name))
+	name = trimDot(name)
 	if !validHost(name) {
-		return fmt.Errorf("bind: name %q: not a host name", name)
+		return fmt.Errorf("bind: name %q: not a host name", bytes.ToLower(name))
 	}
-	o.Host = string(name)
+	o.Host = p.cache.host(name)
 	return nil
+}
+
+// queryDetail returns "query TYPE", kept in cache.
+func queryDetail(c *recordCache, qtype []byte) string {
+	b := append(c.buf[:0], "query "...)
+	b = append(b, qtype...)
+	c.buf = b
+	if s, ok := c.details[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if c.details == nil {
+		c.details = make(map[string]string)
+	}
+	if len(c.details) < cacheMax {
+		c.details[s] = s
+	}
+	return s
 }
 
 // bindTime returns the time of a BIND line: its own "03-Dec-2025

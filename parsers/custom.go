@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -304,10 +305,12 @@ func parseAnyTime(b []byte, layout string, loc *time.Location) (time.Time, error
 	if layout != "" {
 		return time.ParseInLocation(layout, s, loc)
 	}
-	if t, err := parseEpoch(b); err == nil {
-		if i := bytes.IndexByte(b, '.'); i < 0 && len(b) == 13 {
-			return time.UnixMilli(t.Unix()).UTC(), nil
+	if len(b) == 13 {
+		if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return time.UnixMilli(ms).UTC(), nil // milliseconds since the epoch
 		}
+	}
+	if t, err := parseEpoch(b); err == nil {
 		return t, nil
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {

@@ -54,8 +54,9 @@ type dnsmasqQuestion struct {
 }
 
 type dnsmasqParser struct {
-	loc *time.Location
-	now func() time.Time
+	loc   *time.Location
+	now   func() time.Time
+	cache recordCache
 
 	pending map[string]dnsmasqQuestion
 	order   []string // names of pending, oldest first
@@ -100,7 +101,11 @@ func (p *dnsmasqParser) ParseLine(line []byte, o *capture.Observation) error {
 		if a, err := netip.ParseAddr(string(bytes.TrimSpace(from))); err == nil && !client.IsValid() {
 			client = netip.AddrPortFrom(a, 0)
 		}
-		p.remember(string(bytes.ToLower(trimDot(name))), client)
+		name = trimDot(name)
+		if !validHost(name) {
+			return fmt.Errorf("dnsmasq: name %q: not a host name", name)
+		}
+		p.remember(p.cache.host(name), client)
 		p.chain = ""
 		return SkipDNSQuestion
 	}
@@ -126,26 +131,36 @@ func (p *dnsmasqParser) ParseLine(line []byte, o *capture.Observation) error {
 			return SkipDNSOther
 		}
 	}
-	host := bytes.ToLower(trimDot(name))
+	host := trimDot(name)
 	o.Kind = capture.Lookup
 	o.Transport = capture.UDP
 	o.HostSource = capture.SourceDNS
-	o.Detail = string(verb) + " " + string(answer)
+	switch string(verb) {
+	case "reply":
+		o.Detail = "reply"
+	case "cached":
+		o.Detail = "cached"
+	default:
+		o.Detail = string(verb)
+	}
+	if _, err := netip.ParseAddr(string(answer)); err != nil {
+		o.Detail += " " + string(answer)
+	}
 	if source != "" {
 		o.Detail += " (" + source + ")"
 	}
 
 	// A PTR answer names the address that was asked about.
-	if addr, err := netip.ParseAddr(string(host)); err == nil {
+	if addr, err := parseAddrMaybePort(host); err == nil && addr.Port() == 0 {
 		target := bytes.ToLower(trimDot(answer))
 		if !validHost(target) {
 			return SkipDNSOther
 		}
 		o.Host = string(target)
-		o.Answers = []netip.Addr{addr}
+		o.Answers = []netip.Addr{addr.Addr()}
 		o.Outcome = capture.OutcomeOK
-		if addr.Is4() {
-			b := addr.As4()
+		if addr.Addr().Is4() {
+			b := addr.Addr().As4()
 			arpa := fmt.Sprintf("%d.%d.%d.%d.in-addr.arpa", b[3], b[2], b[1], b[0])
 			o.Client = p.pending[arpa].client
 		}
@@ -154,7 +169,7 @@ func (p *dnsmasqParser) ParseLine(line []byte, o *capture.Observation) error {
 	if !validHost(host) {
 		return fmt.Errorf("dnsmasq: name %q: not a host name", host)
 	}
-	asked := string(host)
+	asked := p.cache.host(host)
 	q, known := p.pending[asked]
 	if !known && p.chain != "" {
 		asked = p.chain
@@ -166,23 +181,24 @@ func (p *dnsmasqParser) ParseLine(line []byte, o *capture.Observation) error {
 		o.Client = extraClient
 	}
 
-	switch a := string(answer); {
-	case a == "<CNAME>":
+	switch a := answer; {
+	case string(a) == "<CNAME>":
 		if known {
 			p.chain = asked
 		}
 		return SkipDNSCNAME
-	case a == "NXDOMAIN":
+	case string(a) == "NXDOMAIN":
 		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.DNSNXDomain
-	case a == "SERVFAIL":
+	case string(a) == "SERVFAIL":
 		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.DNSServFail
-	case a == "REFUSED":
+	case string(a) == "REFUSED":
 		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.DNSRefused
 	case bytes.HasPrefix(answer, []byte("NODATA")):
 		o.Outcome = capture.OutcomeOK // the name exists, without that type
 	default:
-		addr, err := netip.ParseAddr(a)
-		if err != nil {
+		ap, err := parseAddrMaybePort(answer)
+		addr := ap.Addr()
+		if err != nil || ap.Port() != 0 {
 			// Other record types (<MX>, <SRV>, text) say nothing of addresses.
 			o.Outcome = capture.OutcomeOK
 			return nil

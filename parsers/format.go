@@ -144,6 +144,9 @@ var formats = []*Format{
 	asa,
 	panos,
 	fortigate,
+	zscaler,
+	envoy,
+	haproxy,
 }
 
 // Formats returns the input formats, sorted by name.

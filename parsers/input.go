@@ -223,16 +223,20 @@ func readLines(r *bufio.Reader, name string, p LineParser, st *capture.Stats, em
 			st.Skip(string(SkipBlank))
 		default:
 			o = capture.Observation{Input: name, Locator: at}
-			perr := p.ParseLine(line, &o)
-			var skip Skip
-			switch {
-			case perr == nil:
+			switch perr := p.ParseLine(line, &o).(type) {
+			case nil:
 				st.Records++
 				emit(&o)
-			case errors.As(perr, &skip):
-				st.Skip(string(skip))
+			case Skip:
+				// A direct type switch: errors.As would allocate per line.
+				st.Skip(string(perr))
 			default:
-				st.Fail(at, &capture.ProblemError{Input: name, Locator: at, Err: perr})
+				var skip Skip
+				if errors.As(perr, &skip) {
+					st.Skip(string(skip))
+				} else {
+					st.Fail(at, &capture.ProblemError{Input: name, Locator: at, Err: perr})
+				}
 			}
 		}
 		if err != nil {

@@ -36,9 +36,18 @@ type proxyRecord struct {
 	denied bool
 	// rule names the policy that decided, for the detail.
 	rule []byte
+
+	cache *recordCache // kept across reset
 }
 
-func (r *proxyRecord) reset() { *r = proxyRecord{} }
+// reset clears the fields of r, keeping its cache.
+func (r *proxyRecord) reset() {
+	c := r.cache
+	*r = proxyRecord{cache: c}
+	if r.cache == nil {
+		r.cache = &recordCache{}
+	}
+}
 
 // errNoRequest is the skip of a record that logs a connection the proxy
 // never read a request from.
@@ -55,6 +64,9 @@ func (r *proxyRecord) fill(o *capture.Observation, keep bool) error {
 		o.Time = r.time
 	}
 	if c := dash(r.client); len(c) > 0 {
+		if i := bytes.IndexByte(c, ','); i > 0 {
+			c = c[:i] // X-Forwarded-For: the first address is the client
+		}
 		ap, err := parseAddrMaybePort(c)
 		if err != nil {
 			return fmt.Errorf("client %q: not an address", c)
@@ -87,6 +99,9 @@ func (r *proxyRecord) fill(o *capture.Observation, keep bool) error {
 	}
 
 	if s := dash(r.server); len(s) > 0 {
+		if i := bytes.Index(s, []byte("://")); i >= 0 {
+			s = s[i+3:]
+		}
 		if ap, err := parseAddrMaybePort(s); err == nil {
 			port := o.Server.Port()
 			if ap.Port() != 0 {
@@ -100,14 +115,14 @@ func (r *proxyRecord) fill(o *capture.Observation, keep bool) error {
 			o.Server = netip.AddrPortFrom(o.Server.Addr(), uint16(n))
 		}
 	}
-	code := string(dash(r.code))
+	code := dash(r.code)
 	if status < 0 {
 		status = 0
-		if code == "" {
+		if len(code) == 0 {
 			status = 200 // a record with neither is taken as served
 		}
 	}
-	setProxyOutcome(o, code, status)
+	setProxyOutcomeBytes(o, code, status, r.cache)
 	if r.denied && o.Outcome != capture.OutcomeBlocked {
 		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.ProxyDenied
 	}
@@ -126,10 +141,11 @@ func (r *proxyRecord) target(o *capture.Observation, keep bool) error {
 		if len(t) == 0 || t[0] == '/' {
 			t = dash(r.host)
 		}
-		host, port, err := splitHostPortBytes(trimSlash(stripScheme(t)), 443)
+		h, port, err := hostPort(trimSlash(stripScheme(t)), 443)
 		if err != nil {
 			return fmt.Errorf("CONNECT target %q: %w", t, err)
 		}
+		host := r.cache.host(h)
 		if p := dash(r.port); len(p) > 0 {
 			if n, err := atoi(p); err == nil && n > 0 && n <= 65535 {
 				port = uint16(n)
@@ -140,13 +156,13 @@ func (r *proxyRecord) target(o *capture.Observation, keep bool) error {
 		return nil
 	}
 	if len(u) > 0 && u[0] != '/' && u[0] != '*' {
-		t, err := parseURLBytes(u, dash(r.scheme))
+		h, port, path, err := urlParts(u, dash(r.scheme))
 		if err != nil {
 			return fmt.Errorf("URL %q: %w", redactForMessage(u), err)
 		}
-		o.Host, o.HostSource = t.host, capture.SourceURL
-		o.Path = redactPath(t.path, keep)
-		o.Server = netip.AddrPortFrom(netip.Addr{}, t.port)
+		o.Host, o.HostSource = r.cache.host(h), capture.SourceURL
+		o.Path = r.cache.path(path, keep)
+		o.Server = netip.AddrPortFrom(netip.Addr{}, port)
 		if p := dash(r.port); len(p) > 0 {
 			if n, err := atoi(p); err == nil && n > 0 && n <= 65535 {
 				o.Server = netip.AddrPortFrom(netip.Addr{}, uint16(n))
@@ -163,10 +179,11 @@ func (r *proxyRecord) target(o *capture.Observation, keep bool) error {
 	if s := dash(r.scheme); bytes.EqualFold(s, []byte("https")) || bytes.EqualFold(s, []byte("ssl")) {
 		def = 443
 	}
-	host, port, err := splitHostPortBytes(h, def)
+	hb, port, err := hostPort(h, def)
 	if err != nil {
 		return fmt.Errorf("host %q: %w", h, err)
 	}
+	host := r.cache.host(hb)
 	if p := dash(r.port); len(p) > 0 {
 		if n, err := atoi(p); err == nil && n > 0 && n <= 65535 {
 			port = uint16(n)
@@ -189,7 +206,7 @@ func (r *proxyRecord) target(o *capture.Observation, keep bool) error {
 		}
 		path = append(buf, q...)
 	}
-	o.Path = redactPath(string(path), keep)
+	o.Path = r.cache.path(path, keep)
 	return nil
 }
 
@@ -241,8 +258,22 @@ func atoi(b []byte) (int, error) {
 var errBadNumber = errors.New("not a number")
 
 // parseAddrMaybePort parses "addr", "addr:port", "[v6]:port", "addr#port"
-// or a bare IPv6 address.
+// or a bare IPv6 address. A bare IPv4 address is parsed without
+// allocating.
 func parseAddrMaybePort(b []byte) (netip.AddrPort, error) {
+	if a, ok := parseIPv4(b); ok {
+		return netip.AddrPortFrom(a, 0), nil
+	}
+	if i := bytes.LastIndexAny(b, "#:"); i > 0 && bytes.IndexByte(b[:i], ':') < 0 {
+		if a, ok := parseIPv4(b[:i]); ok {
+			if n, err := atoi(b[i+1:]); err == nil && n <= 65535 {
+				return netip.AddrPortFrom(a, uint16(n)), nil
+			}
+		}
+	}
+	if len(b) > 2 && b[0] == '[' && b[len(b)-1] == ']' {
+		b = b[1 : len(b)-1]
+	}
 	s := string(b)
 	if a, err := netip.ParseAddr(s); err == nil {
 		return netip.AddrPortFrom(a, 0), nil
@@ -257,8 +288,10 @@ func parseAddrMaybePort(b []byte) (netip.AddrPort, error) {
 			return netip.AddrPortFrom(a, uint16(n)), nil
 		}
 	}
-	return netip.AddrPort{}, fmt.Errorf("not an address")
+	return netip.AddrPort{}, errNotAddress
 }
+
+var errNotAddress = errors.New("not an address")
 
 // internMethod returns method as a string, without allocating for the
 // common methods.
@@ -285,4 +318,34 @@ func internMethod(m []byte) string {
 		m = m[:16]
 	}
 	return string(bytes.ToUpper(m))
+}
+
+// parseIPv4 parses a dotted-quad IPv4 address without allocating.
+func parseIPv4(b []byte) (netip.Addr, bool) {
+	var ip [4]byte
+	part, n, digits := 0, 0, 0
+	for i := 0; i <= len(b); i++ {
+		if i == len(b) || b[i] == '.' {
+			if digits == 0 || part > 3 {
+				return netip.Addr{}, false
+			}
+			ip[part] = byte(n)
+			part++
+			n, digits = 0, 0
+			continue
+		}
+		c := b[i]
+		if c < '0' || c > '9' || (digits == 1 && n == 0) {
+			return netip.Addr{}, false
+		}
+		n = n*10 + int(c-'0')
+		digits++
+		if n > 255 {
+			return netip.Addr{}, false
+		}
+	}
+	if part != 4 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(ip), true
 }

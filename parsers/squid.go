@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/egress-audit/egress-audit/capture"
@@ -137,19 +136,21 @@ func isSquidCacheLog(line []byte) bool {
 // 403 is a denial, 407 asks for authentication, 5xx and NONE_NONE mean the
 // proxy could not reach the server, 000 means no answer was given.
 func setProxyOutcome(o *capture.Observation, code string, status int) {
-	if code == "" {
-		o.Detail = fmt.Sprintf("HTTP %03d", status)
-	} else {
-		o.Detail = fmt.Sprintf("%s/%03d", code, status)
-	}
+	setProxyOutcomeBytes(o, []byte(code), status, &recordCache{})
+}
+
+// setProxyOutcomeBytes is [setProxyOutcome] taking the detail from cache.
+func setProxyOutcomeBytes(o *capture.Observation, codeb []byte, status int, cache *recordCache) {
+	o.Detail = cache.detail(codeb, status)
+	code := codeb
 	switch {
 	case status == 407:
 		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.ProxyAuthRequired
-	case status == 403 || strings.HasPrefix(code, "TCP_DENIED") || code == "DENIED":
+	case status == 403 || bytes.HasPrefix(code, []byte("TCP_DENIED")) || string(code) == "DENIED":
 		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.ProxyDenied
-	case status >= 500 || strings.HasPrefix(code, "NONE_NONE") && status != 200 && status != 0:
+	case status >= 500 || bytes.HasPrefix(code, []byte("NONE_NONE")) && status != 200 && status != 0:
 		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.ProxyError
-	case status == 0 && strings.HasPrefix(code, "NONE_NONE"):
+	case status == 0 && bytes.HasPrefix(code, []byte("NONE_NONE")):
 		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.ProxyError
 		o.Detail += " (no answer: the proxy could not reach the server)"
 	case status == 0:

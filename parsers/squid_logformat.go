@@ -359,7 +359,11 @@ func (lf *logFormat) record(fields *[lfMaxTokens][]byte, r *proxyRecord, loc *ti
 	case len(local) > 0:
 		t, err := parseCLFTime(local)
 		if err != nil {
-			return fmt.Errorf("time %q: %w", local, err)
+			rt, rerr := time.Parse(time.RFC3339Nano, string(local))
+			if rerr != nil {
+				return fmt.Errorf("time %q: %w", local, err)
+			}
+			t = rt.UTC()
 		}
 		r.time = t
 	}
@@ -382,8 +386,11 @@ var errCLFTime = errors.New("want dd/Mon/yyyy:hh:mm:ss +zone")
 
 // parseCLFTime parses the time of the common log format,
 // "12/Sep/2024:12:38:20 +0530", optionally with a fraction after the
-// seconds, without allocating.
-func parseCLFTime(b []byte) (time.Time, error) {
+// seconds, without allocating. A time without a zone is UTC.
+func parseCLFTime(b []byte) (time.Time, error) { return parseCLFTimeIn(b, time.UTC) }
+
+// parseCLFTimeIn is [parseCLFTime] reading a time without a zone in loc.
+func parseCLFTimeIn(b []byte, loc *time.Location) (time.Time, error) {
 	if len(b) < 20 || b[2] != '/' || b[6] != '/' || b[11] != ':' || b[14] != ':' || b[17] != ':' {
 		return time.Time{}, errCLFTime
 	}
@@ -408,7 +415,6 @@ func parseCLFTime(b []byte) (time.Time, error) {
 		}
 		rest = rest[j:]
 	}
-	loc := time.UTC
 	off := 0
 	rest = bytes.TrimLeft(rest, " ")
 	if len(rest) == 5 && (rest[0] == '+' || rest[0] == '-') {
@@ -421,11 +427,12 @@ func parseCLFTime(b []byte) (time.Time, error) {
 		if rest[0] == '-' {
 			off = -off
 		}
+		loc = time.UTC
 	} else if len(rest) != 0 {
 		return time.Time{}, errCLFTime
 	}
 	t := time.Date(year, mon, day, hh, mm, ss, ns, loc)
-	return t.Add(-time.Duration(off) * time.Second), nil
+	return t.Add(-time.Duration(off) * time.Second).UTC(), nil
 }
 
 // logFormatParser reads lines of one or more logformats, trying each in

@@ -35,8 +35,10 @@ func detectUnbound(_ []byte, lines [][]byte) int {
 }
 
 type unboundParser struct {
-	loc *time.Location
-	now func() time.Time
+	loc   *time.Location
+	now   func() time.Time
+	cache recordCache
+	tbuf  []byte // "TYPE RCODE", apart from the cache's own buffer
 }
 
 func (p *unboundParser) ParseLine(line []byte, o *capture.Observation) error {
@@ -53,17 +55,23 @@ func (p *unboundParser) ParseLine(line []byte, o *capture.Observation) error {
 	if !ok {
 		return SkipDNSOther
 	}
-	f := bytes.Fields(msg)
+	var fa [8][]byte
+	n := splitFields(msg, fa[:])
+	if n > len(fa) {
+		n = len(fa)
+	}
+	f := fa[:n]
 	if len(f) < 4 || !bytes.Equal(f[3], []byte("IN")) {
 		return SkipDNSOther
 	}
-	client, err := netip.ParseAddr(string(f[0]))
+	ca, err := parseAddrMaybePort(f[0])
 	if err != nil {
 		return SkipDNSOther // resolver progress messages start with words
 	}
-	name := bytes.ToLower(trimDot(f[1]))
+	client := ca.Addr()
+	name := trimDot(f[1])
 	if !validHost(name) {
-		return fmt.Errorf("unbound: name %q: not a host name", name)
+		return fmt.Errorf("unbound: name %q: not a host name", bytes.ToLower(name))
 	}
 	if len(head) > 2 && head[0] == '[' {
 		if j := bytes.IndexByte(head, ']'); j > 0 {
@@ -78,11 +86,15 @@ func (p *unboundParser) ParseLine(line []byte, o *capture.Observation) error {
 	o.Transport = capture.UDP
 	o.HostSource = capture.SourceDNS
 	o.Client = netip.AddrPortFrom(client, 0)
-	o.Host = string(name)
-	o.Detail = "query " + string(f[2])
+	o.Host = p.cache.host(name)
 	o.Outcome = capture.OutcomeUnknown
 	if len(f) > 4 {
-		o.Detail += " " + string(f[4])
+		p.tbuf = append(append(append(p.tbuf[:0], f[2]...), ' '), f[4]...)
+		o.Detail = queryDetail(&p.cache, p.tbuf)
+	} else {
+		o.Detail = queryDetail(&p.cache, f[2])
+	}
+	if len(f) > 4 {
 		switch string(f[4]) {
 		case "NOERROR":
 			o.Outcome = capture.OutcomeOK

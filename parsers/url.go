@@ -27,29 +27,38 @@ func parseURL(s string) (target, error) {
 // parseURLBytes is [parseURL] on bytes; scheme, when the URL has none,
 // gives the default port. The result does not alias u.
 func parseURLBytes(u, scheme []byte) (target, error) {
-	var t target
+	host, port, path, err := urlParts(u, scheme)
+	if err != nil {
+		return target{}, err
+	}
+	ps := string(path)
+	if ps[0] != '/' {
+		ps = "/" + ps
+	}
+	return target{host: lowerString(host), port: port, path: ps}, nil
+}
+
+// urlParts splits an absolute URL into its host (validated, not yet lower
+// case), port and path with query; the slices alias u.
+func urlParts(u, scheme []byte) (host []byte, port uint16, path []byte, err error) {
 	rest := u
 	if i := bytes.Index(u, []byte("://")); i >= 0 && i <= 10 {
 		scheme, rest = u[:i], u[i+3:]
 	}
-	port := defaultPort(scheme)
-	hostport, path := rest, []byte("/")
+	port = defaultPort(scheme)
+	hostport := rest
+	path = slash
 	if i := bytes.IndexAny(rest, "/?#"); i >= 0 {
 		hostport, path = rest[:i], rest[i:]
 	}
 	if i := bytes.LastIndexByte(hostport, '@'); i >= 0 {
 		hostport = hostport[i+1:] // drop credentials; never report them
 	}
-	host, p, err := splitHostPortBytes(hostport, port)
-	if err != nil {
-		return t, err
-	}
-	ps := string(path)
-	if ps[0] != '/' {
-		ps = "/" + ps
-	}
-	return target{host: host, port: p, path: ps}, nil
+	host, port, err = hostPort(hostport, port)
+	return host, port, path, err
 }
+
+var slash = []byte("/")
 
 func defaultPort(scheme []byte) uint16 {
 	switch {
@@ -72,21 +81,31 @@ func splitHostPort(s string, def uint16) (string, uint16, error) {
 // lower case, without brackets or a trailing dot, and made only of the
 // characters of host names and IP addresses.
 func splitHostPortBytes(s []byte, def uint16) (string, uint16, error) {
+	host, port, err := hostPort(s, def)
+	if err != nil {
+		return "", 0, err
+	}
+	return lowerString(host), port, nil
+}
+
+// hostPort is [splitHostPortBytes] returning the host as a validated slice
+// of s, in its original case.
+func hostPort(s []byte, def uint16) ([]byte, uint16, error) {
 	host, port := s, def
 	switch {
 	case len(s) > 0 && s[0] == '[':
 		end := bytes.IndexByte(s, ']')
 		if end < 0 {
-			return "", 0, errors.New("bad host " + strconv.Quote(string(s)))
+			return nil, 0, errors.New("bad host " + strconv.Quote(string(s)))
 		}
 		host = s[1:end]
 		if rest := s[end+1:]; len(rest) > 0 {
 			if rest[0] != ':' {
-				return "", 0, errors.New("bad host " + strconv.Quote(string(s)))
+				return nil, 0, errors.New("bad host " + strconv.Quote(string(s)))
 			}
 			n, err := atoi(rest[1:])
 			if err != nil || n > 65535 {
-				return "", 0, errors.New("bad port " + strconv.Quote(string(rest[1:])))
+				return nil, 0, errors.New("bad port " + strconv.Quote(string(rest[1:])))
 			}
 			port = uint16(n)
 		}
@@ -95,7 +114,7 @@ func splitHostPortBytes(s []byte, def uint16) (string, uint16, error) {
 		host = s[:i]
 		n, err := atoi(s[i+1:])
 		if err != nil || n > 65535 {
-			return "", 0, errors.New("bad port " + strconv.Quote(string(s[i+1:])))
+			return nil, 0, errors.New("bad port " + strconv.Quote(string(s[i+1:])))
 		}
 		port = uint16(n)
 	}
@@ -103,12 +122,12 @@ func splitHostPortBytes(s []byte, def uint16) (string, uint16, error) {
 		host = host[:len(host)-1]
 	}
 	if len(host) == 0 {
-		return "", 0, errNoHost
+		return nil, 0, errNoHost
 	}
 	if !validHost(host) {
-		return "", 0, errors.New("bad host " + strconv.Quote(string(host)))
+		return nil, 0, errors.New("bad host " + strconv.Quote(string(host)))
 	}
-	return lowerString(host), port, nil
+	return host, port, nil
 }
 
 // validHost reports whether h is made only of the characters of DNS names

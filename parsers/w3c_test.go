@@ -57,6 +57,11 @@ func TestW3CErrors(t *testing.T) {
 	checkLine(t, p, "2025-13-03 09:00:01 192.0.2.10 GET http://x/", want{err: "want YYYY-MM-DD"})
 	checkLine(t, p, "2025-12-03 09:00:01 nobody GET http://x/", want{err: "client"})
 	checkLine(t, p, "2025-12-03 09:00:01 192.0.2.10 GET /relative", want{skip: string(errNoDestination)})
+
+	// Found by FuzzParseW3CLine and FuzzReadInput: a cs-uri-path without
+	// its leading slash.
+	p.ParseLine([]byte("#Fields: date time c-ip cs-method cs-host cs-uri-path"), &capture.Observation{})
+	checkLine(t, p, "2025-12-03 09:00:01 192.0.2.10 GET example.com x", want{host: "example.com", path: "/x"})
 }
 
 func TestW3CCorpus(t *testing.T) {

@@ -1,0 +1,110 @@
+package parsers
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestDetect checks that each format's own lines are recognised as that
+// format and as no other.
+func TestDetect(t *testing.T) {
+	tests := []struct {
+		name, want, head string
+	}{
+		{"squid_native", "squid", "1764752400.101    212 192.0.2.10 TCP_TUNNEL/200 6120 CONNECT marketplace.atlassian.com:443 - HIER_DIRECT/203.0.113.80 -\n"},
+		{"squid_combined", "squid-combined", `192.0.2.10 - - [12/Sep/2024:12:38:20 +0530] "GET http://example.com/ HTTP/1.1" 407 4235 "-" "curl" TCP_DENIED:HIER_NONE` + "\n"},
+		{"nginx_common", "squid-combined", `192.0.2.10 - - [12/Sep/2024:12:38:20 +0530] "CONNECT example.com:443 HTTP/1.1" 200 0` + "\n"},
+		{"dnsmasq", "dnsmasq", dnsmasqSession},
+		{"bind", "bind", "client @0x7f85b4026ed0 127.0.0.1#42520 (ci.elastic.co): query: ci.elastic.co IN A +E(0)K (35.193.103.164)\n"},
+		{"unbound", "unbound", "Dec  3 09:00:01 unbound[811:0] info: 192.0.2.10 app.gtmhub.com. A IN NOERROR 0.012000 0 93\n"},
+		{"w3c", "w3c", proxySGLog},
+		{"zscaler", "zscaler", `{"sourcetype":"zscalernss-web","event":{"cip":"192.0.2.10","eurl":"a.example"}}` + "\n"},
+		{"envoy_text", "envoy", `[2025-12-03T09:00:01.000Z] "CONNECT app.gtmhub.com:443 HTTP/1.1" 200 - 0 0 52 - "192.0.2.10" "curl/8" "id-1" "app.gtmhub.com:443" "198.51.100.20:443"` + "\n"},
+		{"envoy_json", "envoy", `{":authority":"a.example","method":"GET","response_code":200,"upstream_host":"192.0.2.1:80"}` + "\n"},
+		{"haproxy", "haproxy", `192.0.2.10:50123 [03/Dec/2025:09:00:01.123] egress egress/proxy 0/0/1/30/31 200 512 - - ---- 1/1/0/0/0 0/0 "CONNECT app.gtmhub.com:443 HTTP/1.1"` + "\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := Detect([]byte(tc.head))
+			if err != nil || f.Name != tc.want {
+				name := ""
+				if f != nil {
+					name = f.Name
+				}
+				t.Fatalf("Detect = %q, %v; want %q", name, err, tc.want)
+			}
+		})
+	}
+	if _, err := Detect([]byte("hello world\nnothing to see\n")); err != ErrUnknownFormat {
+		t.Errorf("Detect(prose) = %v, want ErrUnknownFormat", err)
+	}
+}
+
+func TestRedactPath(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"/authorize?client_id=jira&code=abc&state=xyz", "/authorize?client_id=jira&code=REDACTED&state=REDACTED"},
+		{"/cb?id_token=x&access_token=y&client_secret=z&password=p", "/cb?id_token=REDACTED&access_token=REDACTED&client_secret=REDACTED&password=REDACTED"},
+		{"/x?Code=abc", "/x?Code=REDACTED"},
+		{"/x?c%6fde=abc", "/x?c%6fde=REDACTED"},
+		{"/x?q=" + strings.Repeat("aB3", 10), "/x?q=REDACTED"},
+		{"/x?q=hello&page=2", "/x?q=hello&page=2"},
+		{"/x#access_token=abc", "/x"},
+		{"/api/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl/okrs", "/api/REDACTED/okrs"},
+		{"/api/v1/tasks/3fa85f64-5717-4562-b3fc-2c963f66afa6", "/api/v1/tasks/3fa85f64-5717-4562-b3fc-2c963f66afa6"},
+		{"/x?eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "/x?REDACTED"},
+	}
+	for _, tc := range tests {
+		if got := RedactPath(tc.in); got != tc.want {
+			t.Errorf("RedactPath(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if got := redactPath("/x?code=abc#f", true); got != "/x?code=abc#f" {
+		t.Errorf("redactPath(keep) = %q, want it unchanged", got)
+	}
+}
+
+func TestCustomFormat(t *testing.T) {
+	re, err := NewCustomFormat(CustomSpec{Name: "edge", Regex: `^(?P<time>\S+) (?P<client>\S+) (?P<action>\w+) (?P<method>\S+) (?P<url>\S+) (?P<status>\d+|-)$`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := re.NewLine(&Options{})
+	checkLine(t, p, "2025-12-03T09:00:01Z 192.0.2.10 allow GET https://app.gtmhub.com/api/v1/okrs?code=x 200",
+		want{time: "2025-12-03T09:00:01Z", client: "192.0.2.10", host: "app.gtmhub.com", server: ":443", path: "/api/v1/okrs?code=REDACTED", outcome: "ok"})
+	checkLine(t, p, "1764752401 192.0.2.10 deny CONNECT auth.gtmhub.com:443 -", want{time: "2025-12-03T09:00:01Z", host: "auth.gtmhub.com", reason: "proxy-denied"})
+	checkLine(t, p, "1764752401000 192.0.2.10 deny CONNECT auth.gtmhub.com:443 -", want{time: "2025-12-03T09:00:01Z"})
+	checkLine(t, p, "junk", want{err: "does not match the regex"})
+	checkLine(t, p, "# comment", want{skip: string(SkipComment)})
+
+	tsv, err := NewCustomFormat(CustomSpec{Name: "tsv", Delimiter: "tab", Columns: []string{"time", "-", "client", "host", "port", "status", "x_ua"}, TimeLayout: "02.01.2006 15:04:05"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLine(t, tsv.NewLine(&Options{}), "03.12.2025 09:00:01\tx\t192.0.2.10\tauth.gtmhub.com\t443\t407\t\"curl 8\"",
+		want{time: "2025-12-03T09:00:01Z", host: "auth.gtmhub.com", server: ":443", method: "CONNECT", reason: "proxy-auth-required"})
+	csv, err := NewCustomFormat(CustomSpec{Name: "csv", Delimiter: ",", Columns: []string{"client", "url", "rule", "action"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLine(t, csv.NewLine(&Options{}), `192.0.2.10,"http://a.example/x,y",block-saas,Blocked`,
+		want{host: "a.example", path: "/x,y", reason: "proxy-denied", detail: "rule block-saas"})
+
+	errs := []struct {
+		spec CustomSpec
+		err  string
+	}{
+		{CustomSpec{Name: "a", Regex: `(?P<url>\S+`}, `format "a": regex: error parsing regexp: missing closing ): `},
+		{CustomSpec{Name: "a", Regex: `(?P<url>\S+) (?P<dest>\S+)`}, `group 2 "dest": want one of time,`},
+		{CustomSpec{Name: "a", Delimiter: ",", Columns: []string{"client", "status"}}, "no url or host field"},
+		{CustomSpec{Name: "a", Delimiter: "::", Columns: []string{"url"}}, `delimiter "::": want one character`},
+		{CustomSpec{Name: "a", Regex: "(?P<url>x)", LogFormat: "%ru"}, "want exactly one of"},
+		{CustomSpec{Name: "squid", Regex: "(?P<url>x)"}, "the name of a built-in format"},
+		{CustomSpec{Name: "a", LogFormat: "%ts%tu %ru"}, "column 4: codes %ts and %tu need text between them"},
+		{CustomSpec{Name: "a", Delimiter: ",", Columns: []string{"url", "url"}}, `field "url" named twice`},
+	}
+	for _, e := range errs {
+		if _, err := NewCustomFormat(e.spec); err == nil || !strings.Contains(err.Error(), e.err) {
+			t.Errorf("NewCustomFormat(%+v) = %v, want error with %q", e.spec, err, e.err)
+		}
+	}
+}

@@ -1,0 +1,107 @@
+package parsers
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/egress-audit/egress-audit/capture"
+)
+
+func TestZscaler(t *testing.T) {
+	tests := []struct {
+		name string
+		line string
+		want want
+	}{
+		{"blocked_connect", `{"sourcetype":"zscalernss-web","event":{"time":"Wed Dec  3 09:00:01 2025","cip":"192.0.2.10","sip":"198.51.100.30","proto":"SSL","eurl":"auth.gtmhub.com:443","reqmethod":"CONNECT","respcode":"200","action":"Blocked","ruletype":"URLFilter","rulelabel":"Block SaaS"}}`,
+			want{time: "2025-12-03T09:00:01Z", client: "192.0.2.10", server: "198.51.100.30:443", host: "auth.gtmhub.com", source: capture.SourceConnect, outcome: capture.OutcomeBlocked, reason: capture.ProxyDenied, detail: "rule URLFilter Block SaaS"}},
+		{"allowed_url", `{"time":"Wed Dec  3 09:00:02 2025","cip":"192.0.2.10","sip":"198.51.100.20","proto":"HTTPS","eurl":"app.gtmhub.com/api/v1/okrs?access_token=eyJhbGciOiJIUzI1NiJ9.e30.sig","reqmethod":"GET","respcode":"200","action":"Allowed","ruletype":"None","rulelabel":"None"}`,
+			want{host: "app.gtmhub.com", server: "198.51.100.20:443", method: "GET", path: "/api/v1/okrs?access_token=REDACTED", outcome: capture.OutcomeOK}},
+		{"escaped", `{"event":{"time":"Wed Dec  3 09:00:02 2025","cip":"192.0.2.10","eurl":"app.gtmhub.com\/api\u002fv1","reqmethod":"GET","respcode":"502","action":"Allowed"}}`,
+			want{path: "/api/v1", reason: capture.ProxyError}},
+		{"not_json", `hello`, want{err: "zscaler: not a JSON object"}},
+		{"truncated_json", `{"event":{"cip":"192.0.2.10","eurl":"app.gtm`, want{err: "malformed JSON"}},
+		{"no_url", `{"event":{"cip":"192.0.2.10"}}`, want{err: "no eurl"}},
+		{"bad_time", `{"time":"yesterday","cip":"192.0.2.10","eurl":"a.example","reqmethod":"GET"}`, want{err: "time"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			checkLine(t, zscaler.NewLine(&Options{}), tc.line, tc.want)
+		})
+	}
+}
+
+func TestEnvoy(t *testing.T) {
+	tests := []struct {
+		name string
+		line string
+		want want
+	}{
+		{"text_connect", `[2025-12-03T09:00:01.000Z] "CONNECT app.gtmhub.com:443 HTTP/1.1" 200 - 0 0 52 - "192.0.2.10" "curl/8" "id-1" "app.gtmhub.com:443" "198.51.100.20:443"`,
+			want{time: "2025-12-03T09:00:01Z", client: "192.0.2.10", server: "198.51.100.20:443", host: "app.gtmhub.com", source: capture.SourceConnect, outcome: capture.OutcomeOK}},
+		{"text_upstream_failure", `[2025-12-03T09:00:02.000Z] "GET http://auth.gtmhub.com/authorize?code=abc HTTP/1.1" 503 UF 0 91 5 - "192.0.2.10, 10.0.0.1" "curl/8" "id-2" "auth.gtmhub.com" "-"`,
+			want{client: "192.0.2.10", host: "auth.gtmhub.com", path: "/authorize?code=REDACTED", reason: capture.ProxyError, detail: "UF/503"}},
+		{"json_cri", `2025-12-03T09:00:03.000000000+00:00 stdout F {":authority":"app.gtmhub.com","method":"POST","path":"/api/v1/tasks","response_code":403,"response_flags":"-","downstream_remote_address":"[2001:db8::10]:40000","upstream_host":null,"start_time":"2025-12-03T09:00:03.000Z"}`,
+			want{client: "[2001:db8::10]:40000", host: "app.gtmhub.com", method: "POST", path: "/api/v1/tasks", reason: capture.ProxyDenied}},
+		{"garbage", `[not envoy`, want{err: "does not match"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			checkLine(t, envoy.NewLine(&Options{}), tc.line, tc.want)
+		})
+	}
+}
+
+func TestHAProxy(t *testing.T) {
+	tests := []struct {
+		name string
+		line string
+		want want
+	}{
+		{"connect", `Dec  3 09:00:01 gw haproxy[811]: 192.0.2.10:50123 [03/Dec/2025:09:00:01.123] egress egress/proxy 0/0/1/30/31 200 512 - - ---- 1/1/0/0/0 0/0 "CONNECT app.gtmhub.com:443 HTTP/1.1"`,
+			want{time: "2025-12-03T09:00:01.123Z", client: "192.0.2.10:50123", host: "app.gtmhub.com", source: capture.SourceConnect, outcome: capture.OutcomeOK}},
+		{"nosrv", `192.0.2.10:50124 [03/Dec/2025:09:00:02.000] egress egress/<NOSRV> 0/-1/-1/-1/0 503 212 - - SC-- 1/1/0/0/0 0/0 "GET http://auth.gtmhub.com/authorize HTTP/1.1"`,
+			want{host: "auth.gtmhub.com", reason: capture.ProxyError, detail: "NOSRV/503"}},
+		{"captured_host", `192.0.2.10:50125 [03/Dec/2025:09:00:03.000] fe be/srv 0/0/0/3/3 403 739 - - ---- 0/0/0/0/0 0/0 {app.gtmhub.com|curl} "GET /api/v1/okrs HTTP/1.1"`,
+			want{host: "app.gtmhub.com", path: "/api/v1/okrs", reason: capture.ProxyDenied}},
+		{"relative", `117.136.40.129:14853 [14/Jan/2015:12:48:57.127] https-in~ xx_server_https/xxx_node_8002 170/0/0/3/173 200 739 - - --NN 0/0/0/0/0 0/0 "GET /xxx/xxx HTTP/1.1"`,
+			want{skip: string(errNoDestination)}},
+		{"tls_event", `192.168.1.4:50033 [28/Feb/2025:02:43:10.123] frontend/backend: SSL handshake failure (error:0A0000C1:SSL routines::no shared cipher)`,
+			want{skip: string(SkipHAProxyEvent)}},
+		{"no_date", `192.0.2.10:1 whatever "GET / HTTP/1.1"`, want{err: "accept date"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			checkLine(t, haproxy.NewLine(&Options{}), tc.line, tc.want)
+		})
+	}
+}
+
+func TestProxyCorpus(t *testing.T) {
+	t.Run("zscaler", func(t *testing.T) {
+		obs, res := readLogFile(t, filepath.Join(corpusDir(t, "zscaler"), "elastic-integrations-zscaler_zia-web-test-web.log"), nil, nil)
+		if res.Stats.Format != "zscaler" || res.Stats.Failed != 0 || len(obs) != 6 {
+			t.Fatalf("format %s, %d observations, %d failed: %v", res.Stats.Format, len(obs), res.Stats.Failed, res.Stats.Problems)
+		}
+		checkObservation(t, &obs[0], want{client: "81.2.69.193", server: "81.2.69.145:443", host: "www.example.com", method: "CONNECT", reason: capture.ProxyDenied})
+		checkObservation(t, &obs[1], want{host: "www.example.com.com", method: "POST", path: "/join/", reason: capture.ProxyDenied})
+		checkObservation(t, &obs[5], want{outcome: capture.OutcomeOK})
+	})
+	dir := corpusDir(t, "proxy-access")
+	t.Run("envoy", func(t *testing.T) {
+		obs, res := readLogFile(t, filepath.Join(dir, "crowdsec-envoy-logs.log"), nil, nil)
+		if res.Stats.Format != "envoy" || res.Stats.Failed != 0 || len(obs) != 10 {
+			t.Fatalf("format %s, %d observations, %d failed: %v", res.Stats.Format, len(obs), res.Stats.Failed, res.Stats.Problems)
+		}
+		// The source asserts the client and the target of each line.
+		checkObservation(t, &obs[0], want{client: "10.0.0.12:59292", host: "www.example.com", method: "GET", path: "/assets/image.webp", server: "10.42.0.82:8080"})
+		checkObservation(t, &obs[4], want{client: "fd00:1234:5678::5a24", host: "example.com", path: "/test", server: "[fd00:1234:5678::e18]:8080"})
+		checkObservation(t, &obs[8], want{client: "192.168.1.100", host: "proxy.example.com"})
+	})
+	t.Run("haproxy", func(t *testing.T) {
+		_, res := readLogFile(t, filepath.Join(dir, "crowdsec-haproxy-logs.log"), nil, nil)
+		if res.Stats.Format != "haproxy" || res.Stats.Failed != 0 || res.Stats.SkippedTotal() != 5 {
+			t.Fatalf("format %s, %d failed, skipped %v", res.Stats.Format, res.Stats.Failed, res.Stats.Skipped)
+		}
+	})
+}
