@@ -169,25 +169,35 @@ func asaEndpoint(s string) (addr netip.AddrPort, name string, ok bool) {
 		}
 		s = s[i+1:]
 	}
-	if isHostName(s) {
-		return netip.AddrPortFrom(netip.Addr{}, port), strings.ToLower(s), true
+	if h := normHost(s); h != "" {
+		return netip.AddrPortFrom(netip.Addr{}, port), h, true
 	}
 	return addr, "", false
 }
 
 // isHostName reports whether s can be a DNS name: letters, digits,
-// hyphens and dots, starting with a letter or digit.
+// hyphens, underscores and dots, starting and ending with a letter or
+// digit, with at least one letter and no empty label.
 func isHostName(s string) bool {
-	if s == "" || len(s) > 253 || !isAlnum(s[0]) {
+	if s == "" || len(s) > 253 || !isAlnum(s[0]) || !isAlnum(s[len(s)-1]) {
 		return false
 	}
+	letter := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !isAlnum(c) && c != '-' && c != '.' && c != '_' {
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			letter = true
+		case isDigit(c) || c == '-' || c == '_':
+		case c == '.':
+			if s[i-1] == '.' {
+				return false
+			}
+		default:
 			return false
 		}
 	}
-	return true
+	return letter
 }
 
 // setEndpoints sets client and server of o; a server known only by a

@@ -191,3 +191,26 @@ func TestASACorpusExpected(t *testing.T) {
 func TestASACorpus(t *testing.T) {
 	checkCorpusParses(t, asa, "asa")
 }
+
+func TestASAEndpoint(t *testing.T) {
+	tests := []struct {
+		name, in, addr, host string
+		ok                   bool
+	}{
+		{"context_prefix", "v1:outside:192.0.2.9/54864", "192.0.2.9:54864", "", true},
+		{"paren_port", "inside/192.0.2.45(51763)", "192.0.2.45:51763", "", true},
+		{"ipv6", "outside:2001:db8::1/443", "[2001:db8::1]:443", "", true},
+		{"name", "dmz:App.Example.com/443", "invalid AddrPort", "app.example.com", true},
+		// Found by FuzzParseFirewallLine: a dotted digit is no name.
+		{"fuzz_digit_dot", "0./", "", "", false},
+		{"empty_label", "a..b/1", "", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, h, ok := asaEndpoint(tc.in)
+			if ok != tc.ok || ok && (a.String() != tc.addr || h != tc.host) {
+				t.Errorf("asaEndpoint(%q) = %v %q %v, want %s %q %v", tc.in, a, h, ok, tc.addr, tc.host, tc.ok)
+			}
+		})
+	}
+}

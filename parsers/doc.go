@@ -7,6 +7,24 @@
 // of formats detection tries. url.go splits the URLs proxies log and
 // removes secrets from them. squid.go reads Squid's access.log.
 //
+// Firewall and cloud flow logs: syslog.go strips syslog headers (BSD RFC
+// 3164 with or without year, RFC 5424, RFC 3339 stamps, kernel uptime
+// stamps, journalctl -k) behind [ParseSyslog], for every format that comes
+// through syslog. firewall.go holds what the firewall formats share: the
+// input's clock (zone-less times in [Options.Location], year-less stamps
+// against [Options.Ref]), address and port decoding, verdict helpers and
+// skip reasons. netfilter.go reads iptables/nftables packet logs,
+// pfsense.go pfSense/OPNsense filterlog, asa.go Cisco ASA/FTD messages,
+// panos.go PAN-OS traffic and threat/URL logs, fortigate.go FortiGate
+// traffic and UTM logs, awsvpc.go AWS VPC Flow Logs. The JSON cloud logs
+// go through jsonstream.go (JSON lines, documents and the wrappers exports
+// put around records): awsnfw.go AWS Network Firewall, azurefw.go Azure
+// Firewall, gcpfw.go Google Cloud firewall rules logging.
+//
+// Firewall records give an outcome (ok, or blocked with firewall-deny,
+// reset or no-response, the rule in Detail); most carry only addresses,
+// and the classifier names them from DNS evidence read beside them.
+//
 // Packet captures are read by package capture; a [Format] entry routes
 // them there so that callers open every input the same way.
 package parsers

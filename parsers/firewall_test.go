@@ -51,6 +51,10 @@ var fwCorpus = map[string]string{
 	"asa":       "asa",
 	"panos":     "panos",
 	"fortigate": "fortigate",
+	"aws-vpc":   "aws-vpc",
+	"aws-nfw":   "aws-nfw",
+	"azure-fw":  "azure-fw",
+	"gcp-fw":    "gcp-fw",
 }
 
 func TestDetectFirewallCorpus(t *testing.T) {

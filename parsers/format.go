@@ -147,6 +147,10 @@ var formats = []*Format{
 	zscaler,
 	envoy,
 	haproxy,
+	awsVPC,
+	awsNFW,
+	azureFW,
+	gcpFW,
 }
 
 // Formats returns the input formats, sorted by name.

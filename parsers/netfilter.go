@@ -211,6 +211,13 @@ func decodeNetfilter(b []byte, outer, inner *nfPacket) bool {
 		}
 		tok := b[:end]
 		b = b[end:]
+		switch tok[0] {
+		case 'I', 'O', 'S', 'D', 'P', 'T', 'C', 'A', 'R':
+		default:
+			// MAC=, LEN=, TTL=, ID=, WINDOW=, URGP= and the like: not
+			// needed, and most of the line.
+			continue
+		}
 		eq := bytes.IndexByte(tok, '=')
 		if eq < 0 {
 			switch string(tok) {
@@ -314,17 +321,29 @@ func prefixVerdict(prefix []byte) verdict {
 		w := prefix[i:j]
 		words++
 		last = w
-		switch {
-		case equalFoldAny(w, "drop", "dropped", "deny", "denied", "reject", "rejected",
-			"block", "blocked", "blk", "discard"):
-			v = verdictBlock
-		case equalFoldAny(w, "reset", "rst"):
-			return verdictReset
-		case v == verdictNone && equalFoldAny(w, "accept", "accepted", "acc", "allow",
-			"allowed", "pass", "passed", "permit", "permitted"):
-			v = verdictAllow
-		}
 		i = j
+		if len(w) > 9 {
+			continue // longer than any verdict word
+		}
+		var low [9]byte
+		for k, c := range w {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			low[k] = c
+		}
+		switch string(low[:len(w)]) {
+		case "drop", "dropped", "deny", "denied", "reject", "rejected",
+			"block", "blocked", "blk", "discard":
+			v = verdictBlock
+		case "reset", "rst":
+			return verdictReset
+		case "accept", "accepted", "acc", "allow", "allowed", "pass", "passed",
+			"permit", "permitted":
+			if v == verdictNone {
+				v = verdictAllow
+			}
+		}
 	}
 	if v == verdictNone && words > 1 && len(prefix) > 2 && prefix[0] == '[' &&
 		bytes.HasSuffix(bytes.TrimSpace(prefix), []byte("]")) && len(last) == 1 {
@@ -336,15 +355,6 @@ func prefixVerdict(prefix []byte) verdict {
 		}
 	}
 	return v
-}
-
-func equalFoldAny(b []byte, words ...string) bool {
-	for _, w := range words {
-		if equalFold(b, w) {
-			return true
-		}
-	}
-	return false
 }
 
 // jsonMessage returns the string value of a line `"message": "..."` (or a

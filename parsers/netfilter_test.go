@@ -258,14 +258,41 @@ func TestNetfilterCorpus(t *testing.T) {
 }
 
 func FuzzParseFirewallLine(f *testing.F) {
-	// One target for every line-oriented firewall format: the format is
-	// chosen by the first byte, the rest is the line.
-	seeds := []string{
-		"Dec  3 19:01:02 fw kernel: REJECT IN= OUT=eth1 SRC=198.51.100.1 DST=192.0.2.10 PROTO=ICMP TYPE=3 CODE=13 [SRC=192.0.2.10 DST=203.0.113.5 PROTO=TCP SPT=50000 DPT=443 ]",
-		"Jan  5 20:17:01 gw kernel: [WAN_OUT-2000-A]IN=eth0 OUT=eth2 SRC=192.0.2.7 DST=198.51.100.25 PROTO=TCP SPT=43189 DPT=443",
+	// One target for every line-oriented firewall format: the first
+	// argument chooses the format (an index into lineFirewallFormats).
+	seeds := [][]string{
+		{ // netfilter
+			"Dec  3 19:01:02 fw kernel: REJECT IN= OUT=eth1 SRC=198.51.100.1 DST=192.0.2.10 PROTO=ICMP TYPE=3 CODE=13 [SRC=192.0.2.10 DST=203.0.113.5 PROTO=TCP SPT=50000 DPT=443 ]",
+			"Jan  5 20:17:01 gw kernel: [WAN_OUT-2000-A]IN=eth0 OUT=eth2 SRC=192.0.2.7 DST=198.51.100.25 PROTO=TCP SPT=43189 DPT=443",
+			`            "message": "iptables DROP_INPUT: IN=eth0 OUT=eth1 SRC=10.10.10.18 DST=10.10.10.34 PROTO=TCP SPT=443 DPT=40702 RST ",`,
+		},
+		{ // pfsense
+			"<134>Jul  3 19:10:30 filterlog[72237]: 146,,,1535324496,igb1.12,match,block,in,4,0x0,,63,12617,0,DF,6,tcp,60,192.0.2.50,203.0.113.1,49724,443,0,S,1891286705,,64240,,mss",
+			"<134>1 2025-11-06T11:42:14.270789+00:00 fw filterlog 92653 - - 621,,,1644355515,vtnet0.10,match,reject,out,6,0x00,0x07c63,64,TCP,6,44,2001:db8::10,2001:db8:5::6,65382,443,0,S,1,,0,,mss",
+		},
+		{ // asa
+			"<166>Aug 18 2026 18:24:29 fw : %ASA-6-302013: Built outbound TCP connection 11757 for outside:203.0.113.104/443 (203.0.113.104/443) to inside:192.0.2.44/1772 (198.51.100.44/8256)",
+			`%ASA-4-106023: Deny tcp src inside:2001:db8::9/54864 dst outside:2001:db8:1::3/443 by access-group "v6"`,
+			"%ASA-6-302014: Teardown TCP connection 9 for inside:192.0.2.10/50002 to outside:203.0.113.5/443 duration 0:00:00 bytes 0 TCP Reset-O",
+			"%ASA-4-106100: access-list inside_out denied tcp inside/192.0.2.45(51763) -> outside/203.0.113.89(443) hit-cnt 1 first hit [0x62c4905, 0x0]",
+		},
+		{ // panos
+			`Aug 5 14:56:46 pa 1,2014/08/05 14:56:46,0123456789,THREAT,url,1,2014/08/05 14:56:40,192.0.2.89,203.0.113.175,198.51.100.8,203.0.113.175,allow_all,,,ssl,vsys1,Trust-L3,Untrust-L3,ethernet1/2,ethernet1/1,fwd,2014/08/05 14:56:46,196863,1,55143,443,52716,443,0x408000,tcp,block-url,"auth.gtmhub.com/authorize?code=abc",(9999),business-and-economy,informational`,
+			"2021/02/05 15:05:55,0123456789,TRAFFIC,drop,2305,2021/02/05 15:05:55,192.0.2.1,203.0.113.2,0.0.0.0,0.0.0.0,interzone-default,,,not-applicable,vsys1,trust,untrust,ethernet1,,Log Collector,2021/02/05 15:05:55,0,1,35861,443,0,0,0x0,tcp,deny,102",
+		},
+		{ // fortigate
+			`date=2020-04-23 time=12:17:48 logid="0316013056" type="utm" subtype="webfilter" eventtime=1587230269052907555 tz="-0500" policyid=100602 srcip=192.0.2.1 srcport=61930 dstip=203.0.113.1 dstport=443 proto=6 hostname="auth.gtmhub.com" action="blocked" url="/oauth/token?code=xyz"`,
+			`Mar 22 19:21:00 192.0.2.254 date=2024-03-22 time=19:20:46 logid="0000000013" type="traffic" subtype="forward" srcip=192.0.2.10 srcport=50000 dstip=203.0.113.5 dstport=443 proto=6 action="timeout" rcvdpkt=0`,
+		},
+		{ // aws-vpc
+			"2 123456789010 eni-1235b8ca123456789 192.0.2.139 203.0.113.21 20641 443 6 20 4249 1418530010 1418530070 ACCEPT OK",
+			"3 eni-3 123456789010 vpc-a subnet-2 i-0 192.0.2.164 203.0.113.236 39812 443 6 3 IPv4 192.0.2.164 203.0.113.236 REJECT OK",
+		},
 	}
-	for _, s := range seeds {
-		f.Add(byte(0), s)
+	for i, ss := range seeds {
+		for _, s := range ss {
+			f.Add(byte(i), s)
+		}
 	}
 	f.Fuzz(func(t *testing.T, which byte, line string) {
 		fws := lineFirewallFormats()
@@ -274,15 +301,26 @@ func FuzzParseFirewallLine(f *testing.F) {
 		var o capture.Observation
 		err := p.ParseLine([]byte(line), &o)
 		if err != nil {
+			var skip Skip
+			if errors.As(err, &skip) && skip == "" {
+				t.Fatalf("%s %q: empty skip reason", fm.Name, line)
+			}
 			return
 		}
 		checkFirewallObservation(t, fm.Name, line, &o)
+		// A fresh parser gives the same result: nothing but the line
+		// decides it (ASA's connection table starts empty both times).
+		var o2 capture.Observation
+		if err := fm.NewLine(&Options{Ref: testRef}).ParseLine([]byte(line), &o2); err != nil ||
+			o2.Client != o.Client || o2.Server != o.Server || o2.Outcome != o.Outcome || o2.Detail != o.Detail {
+			t.Fatalf("%s %q: second parse differs: %+v, %v", fm.Name, line, o2, err)
+		}
 	})
 }
 
 // lineFirewallFormats lists the line formats FuzzParseFirewallLine drives.
 func lineFirewallFormats() []*Format {
-	return []*Format{netfilter, pfsense, asa, panos, fortigate}
+	return []*Format{netfilter, pfsense, asa, panos, fortigate, awsVPC}
 }
 
 // checkFirewallObservation checks the properties every firewall

@@ -362,8 +362,12 @@ func parseClock(b []byte) (hh, mm, ss, ns, n int, ok bool) {
 
 // parseRFC3339 parses "2024-05-01T10:00:00[.frac][Z|+hh:mm|+hhmm]" (a
 // space may replace the T) at the start of b and returns the time, whether
-// it carried a zone, and the bytes used. Without a zone, loc applies.
+// it carried a zone, and the bytes used. Without a zone, loc applies (nil
+// means UTC).
 func parseRFC3339(b []byte, loc *time.Location) (time.Time, bool, int, bool) {
+	if loc == nil {
+		loc = time.UTC
+	}
 	if len(b) < 19 || b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != ' ') {
 		return time.Time{}, false, 0, false
 	}

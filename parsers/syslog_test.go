@@ -43,6 +43,12 @@ func TestParseSyslog(t *testing.T) {
 			msg: "%ASA-6-302020: Built",
 		},
 		{
+			name: "pfsense_squid_tag",
+			line: "<166>Aug 21 22:08:13 fw.example.tld (squid-1)[6802]: 1598040493.253 325 192.0.2.1 TCP_MISS/304",
+			time: time.Date(2023, 8, 21, 22, 8, 13, 0, time.UTC), host: "fw.example.tld", program: "(squid-1)",
+			msg: "1598040493.253 325 192.0.2.1 TCP_MISS/304",
+		},
+		{
 			name: "bsd_facility_level",
 			line: "May  5 20:46:45 gw user.info kernel: TTL=126",
 			time: time.Date(2023, 5, 5, 20, 46, 45, 0, time.UTC), host: "gw", program: "kernel", msg: "TTL=126",

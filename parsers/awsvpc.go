@@ -1,0 +1,269 @@
+package parsers
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+
+	"github.com/egress-audit/egress-audit/capture"
+)
+
+// awsVPC reads Amazon VPC Flow Logs: space-separated records, "-" for an
+// absent value. The default (version 2) record is
+//
+//	version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status
+//
+// Custom formats choose and order their own fields; delivery to S3 writes
+// them as a header line ("version srcaddr dstaddr ..."), which names the
+// columns for the lines after it. Without a header, the default order is
+// assumed for 14-field records starting with 2, and other records are read
+// by their shape: the first two addresses are source and destination,
+// followed by the ports and protocol when three numbers follow, and the
+// word ACCEPT or REJECT is the action.
+//
+// When pkt-srcaddr and pkt-dstaddr are named and differ from srcaddr and
+// dstaddr (a NAT gateway, a transit gateway), the packet's own addresses
+// are the client and server.
+var awsVPC = &Format{
+	Name:   "aws-vpc",
+	Title:  "Amazon VPC Flow Logs (default or custom fields)",
+	Detect: detectAWSVPC,
+	NewLine: func(opts *Options) LineParser {
+		return &awsVPCParser{}
+	},
+}
+
+func detectAWSVPC(_ []byte, lines [][]byte) int {
+	score := 0
+	for _, l := range lines {
+		var f [64][]byte
+		n := splitFields(l, f[:])
+		if n > len(f) {
+			n = len(f)
+		}
+		if isVPCHeader(f[:n]) {
+			score += 20
+			continue
+		}
+		addrs, action, status, eni := 0, false, false, false
+		for _, x := range f[:n] {
+			switch string(x) {
+			case "ACCEPT", "REJECT":
+				action = true
+			case "OK", "NODATA", "SKIPDATA":
+				status = true
+			default:
+				if bytes.HasPrefix(x, []byte("eni-")) {
+					eni = true
+				} else if _, ok := parseAddr(x); ok {
+					addrs++
+				}
+			}
+		}
+		switch {
+		case status && (action || eni):
+			score += 10
+		case eni && addrs >= 2:
+			score += 6
+		}
+	}
+	return score
+}
+
+// vpcColumns are the column indexes of the fields the parser reads; -1
+// when absent.
+type vpcColumns struct {
+	src, dst, sport, dport, proto, start, action, status int
+	pktSrc, pktDst, reason, direction                    int
+}
+
+var vpcDefault = vpcColumns{
+	src: 3, dst: 4, sport: 5, dport: 6, proto: 7, start: 10, action: 12, status: 13,
+	pktSrc: -1, pktDst: -1, reason: -1, direction: -1,
+}
+
+type awsVPCParser struct {
+	cols    vpcColumns
+	hasCols bool
+}
+
+// isVPCHeader reports whether f is a header line naming the fields.
+func isVPCHeader(f [][]byte) bool {
+	hasSrc, hasDst := false, false
+	for _, x := range f {
+		switch string(x) {
+		case "srcaddr":
+			hasSrc = true
+		case "dstaddr":
+			hasDst = true
+		}
+	}
+	return hasSrc && hasDst
+}
+
+// Details of the common records, kept as constants so that they cost no
+// allocation per record.
+const (
+	vpcAccept = "VPC flow log: ACCEPT"
+	vpcReject = "VPC flow log: REJECT by a security group or network ACL"
+)
+
+// vpcSkipNoData is the skip reason of NODATA and SKIPDATA records.
+const vpcSkipNoData Skip = "flow log record without traffic data (NODATA or SKIPDATA)"
+
+var errVPCAddr = errors.New("aws-vpc: srcaddr or dstaddr is not an address")
+
+func (p *awsVPCParser) ParseLine(line []byte, o *capture.Observation) error {
+	var f [96][]byte
+	n := splitFields(line, f[:])
+	if n > len(f) {
+		return errors.New("aws-vpc: more than 96 fields")
+	}
+	fs := f[:n]
+	if isVPCHeader(fs) {
+		p.cols = vpcColumns{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}
+		for i, x := range fs {
+			// S3 headers write "log-status", the API "log_status".
+			switch string(bytes.ReplaceAll(x, []byte("-"), []byte("_"))) {
+			case "srcaddr":
+				p.cols.src = i
+			case "dstaddr":
+				p.cols.dst = i
+			case "srcport":
+				p.cols.sport = i
+			case "dstport":
+				p.cols.dport = i
+			case "protocol":
+				p.cols.proto = i
+			case "start":
+				p.cols.start = i
+			case "action":
+				p.cols.action = i
+			case "log_status":
+				p.cols.status = i
+			case "pkt_srcaddr":
+				p.cols.pktSrc = i
+			case "pkt_dstaddr":
+				p.cols.pktDst = i
+			case "reject_reason":
+				p.cols.reason = i
+			case "flow_direction":
+				p.cols.direction = i
+			}
+		}
+		p.hasCols = true
+		return SkipComment
+	}
+	cols := p.cols
+	switch {
+	case p.hasCols:
+	case n == 14 && string(fs[0]) == "2":
+		cols = vpcDefault
+	default:
+		cols = vpcGuess(fs)
+	}
+	get := func(i int) []byte {
+		if i < 0 || i >= n || string(fs[i]) == "-" {
+			return nil
+		}
+		return fs[i]
+	}
+	if st := string(get(cols.status)); st == "NODATA" || st == "SKIPDATA" {
+		return vpcSkipNoData
+	}
+	srcB, dstB := get(cols.src), get(cols.dst)
+	if srcB == nil || dstB == nil {
+		return SkipNoAddresses
+	}
+	src, ok1 := parseAddr(srcB)
+	dst, ok2 := parseAddr(dstB)
+	if !ok1 || !ok2 {
+		return errVPCAddr
+	}
+	if a, ok := parseAddr(get(cols.pktSrc)); ok {
+		src = a
+	}
+	if a, ok := parseAddr(get(cols.pktDst)); ok {
+		dst = a
+	}
+	sport, _ := parsePort(get(cols.sport))
+	dport, _ := parsePort(get(cols.dport))
+	o.Client = netip.AddrPortFrom(src, sport)
+	o.Server = netip.AddrPortFrom(dst, dport)
+	o.Transport = transportOf(get(cols.proto))
+	if t, ok := epochTime(get(cols.start)); ok && len(get(cols.start)) > 0 {
+		o.Time = t
+	}
+	dir := get(cols.direction)
+	switch string(get(cols.action)) {
+	case "ACCEPT":
+		o.Outcome, o.Detail = capture.OutcomeOK, vpcAccept
+		if dir != nil {
+			o.Detail = "VPC flow log " + string(dir) + ": ACCEPT"
+		}
+	case "REJECT":
+		detail := vpcReject
+		if dir != nil {
+			detail = "VPC flow log " + string(dir) + ": REJECT by a security group or network ACL"
+		}
+		if r := get(cols.reason); r != nil {
+			detail += " (" + string(r) + ")"
+		}
+		denied(o, detail)
+	default:
+		o.Outcome, o.Detail = capture.OutcomeUnknown, "VPC flow log"
+		if dir != nil {
+			o.Detail += " " + string(dir)
+		}
+	}
+	if notEgress(dst) {
+		return SkipMulticast
+	}
+	return nil
+}
+
+// vpcGuess finds the columns of a record without header by its shape.
+func vpcGuess(f [][]byte) vpcColumns {
+	c := vpcColumns{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1}
+	for i, x := range f {
+		switch string(x) {
+		case "ACCEPT", "REJECT":
+			if c.action < 0 {
+				c.action = i
+			}
+			continue
+		case "OK", "NODATA", "SKIPDATA":
+			if c.status < 0 {
+				c.status = i
+			}
+			continue
+		}
+		if c.dst < 0 {
+			if _, ok := parseAddr(x); ok {
+				if c.src < 0 {
+					c.src = i
+				} else {
+					c.dst = i
+				}
+			}
+			continue
+		}
+		if c.start < 0 && len(x) == 10 && x[0] == '1' {
+			if _, n := atoiN(x, 10); n == 10 {
+				c.start = i
+			}
+		}
+	}
+	if c.dst >= 0 && c.dst+3 < len(f) {
+		ok := true
+		for _, x := range f[c.dst+1 : c.dst+4] {
+			if _, n := atoiN(x, 5); n == 0 || n != len(x) {
+				ok = false
+			}
+		}
+		if ok {
+			c.sport, c.dport, c.proto = c.dst+1, c.dst+2, c.dst+3
+		}
+	}
+	return c
+}

@@ -1,0 +1,105 @@
+package parsers
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/egress-audit/egress-audit/capture"
+)
+
+func TestAWSVPC(t *testing.T) {
+	text := `2 123456789010 eni-1235b8ca123456789 192.0.2.139 203.0.113.21 20641 443 6 20 4249 1418530010 1418530070 ACCEPT OK
+2 123456789010 eni-1235b8ca123456789 192.0.2.69 203.0.113.12 49761 443 6 20 4249 1418530010 1418530070 REJECT OK
+2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA
+version srcaddr dstaddr pkt-srcaddr pkt-dstaddr srcport dstport protocol start end action log-status reject-reason flow-direction
+5 10.0.0.220 203.0.113.5 192.0.2.5 203.0.113.5 40000 443 6 1616729292 1616729349 REJECT OK BPA egress
+5 10.0.0.220 203.0.113.5 - - 40001 443 6 1616729292 1616729349 ACCEPT OK - egress
+`
+	obs, st := readAll(t, awsVPC, text, testRef)
+	if st.Records != 4 || st.Skipped[string(vpcSkipNoData)] != 1 || st.Skipped[string(SkipComment)] != 1 || st.Failed != 0 {
+		t.Fatalf("stats = %+v, want 4 records, 1 NODATA and 1 header skipped", st)
+	}
+	want := []struct {
+		client, server string
+		outcome        capture.Outcome
+		reason         capture.Reason
+		detail         string
+	}{
+		{"192.0.2.139:20641", "203.0.113.21:443", capture.OutcomeOK, "", "VPC flow log: ACCEPT"},
+		{"192.0.2.69:49761", "203.0.113.12:443", capture.OutcomeBlocked, capture.FirewallDeny, "VPC flow log: REJECT by a security group or network ACL"},
+		// The packet's own source, behind the NAT gateway, is the client.
+		{"192.0.2.5:40000", "203.0.113.5:443", capture.OutcomeBlocked, capture.FirewallDeny, "VPC flow log egress: REJECT by a security group or network ACL (BPA)"},
+		{"10.0.0.220:40001", "203.0.113.5:443", capture.OutcomeOK, "", "VPC flow log egress: ACCEPT"},
+	}
+	for i, w := range want {
+		checkObs(t, &obs[i], w.client, w.server, capture.TCP, w.outcome, w.reason, w.detail)
+	}
+	if !obs[0].Time.Equal(time.Unix(1418530010, 0)) {
+		t.Errorf("Time = %v, want the start field", obs[0].Time)
+	}
+}
+
+// TestAWSVPCGuess reads custom records without a header line by shape.
+func TestAWSVPCGuess(t *testing.T) {
+	text := "7 10.0.0.71 52.95.128.179 34210 80 6 1616729292 1616729349 ACCEPT OK arn:aws:ecs:us-east-1:1:cluster/c c\n" +
+		"3 eni-3 123456789010 vpc-a subnet-2 i-0 192.0.2.164 203.0.113.236 39812 443 6 3 IPv4 192.0.2.164 203.0.113.236 REJECT OK\n"
+	obs, st := readAll(t, awsVPC, text, testRef)
+	if st.Records != 2 {
+		t.Fatalf("stats = %+v, want 2 records", st)
+	}
+	checkObs(t, &obs[0], "10.0.0.71:34210", "52.95.128.179:80", capture.TCP, capture.OutcomeOK, "", "")
+	checkObs(t, &obs[1], "192.0.2.164:39812", "203.0.113.236:443", capture.TCP, capture.OutcomeBlocked, capture.FirewallDeny, "")
+	if !obs[0].Time.Equal(time.Unix(1616729292, 0)) {
+		t.Errorf("Time = %v, want the start field", obs[0].Time)
+	}
+}
+
+func TestAWSVPCCorpusExpected(t *testing.T) {
+	dir := corpusDir(t, "aws-vpc")
+	b, err := os.ReadFile(filepath.Join(dir, "elastic-integrations-aws-vpcflow-test-v5-all-fields.log-expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Expected []struct {
+			Source struct {
+				IP   string
+				Port int
+			}
+			Destination struct {
+				IP   string
+				Port int
+			}
+			Network struct{ Transport string }
+			Event   struct{ Outcome string }
+		}
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	obs, errs := readCorpusLines(t, awsVPC, filepath.Join(dir, "elastic-integrations-aws-vpcflow-test-v5-all-fields.log"), testRef)
+	for i, w := range doc.Expected {
+		o := obs[i]
+		if o == nil {
+			t.Fatalf("line %d: %v", i+1, errs[i])
+		}
+		if o.Client.Addr().String() != w.Source.IP || int(o.Client.Port()) != w.Source.Port ||
+			o.Server.Addr().String() != w.Destination.IP || int(o.Server.Port()) != w.Destination.Port {
+			t.Errorf("line %d: %v -> %v, want %s:%d -> %s:%d", i+1, o.Client, o.Server,
+				w.Source.IP, w.Source.Port, w.Destination.IP, w.Destination.Port)
+		}
+		if string(o.Transport) != w.Network.Transport {
+			t.Errorf("line %d: transport %s, want %s", i+1, o.Transport, w.Network.Transport)
+		}
+		if (w.Event.Outcome == "failure") != (o.Outcome == capture.OutcomeBlocked) {
+			t.Errorf("line %d: outcome %s, want event outcome %s", i+1, o.Outcome, w.Event.Outcome)
+		}
+	}
+}
+
+func TestAWSVPCCorpus(t *testing.T) {
+	checkCorpusParses(t, awsVPC, "aws-vpc")
+}
