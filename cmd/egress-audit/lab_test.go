@@ -68,8 +68,12 @@ type labCase struct {
 	// dests maps a destination host to its class, or class/status.
 	dests map[string]string
 	// ips maps a destination host to an address it must list.
-	ips  map[string]string
-	note string // a substring of one of the report's notes
+	ips map[string]string
+	// sources maps a destination host to how its name was learned.
+	sources map[string]string
+	// evidence is a substring of the detail of oauth-token's evidence.
+	evidence string
+	note     string // a substring of one of the report's notes
 	// defect, when set, names a known defect that makes the case fail: the
 	// case is skipped while it fails and fails once it passes, so that the
 	// mark is dropped with the fix.
@@ -86,9 +90,14 @@ var labCases = []labCase{
 		dests: map[string]string{"auth.gtmhub.com": "catalog/allowed", "app.gtmhub.com": "catalog/allowed"}},
 	{name: "allowed_us_pcap", scenario: "allowed-us", inputs: []string{".pcap"}, calls: labAllOK,
 		dests: map[string]string{"auth.us.gtmhub.com": "catalog/allowed", "app.us.gtmhub.com": "catalog/allowed"}},
-	{name: "allowed_go_pcap", scenario: "allowed-go", inputs: []string{".pcap"}, calls: labAllOK},
-	{name: "go_mtu1280_pcap", scenario: "go-mtu1280", inputs: []string{".pcap"}, calls: labAllOK},
-	{name: "token_dropped_pcap", scenario: "token-dropped", inputs: []string{".pcap"}, calls: tokenBlocked("no-response")},
+	// The Go client's ClientHello spans two segments: the name must come
+	// from the reassembled SNI, not from DNS.
+	{name: "allowed_go_pcap", scenario: "allowed-go", inputs: []string{".pcap"}, calls: labAllOK,
+		sources: map[string]string{"auth.gtmhub.com": "sni", "app.gtmhub.com": "sni"}},
+	{name: "go_mtu1280_pcap", scenario: "go-mtu1280", inputs: []string{".pcap"}, calls: labAllOK,
+		sources: map[string]string{"auth.gtmhub.com": "sni", "app.gtmhub.com": "sni"}},
+	{name: "token_dropped_pcap", scenario: "token-dropped", inputs: []string{".pcap"}, calls: tokenBlocked("no-response"),
+		sources: map[string]string{"auth.gtmhub.com": "dns"}},
 	{name: "token_reset_pcap_nano", scenario: "token-reset", inputs: []string{".pcap"}, calls: tokenBlocked("reset")},
 	{name: "token_icmp_pcap", scenario: "token-icmp-prohibited", inputs: []string{".pcap"}, calls: tokenBlocked("icmp-prohibited")},
 	{name: "token_nxdomain_pcap", scenario: "token-nxdomain", inputs: []string{".pcap"}, calls: tokenBlocked("dns-nxdomain")},
@@ -96,7 +105,8 @@ var labCases = []labCase{
 	{name: "proxy_denied_pcap", scenario: "proxy-denied", inputs: []string{".pcap"}, calls: tokenBlocked("proxy-denied"), defect: defectConnectPort},
 	{name: "proxy_auth_pcap", scenario: "proxy-auth-required", inputs: []string{".pcap"}, calls: tokenBlocked("proxy-auth-required"), defect: defectConnectPort},
 	{name: "proxy_token_dropped_pcap", scenario: "proxy-token-dropped", inputs: []string{".pcap"}, calls: tokenBlocked("proxy-error"), defect: defectConnectPort},
-	{name: "tls_intercepted_pcap", scenario: "tls-intercepted", inputs: []string{".pcap"}, calls: tokenBlocked("tls-interception")},
+	{name: "tls_intercepted_pcap", scenario: "tls-intercepted", inputs: []string{".pcap"}, calls: tokenBlocked("tls-interception"),
+		evidence: "Lab Inspecting Proxy CA"},
 	{name: "unexpected_sll", scenario: "unexpected-egress", inputs: []string{".pcap"}, calls: labAllOK,
 		dests: map[string]string{
 			"updates.example.com":   "unexpected/allowed",
@@ -343,6 +353,22 @@ func checkLabReport(t reporter, rep *rules.Report, tc labCase) {
 			t.Errorf("destination %s: addresses do not include %s\n%s", host, ip, labSummary(rep))
 		}
 	}
+	for host, want := range tc.sources {
+		if d := labDest(rep, host); d == nil || d.HostSource != want {
+			t.Errorf("destination %s: not named by %s\n%s", host, want, labSummary(rep))
+		}
+	}
+	if tc.evidence != "" {
+		found := false
+		for _, c := range rep.Calls {
+			for _, ev := range c.Evidence {
+				found = found || (c.ID == "oauth-token" && strings.Contains(ev.Detail, tc.evidence))
+			}
+		}
+		if !found {
+			t.Errorf("oauth-token: no evidence mentions %q\n%s", tc.evidence, labSummary(rep))
+		}
+	}
 	if tc.note != "" && !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, tc.note) }) {
 		t.Errorf("notes %q: none contains %q", rep.Notes, tc.note)
 	}
@@ -369,7 +395,7 @@ func labSummary(rep *rules.Report) string {
 		b.WriteString("  call " + c.ID + ": " + c.Status + " " + c.Reason + " " + c.Detail + "\n")
 	}
 	for _, d := range rep.Destinations {
-		b.WriteString("  dest " + d.Host + ": " + d.Class + " " + d.Status + " " + d.Reason + " " + strings.Join(d.IPs, ",") + "\n")
+		b.WriteString("  dest " + d.Host + ": " + d.Class + " " + d.Status + " " + d.Reason + " " + strings.Join(d.IPs, ",") + " named by " + d.HostSource + "\n")
 	}
 	for _, in := range rep.Inputs {
 		b.WriteString("  input " + in.Path + ": " + in.Format + "\n")
