@@ -29,7 +29,7 @@ import (
 // set. EGRESS_AUDIT_LAB_KEEP=<dir> keeps the run's files in dir.
 
 // labTools are the programs lab.sh runs.
-var labTools = []string{"ip", "nft", "ethtool", "dnsmasq", "squid", "tcpdump", "dumpcap", "ulogd", "curl", "go"}
+var labTools = []string{"ip", "nft", "ethtool", "dnsmasq", "squid", "tcpdump", "dumpcap", "tshark", "ulogd", "curl", "go"}
 
 // Expected call verdicts, by call id: "ok", "blocked:<reason>" or
 // "missing:<reason>"; alternatives are separated by "|".
@@ -199,7 +199,7 @@ func runLab(t *testing.T) string {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("lab.sh run: %v\n%s", err, stderr.Bytes())
 	}
-	t.Logf("lab files in %s", out)
+	t.Logf("lab files in %s\n%s", out, stderr.Bytes())
 	return out
 }
 
@@ -257,6 +257,9 @@ func auditLabCase(t *testing.T, dir string, tc labCase) {
 	}
 	if tc.defect == "" {
 		checkLabReport(t, rep, tc)
+		if b, err := os.ReadFile(filepath.Join(dir, tc.scenario+"-client.txt")); t.Failed() && err == nil {
+			t.Logf("%s-client.txt:\n%s", tc.scenario, b)
+		}
 		return
 	}
 	var c collector
