@@ -10,4 +10,42 @@
 // tls_clienthello.go parses a TLS ClientHello into [ClientHello]: the
 // server name, whether Encrypted Client Hello hides the real one, ALPN and
 // supported versions.
+//
+// The packet path, in the order a packet takes it:
+//
+//   - read.go: [Read], the entry point. pcap records are decoded in place
+//     in a large buffered reader; pcapng goes through gopacket's pcapgo
+//     with mixed link types. A file cut inside a record is read up to the
+//     cut and [Stats].Truncated says so.
+//   - link.go: link layers (Ethernet, 802.1Q/QinQ, 802.3 LLC/SNAP, Linux
+//     SLL and SLL2, raw IP, BSD loopback, PPP/PPPoE, MPLS, 802.11 with
+//     radiotap, NFLOG), IPv4 and IPv6 headers, and tunnels (IP in IP, GRE,
+//     VXLAN, Geneve, GTP-U), decoded by hand into a packet on the stack.
+//   - ipfrag.go: bounded IPv4 fragment reassembly.
+//   - flow.go: the flow table (keyed without allocation, bounded, idle
+//     flows judged and forgotten) and the decoder's state.
+//   - stream.go: bounded reassembly of the first bytes of each direction of
+//     a TCP flow (out of order, retransmitted, overlapping).
+//   - tcp.go: TCP handshake and teardown, and the judgement of each flow:
+//     no-response, reset, ICMP, TLS outcome, CONNECT status.
+//   - tls.go: TLS records of both sides: the ClientHello assembled across
+//     records, the ServerHello's version, the certificate issuer in clear,
+//     alerts, ChangeCipherSpec and encrypted records.
+//   - http.go: what the first bytes of a flow are, HTTP/1.x requests (Host,
+//     CONNECT target) and the status line of the answer.
+//   - dns.go: DNS messages over UDP and TCP, questions paired with answers,
+//     CNAME chains followed, the name table filled.
+//   - icmp.go: ICMP and ICMPv6 destination unreachable matched to the flow
+//     or DNS question they quote.
+//   - udp.go: UDP dispatch (DNS, and port 443 for QUIC, whose decoding
+//     plugs into quicDatagram).
+//
+// Memory does not grow with the capture's length: flows, fragments,
+// pending DNS questions and reassembly buffers all have bounds.
 package capture
+
+// BUG(reassembly): IPv6 fragments are counted as skipped, not reassembled.
+
+// BUG(reassembly): only the first 8 KiB of a client stream and 12 KiB of a
+// server stream are reassembled; a later HTTP request on a kept-alive
+// connection is read only when it starts at a segment boundary.

@@ -15,7 +15,7 @@ const DefaultMaxFlows = 1 << 16
 const (
 	idleClosed  = 10 * time.Second  // after a RST or FINs both ways
 	idleOpen    = 120 * time.Second // anything else; covers SYN retries
-	sweepPeriod = 30 * time.Second // a sweep visits every flow: 10% of the time at 5 s
+	sweepPeriod = 30 * time.Second  // a sweep visits every flow: 10% of the time at 5 s
 )
 
 // flowKey names a flow whichever way its packets go: the two endpoints in

@@ -129,6 +129,7 @@ func (d *decoder) endFlow(f *flow) {
 		if a.tls.hello {
 			o := d.newObservation(f, TCP)
 			d.tcpOutcome(f, o, true)
+			throughProxy(f, o)
 			d.emitFlow(o)
 		}
 		return
@@ -274,13 +275,11 @@ func (d *decoder) issuerExpected(issuer string) bool {
 func (d *decoder) emitConnect(f *flow) {
 	a := &f.app
 	o := d.newObservation(f, TCP)
-	host, port := splitHostPort(a.connect)
+	host, _ := splitHostPort(a.connect)
 	o.Host, o.HostSource = host, SourceConnect
 	o.Method = "CONNECT"
 	o.Locator = Packet(a.requestN)
-	if port != 0 {
-		o.Detail = fmt.Sprintf("CONNECT %s", a.connect)
-	}
+	throughProxy(f, o)
 	switch s := a.status; {
 	case s == 0:
 		d.judgeTCP(f, o)
@@ -299,6 +298,17 @@ func (d *decoder) emitConnect(f *flow) {
 		o.block(ProxyDenied, a.statusN, fmt.Sprintf("proxy answered %d", s))
 	}
 	d.emitFlow(o)
+}
+
+// throughProxy makes o's server the CONNECT target, as proxy logs give
+// it: the target's port, its address unknown; the proxy goes in Detail.
+func throughProxy(f *flow, o *Observation) {
+	_, port := splitHostPort(f.app.connect)
+	if port == 0 {
+		port = 443
+	}
+	o.Server = netip.AddrPortFrom(netip.Addr{}, port)
+	o.Detail = appendDetail(o.Detail, "through proxy "+f.server.String())
 }
 
 // splitHostPort splits "host:port" or "[v6]:port"; port is 0 when absent.
