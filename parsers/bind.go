@@ -67,7 +67,7 @@ func (p *bindParser) ParseLine(line []byte, o *capture.Observation) error {
 	addr = bytes.TrimSuffix(addr, []byte(":"))
 	client, err := parseAddrMaybePort(addr)
 	if err != nil {
-		return fmt.Errorf("bind: client %q: not an address#port", addr)
+		return fmt.Errorf("bind: client %q: not an address#port", field(addr))
 	}
 	o.Client = client
 	if bytes.HasPrefix(rest, []byte("(")) {
@@ -107,8 +107,8 @@ func (p *bindParser) ParseLine(line []byte, o *capture.Observation) error {
 		}
 		if n > 4 {
 			s := bytes.Trim(f[n-1], "()")
-			if a, err := netip.ParseAddr(string(s)); err == nil {
-				o.Server = netip.AddrPortFrom(a, 53)
+			if a, err := parseAddrMaybePort(s); err == nil && a.Port() == 0 {
+				o.Server = netip.AddrPortFrom(a.Addr(), 53)
 			}
 		}
 		return nil
@@ -157,7 +157,7 @@ const SkipDNSNoName Skip = "dns refusal without the name asked"
 func (p *bindParser) setName(o *capture.Observation, name []byte) error {
 	name = trimDot(name)
 	if !validHost(name) {
-		return fmt.Errorf("bind: name %q: not a host name", bytes.ToLower(name))
+		return fmt.Errorf("bind: name %q: not a host name", field(bytes.ToLower(name)))
 	}
 	o.Host = p.cache.host(name)
 	return nil

@@ -13,6 +13,11 @@ const cacheMax = 1 << 14
 // redacted paths, details), so that the many lines that repeat them do not
 // allocate. It belongs to one parser and is not safe for concurrent use.
 type recordCache struct {
+	// lastKey and last are the host asked for last, which the next line
+	// often repeats; comparing it is cheaper than a map lookup.
+	lastKey []byte
+	last    string
+
 	hosts   map[string]string
 	paths   map[string]string
 	details map[string]string
@@ -21,9 +26,19 @@ type recordCache struct {
 
 // host returns b in lower case as a string.
 func (c *recordCache) host(b []byte) string {
-	if s, ok := c.hosts[string(b)]; ok {
-		return s
+	if c.last != "" && string(b) == string(c.lastKey) {
+		return c.last
 	}
+	s, ok := c.hosts[string(b)]
+	if !ok {
+		s = c.newHost(b)
+	}
+	c.lastKey = append(c.lastKey[:0], b...)
+	c.last = s
+	return s
+}
+
+func (c *recordCache) newHost(b []byte) string {
 	s := lowerString(b)
 	if c.hosts == nil {
 		c.hosts = make(map[string]string)
@@ -40,7 +55,7 @@ func (c *recordCache) path(path []byte, keep bool) string {
 	if s, ok := c.paths[string(path)]; ok && !keep {
 		return s
 	}
-	raw := string(path)
+	raw := escapeControls(path)
 	if len(raw) == 0 || raw[0] != '/' {
 		raw = "/" + raw
 	}
@@ -86,4 +101,30 @@ func (c *recordCache) detail(code []byte, status int) string {
 		c.details[s] = s
 	}
 	return s
+}
+
+// escapeControls returns b as a string with control bytes, non-ASCII
+// bytes and spaces percent-encoded, so that a path from a hostile log
+// cannot act on a terminal and stays one token in every output.
+func escapeControls(b []byte) string {
+	clean := true
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return string(b)
+	}
+	const hex = "0123456789ABCDEF"
+	out := make([]byte, 0, len(b)+8)
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f {
+			out = append(out, '%', hex[c>>4], hex[c&15])
+			continue
+		}
+		out = append(out, c)
+	}
+	return string(out)
 }

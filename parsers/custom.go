@@ -233,7 +233,7 @@ func (p *customParser) ParseLine(line []byte, o *capture.Observation) error {
 	if tv = dash(tv); len(tv) > 0 {
 		t, err := parseAnyTime(tv, c.layout, p.loc)
 		if err != nil {
-			return fmt.Errorf("%s: time %q: %w", c.name, tv, err)
+			return fmt.Errorf("%s: time %q: %w", c.name, field(tv), err)
 		}
 		r.time = t
 	}

@@ -103,7 +103,7 @@ func (p *dnsmasqParser) ParseLine(line []byte, o *capture.Observation) error {
 		}
 		name = trimDot(name)
 		if !validHost(name) {
-			return fmt.Errorf("dnsmasq: name %q: not a host name", name)
+			return fmt.Errorf("dnsmasq: name %q: not a host name", field(name))
 		}
 		p.remember(p.cache.host(name), client)
 		p.chain = ""
@@ -143,7 +143,7 @@ func (p *dnsmasqParser) ParseLine(line []byte, o *capture.Observation) error {
 	default:
 		o.Detail = string(verb)
 	}
-	if _, err := netip.ParseAddr(string(answer)); err != nil {
+	if _, err := parseAddrMaybePort(answer); err != nil {
 		o.Detail += " " + string(answer)
 	}
 	if source != "" {
@@ -167,7 +167,7 @@ func (p *dnsmasqParser) ParseLine(line []byte, o *capture.Observation) error {
 		return nil
 	}
 	if !validHost(host) {
-		return fmt.Errorf("dnsmasq: name %q: not a host name", host)
+		return fmt.Errorf("dnsmasq: name %q: not a host name", field(host))
 	}
 	asked := p.cache.host(host)
 	q, known := p.pending[asked]

@@ -121,7 +121,7 @@ func (p *envoyParser) ParseLine(line []byte, o *capture.Observation) error {
 	if len(p.start) > 0 {
 		t, err := time.Parse(time.RFC3339Nano, string(p.start))
 		if err != nil {
-			return fmt.Errorf("envoy: start_time %q: not RFC 3339", p.start)
+			return fmt.Errorf("envoy: start_time %q: not RFC 3339", field(p.start))
 		}
 		r.time = t.UTC()
 	}

@@ -68,7 +68,7 @@ func (p *haproxyParser) ParseLine(line []byte, o *capture.Observation) error {
 	r.reset()
 	t, err := parseCLFTimeIn(date, p.loc)
 	if err != nil {
-		return fmt.Errorf("haproxy: accept date %q: %w", date, err)
+		return fmt.Errorf("haproxy: accept date %q: %w", field(date), err)
 	}
 	r.time = t
 	r.client = client

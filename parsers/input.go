@@ -192,19 +192,20 @@ func readLines(r *bufio.Reader, name string, p LineParser, st *capture.Stats, em
 	var o capture.Observation
 	var n int64
 	var long []byte
+	longLen := 0 // the whole length of a long line, of which long keeps the start
 	for {
 		line, err := r.ReadSlice('\n')
+		size := len(line)
 		if err == bufio.ErrBufferFull || long != nil {
 			// A line longer than the buffer: gather it up to the limit.
-			if long == nil {
-				long = append([]byte(nil), line...)
-			} else if len(long) <= MaxLineLength {
+			if len(long) <= MaxLineLength {
 				long = append(long, line...)
 			}
+			longLen += len(line)
 			if err == bufio.ErrBufferFull {
 				continue
 			}
-			line, long = long, nil
+			line, size, long, longLen = long, longLen, nil, 0
 		}
 		if len(line) == 0 && err != nil {
 			if err == io.EOF {
@@ -214,11 +215,14 @@ func readLines(r *bufio.Reader, name string, p LineParser, st *capture.Stats, em
 		}
 		n++
 		at := capture.Line(n)
+		if err == nil {
+			size-- // the newline, which a long line's kept start may not reach
+		}
 		line = bytes.TrimSuffix(line, []byte("\n"))
 		line = bytes.TrimSuffix(line, []byte("\r"))
 		switch {
-		case len(line) > MaxLineLength:
-			st.Fail(at, &capture.ProblemError{Input: name, Locator: at, Err: fmt.Errorf("line of %d bytes exceeds the limit of %d", len(line), MaxLineLength)})
+		case size > MaxLineLength:
+			st.Fail(at, &capture.ProblemError{Input: name, Locator: at, Err: fmt.Errorf("line of %d bytes exceeds the limit of %d", size, MaxLineLength)})
 		case len(bytes.TrimSpace(line)) == 0:
 			st.Skip(string(SkipBlank))
 		default:

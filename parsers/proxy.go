@@ -69,12 +69,12 @@ func (r *proxyRecord) fill(o *capture.Observation, keep bool) error {
 		}
 		ap, err := parseAddrMaybePort(c)
 		if err != nil {
-			return fmt.Errorf("client %q: not an address", c)
+			return fmt.Errorf("client %q: not an address", field(c))
 		}
 		if p := dash(r.clientPort); len(p) > 0 {
 			n, err := atoi(p)
 			if err != nil || n > 65535 {
-				return fmt.Errorf("client port %q: not a port", p)
+				return fmt.Errorf("client port %q: not a port", field(p))
 			}
 			ap = netip.AddrPortFrom(ap.Addr(), uint16(n))
 		}
@@ -85,7 +85,7 @@ func (r *proxyRecord) fill(o *capture.Observation, keep bool) error {
 	if s := dash(r.status); len(s) > 0 {
 		n, err := atoi(s)
 		if err != nil || n > 999 {
-			return fmt.Errorf("status %q: not a number", s)
+			return fmt.Errorf("status %q: not a number", field(s))
 		}
 		status = n
 	}
@@ -143,7 +143,7 @@ func (r *proxyRecord) target(o *capture.Observation, keep bool) error {
 		}
 		h, port, err := hostPort(trimSlash(stripScheme(t)), 443)
 		if err != nil {
-			return fmt.Errorf("CONNECT target %q: %w", t, err)
+			return fmt.Errorf("CONNECT target %q: %w", field(t), err)
 		}
 		host := r.cache.host(h)
 		if p := dash(r.port); len(p) > 0 {
@@ -181,7 +181,7 @@ func (r *proxyRecord) target(o *capture.Observation, keep bool) error {
 	}
 	hb, port, err := hostPort(h, def)
 	if err != nil {
-		return fmt.Errorf("host %q: %w", h, err)
+		return fmt.Errorf("host %q: %w", field(h), err)
 	}
 	host := r.cache.host(hb)
 	if p := dash(r.port); len(p) > 0 {
@@ -270,6 +270,9 @@ func parseAddrMaybePort(b []byte) (netip.AddrPort, error) {
 				return netip.AddrPortFrom(a, uint16(n)), nil
 			}
 		}
+	}
+	if bytes.IndexByte(b, ':') < 0 {
+		return netip.AddrPort{}, errNotAddress // neither IPv6 nor a port
 	}
 	if len(b) > 2 && b[0] == '[' && b[len(b)-1] == ']' {
 		b = b[1 : len(b)-1]

@@ -26,6 +26,13 @@ var squidNative = &Format{
 func detectSquidNative(_ []byte, lines [][]byte) int {
 	score := 0
 	for _, l := range lines {
+		if msg, ok := squidSyslogMessage(l); ok {
+			if len(msg) > 0 && msg[0] == '{' && bytes.Contains(msg, []byte(`"request_status"`)) {
+				score += 10
+				continue
+			}
+			l = msg
+		}
 		var f [squidMaxFields][]byte
 		n := splitFields(l, f[:])
 		if n < 9 {
@@ -50,9 +57,10 @@ func detectSquidNative(_ []byte, lines [][]byte) int {
 const squidMaxFields = 10
 
 type squidNativeParser struct {
-	opts *Options
-	keep bool
-	rec  proxyRecord
+	opts    *Options
+	keep    bool
+	rec     proxyRecord
+	scratch []byte
 	// other reads the lines in the common or combined format that Squid
 	// writes to the same file after a change of logformat.
 	other *logFormatParser
@@ -69,11 +77,11 @@ func (p *squidNativeParser) ParseLine(line []byte, o *capture.Observation) error
 	}
 	t, err := parseEpoch(f[0])
 	if err != nil {
-		return p.fallback(line, o, fmt.Errorf("squid: time %q: %w", f[0], err))
+		return p.fallback(line, o, fmt.Errorf("squid: time %q: %w", field(f[0]), err))
 	}
 	code, status, ok := bytes.Cut(f[3], []byte("/"))
 	if !ok {
-		return fmt.Errorf("squid: result %q: want CODE/STATUS", f[3])
+		return fmt.Errorf("squid: result %q: want CODE/STATUS", field(f[3]))
 	}
 	r := &p.rec
 	r.reset()
@@ -108,6 +116,14 @@ func (p *squidNativeParser) ParseLine(line []byte, o *capture.Observation) error
 func (p *squidNativeParser) fallback(line []byte, o *capture.Observation, err error) error {
 	if isSquidCacheLog(line) {
 		return SkipSquidCacheLog
+	}
+	if msg, ok := squidSyslogMessage(line); ok && len(msg) > 0 {
+		if msg[0] == '{' {
+			return p.parseECS(msg, o)
+		}
+		if msg[0] != '(' { // a message that is itself a syslog line would recurse
+			return p.ParseLine(msg, o)
+		}
 	}
 	if p.other == nil {
 		p.other = newLogFormatParser("combined", p.opts, combinedFormats...)
@@ -218,4 +234,66 @@ func splitFields(b []byte, f [][]byte) int {
 		i = j
 	}
 	return n
+}
+
+// squidSyslogMessage returns the message of a squid line behind a syslog
+// header, as pfSense and OPNsense forward them
+// ("<166>Aug 21 22:08:13 fw (squid-1)[6802]: 1598040493.253 ...").
+func squidSyslogMessage(line []byte) ([]byte, bool) {
+	if len(line) == 0 || line[0] != '<' && (line[0] < 'A' || line[0] > 'Z') {
+		return nil, false
+	}
+	for _, tag := range []string{"(squid-1)", "squid"} {
+		if _, msg, ok := programMessage(line, tag); ok {
+			return msg, true
+		}
+	}
+	return nil, false
+}
+
+// parseECS reads the JSON line OPNsense's squid writes in its ECS layout:
+// @timestamp, http.request.method, http.response.body.status_code,
+// source.ip, url.original, labels.request_status.
+func (p *squidNativeParser) parseECS(msg []byte, o *capture.Observation) error {
+	r := &p.rec
+	r.reset()
+	var ts []byte
+	err := scanJSON(msg, &p.scratch, func(k, v []byte) {
+		switch string(k) {
+		case "@timestamp":
+			ts = v
+		case "method":
+			r.method = v
+		case "status_code":
+			r.status = v
+		case "ip":
+			r.client = v
+		case "original":
+			if r.url == nil {
+				r.url = v // url.original comes before user_agent.original
+			}
+		case "request_status":
+			r.code = v
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("squid: ECS JSON: %w", err)
+	}
+	if len(ts) > 0 {
+		t, err := time.Parse("2006-01-02T15:04:05-0700", string(ts))
+		if err != nil {
+			t, err = time.Parse(time.RFC3339Nano, string(ts))
+		}
+		if err != nil {
+			return fmt.Errorf("squid: @timestamp %q: not a time", field(ts))
+		}
+		r.time = t.UTC()
+	}
+	if err := r.fill(o, p.keep); err != nil {
+		if _, ok := err.(Skip); ok {
+			return err
+		}
+		return fmt.Errorf("squid: %w", err)
+	}
+	return nil
 }

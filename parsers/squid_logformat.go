@@ -350,7 +350,7 @@ func (lf *logFormat) record(fields *[lfMaxTokens][]byte, r *proxyRecord, loc *ti
 	case len(epoch) > 0:
 		t, err := parseEpoch(epoch)
 		if err != nil {
-			return fmt.Errorf("time %q: %w", epoch, err)
+			return fmt.Errorf("time %q: %w", field(epoch), err)
 		}
 		if ms, err := atoi(millis); err == nil && ms < 1000 && !bytes.ContainsRune(epoch, '.') {
 			t = t.Add(time.Duration(ms) * time.Millisecond)
@@ -361,7 +361,7 @@ func (lf *logFormat) record(fields *[lfMaxTokens][]byte, r *proxyRecord, loc *ti
 		if err != nil {
 			rt, rerr := time.Parse(time.RFC3339Nano, string(local))
 			if rerr != nil {
-				return fmt.Errorf("time %q: %w", local, err)
+				return fmt.Errorf("time %q: %w", field(local), err)
 			}
 			t = rt.UTC()
 		}

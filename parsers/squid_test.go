@@ -269,6 +269,14 @@ func TestSquidCorpus(t *testing.T) {
 			}
 		})
 	}
+	t.Run("opnsense_ecs", func(t *testing.T) {
+		obs, res := readAll(t, filepath.Join(dir, "elastic-integrations-pfsense-test-opnsense-squid.log"), nil, nil)
+		if res.Stats.Format != "squid" || res.Stats.Failed != 0 || len(obs) != 5 {
+			t.Fatalf("format %s, %d observations, %d failed: %v", res.Stats.Format, len(obs), res.Stats.Failed, res.Stats.Problems)
+		}
+		checkObservation(t, &obs[0], want{host: "www.microsoft.com", method: "GET", path: "/pki/certs/MicRooCerAut2011_2011_03_22.crt", reason: capture.ProxyDenied, detail: "TCP_DENIED/403"})
+		checkObservation(t, &obs[3], want{client: "192.168.2.2", host: "eu-mobile.events.data.microsoft.com", method: "POST", server: ":443", outcome: capture.OutcomeOK})
+	})
 	t.Run("pylogsparser_expected", func(t *testing.T) {
 		var exp []map[string]any
 		readJSON(t, filepath.Join(dir, "pylogsparser-squid.expected.json"), &exp)
@@ -324,4 +332,28 @@ func readLogFile(t *testing.T, path string, f *Format, opts *Options) ([]capture
 		t.Fatal(err)
 	}
 	return obs, res
+}
+
+func TestSquidSyslog(t *testing.T) {
+	tests := []struct {
+		name string
+		line string
+		want want
+	}{
+		{"pfsense_native", "<166>Dec  3 09:00:01 fw (squid-1)[6802]: 1764752401.352      0 192.0.2.10 TCP_DENIED/403 3910 CONNECT auth.gtmhub.com:443 - HIER_NONE/- text/html",
+			want{time: "2025-12-03T09:00:01.352Z", host: "auth.gtmhub.com", reason: capture.ProxyDenied}},
+		{"opnsense_ecs", `<166>Aug 21 22:08:13 fw (squid-1)[6802]: {"@timestamp":"2026-08-08T19:42:51+0000","http":{"request":{"method":"CONNECT"},"response":{"bytes":0,"body":{"status_code":200}}},"source":{"ip":"192.168.2.2"},"url":{"original":"v10.events.data.microsoft.com:443"},"user_agent":{"original":"x/1"},"labels":{"request_status":"NONE_NONE_ABORTED","hierarchy_status":"HIER_NONE"}}`,
+			want{time: "2026-08-08T19:42:51Z", client: "192.168.2.2", host: "v10.events.data.microsoft.com", source: capture.SourceConnect, outcome: capture.OutcomeOK, detail: "NONE_NONE_ABORTED/200"}},
+		{"pfsense_artefact", "<166>Aug 21 22:08:13 fw (squid-1)[6802]: [1598040493.253 325](tel:1598040493.253 325) 175.16.199.1 TCP_MISS/304 2912 GET https://github.com/x - HIER_DIRECT/81.2.69.145 -",
+			want{err: "squid"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			checkLine(t, squidNative.NewLine(&Options{}), tc.line, tc.want)
+		})
+	}
+	f, err := Detect([]byte(tests[0].line + "\n" + tests[1].line + "\n"))
+	if err != nil || f.Name != "squid" {
+		t.Errorf("Detect(syslog squid) = %v, %v; want squid", f, err)
+	}
 }

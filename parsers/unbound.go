@@ -71,7 +71,7 @@ func (p *unboundParser) ParseLine(line []byte, o *capture.Observation) error {
 	client := ca.Addr()
 	name := trimDot(f[1])
 	if !validHost(name) {
-		return fmt.Errorf("unbound: name %q: not a host name", bytes.ToLower(name))
+		return fmt.Errorf("unbound: name %q: not a host name", field(bytes.ToLower(name)))
 	}
 	if len(head) > 2 && head[0] == '[' {
 		if j := bytes.IndexByte(head, ']'); j > 0 {

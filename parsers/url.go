@@ -96,16 +96,16 @@ func hostPort(s []byte, def uint16) ([]byte, uint16, error) {
 	case len(s) > 0 && s[0] == '[':
 		end := bytes.IndexByte(s, ']')
 		if end < 0 {
-			return nil, 0, errors.New("bad host " + strconv.Quote(string(s)))
+			return nil, 0, errors.New("bad host " + strconv.Quote(field(s)))
 		}
 		host = s[1:end]
 		if rest := s[end+1:]; len(rest) > 0 {
 			if rest[0] != ':' {
-				return nil, 0, errors.New("bad host " + strconv.Quote(string(s)))
+				return nil, 0, errors.New("bad host " + strconv.Quote(field(s)))
 			}
 			n, err := atoi(rest[1:])
 			if err != nil || n > 65535 {
-				return nil, 0, errors.New("bad port " + strconv.Quote(string(rest[1:])))
+				return nil, 0, errors.New("bad port " + strconv.Quote(field(rest[1:])))
 			}
 			port = uint16(n)
 		}
@@ -114,7 +114,7 @@ func hostPort(s []byte, def uint16) ([]byte, uint16, error) {
 		host = s[:i]
 		n, err := atoi(s[i+1:])
 		if err != nil || n > 65535 {
-			return nil, 0, errors.New("bad port " + strconv.Quote(string(s[i+1:])))
+			return nil, 0, errors.New("bad port " + strconv.Quote(field(s[i+1:])))
 		}
 		port = uint16(n)
 	}
@@ -125,7 +125,7 @@ func hostPort(s []byte, def uint16) ([]byte, uint16, error) {
 		return nil, 0, errNoHost
 	}
 	if !validHost(host) {
-		return nil, 0, errors.New("bad host " + strconv.Quote(string(host)))
+		return nil, 0, errors.New("bad host " + strconv.Quote(field(host)))
 	}
 	return host, port, nil
 }
@@ -305,4 +305,24 @@ func redactForMessage(u []byte) string {
 		u = u[:200]
 	}
 	return redactSegments(string(u))
+}
+
+// maxField bounds the part of an input field an error message quotes.
+const maxField = 64
+
+// field returns an input field fit for an error message: without a URL
+// query or fragment, a token-looking value replaced by [Redacted], and at
+// most maxField bytes, so that messages neither leak secrets nor grow
+// with hostile input.
+func field(b []byte) string {
+	if i := bytes.IndexAny(b, "?#"); i >= 0 {
+		b = b[:i]
+	}
+	if looksLikeToken(string(b)) && !isHexID(string(b)) && bytes.IndexByte(b, '/') < 0 {
+		return Redacted
+	}
+	if len(b) > maxField {
+		return string(b[:maxField]) + "..."
+	}
+	return string(b)
 }

@@ -173,11 +173,11 @@ func (p *w3cParser) firewall(o *capture.Observation, t time.Time, get func(w3cCo
 	}
 	src, err := netip.ParseAddr(string(get(wSrc)))
 	if err != nil {
-		return fmt.Errorf("w3c: src-ip %q: not an address", get(wSrc))
+		return fmt.Errorf("w3c: src-ip %q: not an address", field(get(wSrc)))
 	}
 	dst, err := netip.ParseAddr(string(get(wDst)))
 	if err != nil {
-		return fmt.Errorf("w3c: dst-ip %q: not an address", get(wDst))
+		return fmt.Errorf("w3c: dst-ip %q: not an address", field(get(wDst)))
 	}
 	sp, _ := atoi(get(wSrcPort))
 	dp, _ := atoi(get(wDstPort))
@@ -238,7 +238,7 @@ func w3cTime(date, clock []byte, loc *time.Location) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	if len(date) != 10 || date[4] != '-' || date[7] != '-' || len(clock) < 8 || clock[2] != ':' || clock[5] != ':' {
-		return time.Time{}, fmt.Errorf("date and time %q %q: want YYYY-MM-DD hh:mm:ss", date, clock)
+		return time.Time{}, fmt.Errorf("date and time %q %q: want YYYY-MM-DD hh:mm:ss", field(date), field(clock))
 	}
 	y, e1 := atoi(date[0:4])
 	mo, e2 := atoi(date[5:7])
@@ -247,7 +247,7 @@ func w3cTime(date, clock []byte, loc *time.Location) (time.Time, error) {
 	mi, e5 := atoi(clock[3:5])
 	s, e6 := atoi(clock[6:8])
 	if e1 != nil || e2 != nil || e3 != nil || e4 != nil || e5 != nil || e6 != nil || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 {
-		return time.Time{}, fmt.Errorf("date and time %q %q: want YYYY-MM-DD hh:mm:ss", date, clock)
+		return time.Time{}, fmt.Errorf("date and time %q %q: want YYYY-MM-DD hh:mm:ss", field(date), field(clock))
 	}
 	ns := 0
 	if len(clock) > 9 && clock[8] == '.' {

@@ -100,7 +100,7 @@ func (p *zscalerParser) ParseLine(line []byte, o *capture.Observation) error {
 	if len(p.tv) > 0 {
 		t, err := time.ParseInLocation("Mon Jan _2 15:04:05 2006", string(p.tv), p.loc)
 		if err != nil {
-			return fmt.Errorf("zscaler: time %q: want \"Mon Jan 2 15:04:05 2006\"", p.tv)
+			return fmt.Errorf("zscaler: time %q: want \"Mon Jan 2 15:04:05 2006\"", field(p.tv))
 		}
 		r.time = t.UTC()
 	}

@@ -23,8 +23,11 @@ and reports each call of the catalog as ok, blocked (with the reason and the
 evidence) or missing, and every other destination by class and status.
 
 Inputs are files, directories (every file below them) or - for standard
-input; gzip-compressed inputs are read as they are. The format of each is
-detected from its content unless --format names it.
+input; gzip- and zstd-compressed inputs are read as they are. The format of
+each is detected from its content unless --format names it; a log layout of
+your own is declared under formats: in the configuration file. Secrets in
+logged URLs (OAuth codes, tokens, passwords) are redacted unless
+--keep-secrets is given.
 
 Blocking reasons: no-response, reset, icmp-prohibited, icmp-unreachable,
 dns-nxdomain, dns-servfail, dns-refused, dns-timeout, proxy-denied,

@@ -198,7 +198,9 @@ func TestSecretsNeverReported(t *testing.T) {
 	log := "1764752401.352 0 192.0.2.10 TCP_MISS/302 3910 GET https://auth.gtmhub.com/authorize?client_id=jira&code=SplxlOBeZQQYbYS6WxSbIA&state=xyzSTATE123#frag-secret - HIER_DIRECT/198.51.100.1 -\n" +
 		"1764752402.352 0 192.0.2.10 TCP_MISS/200 3910 POST https://auth.gtmhub.com/oauth/token?access_token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl&password=hunter2pass - HIER_DIRECT/198.51.100.1 -\n" +
 		"1764752403.352 0 192.0.2.10 TCP_MISS/200 3910 GET https://app.gtmhub.com/api/v1/okrs?q=x - HIER_DIRECT/198.51.100.2 -\n" +
-		"1764752404.352 0 192.0.2.10 TCP_MISS/200 3910 GET https://bad<host/?code=SplxlOBeZQQYbYS6WxSbIA - HIER_DIRECT/198.51.100.2 -\n"
+		"1764752404.352 0 192.0.2.10 TCP_MISS/200 3910 GET https://bad<host/?code=SplxlOBeZQQYbYS6WxSbIA - HIER_DIRECT/198.51.100.2 -\n" +
+		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl 0 192.0.2.10 TCP_MISS/200 1 GET http://a.example/ - HIER_DIRECT/198.51.100.2 -\n" +
+		"1764752405.352 0 192.0.2.10 hunter2passhunter2passhunter2pass 1 GET http://a.example/ - HIER_DIRECT/198.51.100.2 -\n"
 	dir := t.TempDir()
 	p := writeFile(t, dir, "secrets.log", []byte(log))
 	for name, args := range map[string][]string{
@@ -210,6 +212,9 @@ func TestSecretsNeverReported(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			stdout, stderr, _ := runCLI(t, "", args...)
+			if strings.HasPrefix(name, "audit") && !strings.Contains(stdout+stderr, "secrets.log:5") {
+				t.Errorf("the malformed line 5 is not reported:\n%s\n%s", stdout, stderr)
+			}
 			if !strings.Contains(stdout, "auth.gtmhub.com") {
 				t.Fatalf("stdout lacks the host:\n%s", stdout)
 			}
@@ -250,6 +255,16 @@ func TestConfiguredFormats(t *testing.T) {
 		t.Errorf("extract output:\n%s", stdout)
 	}
 
+	// --format forces a configured format, by its name.
+	stdout, stderr, code = runCLI(t, "", "extract", "-c", cfg, "--format", "csvproxy", csv)
+	if code != exitOK || !strings.Contains(stdout, `"reason":"proxy-denied"`) {
+		t.Errorf("--format csvproxy: exit code %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	_, stderr, code = runCLI(t, "", "extract", "-c", cfg, "--format", "nosuch", csv)
+	if code != exitUsage || !strings.Contains(stderr, `format "nosuch": want one of`) || !strings.Contains(stderr, "csvproxy") {
+		t.Errorf("--format nosuch: exit code %d, stderr %q", code, stderr)
+	}
+
 	bad := writeFile(t, dir, "bad.yaml", []byte("formats:\n  - name: broken\n    regex: '^(?P<time>\\S+) (?P<destination>\\S+'\n"))
 	_, stderr, code = runCLI(t, "", "extract", "-c", bad, edge)
 	if code != exitUsage || !strings.Contains(stderr, `formats[0]: format "broken": regex:`) {
@@ -259,5 +274,27 @@ func TestConfiguredFormats(t *testing.T) {
 	_, stderr, code = runCLI(t, "", "extract", "-c", bad, edge)
 	if code != exitUsage || !strings.Contains(stderr, `group 2 "destination": want one of time,`) {
 		t.Errorf("unknown group: exit code %d, stderr %q", code, stderr)
+	}
+}
+
+// TestURLMatching checks that a proxy line with a full URL is judged
+// against the call with that method and path, and a CONNECT line at host
+// level.
+func TestURLMatching(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "url.log", []byte(
+		"1764752403.352 10 192.0.2.10 TCP_DENIED/403 3910 GET https://app.gtmhub.com/api/v1/goals?limit=5 - HIER_NONE/- -\n"+
+			"1764752404.352 10 192.0.2.10 TCP_DENIED/407 3910 CONNECT auth.gtmhub.com:443 - HIER_NONE/- -\n"))
+	stdout, stderr, _ := runCLI(t, "", "audit", "-o", "json", p)
+	rep := decodeReport(t, stdout)
+	calls := map[string]rules.CallReport{}
+	for _, c := range rep.Calls {
+		calls[c.ID] = c
+	}
+	if c := calls["list-okrs"]; c.Status != "blocked" || c.Reason != "proxy-denied" || c.Level != "url" {
+		t.Errorf("list-okrs = %s %s level %q, want blocked proxy-denied at url level; stderr %s", c.Status, c.Reason, c.Level, stderr)
+	}
+	if c := calls["oauth-token"]; c.Status != "blocked" || c.Reason != "proxy-auth-required" || c.Level != "host" {
+		t.Errorf("oauth-token = %s %s level %q, want blocked proxy-auth-required at host level", c.Status, c.Reason, c.Level)
 	}
 }
