@@ -112,9 +112,10 @@ func parseAzureRecord(raw []byte, o *capture.Observation) error {
 	o.Transport = azureTransport(p.Protocol)
 	switch {
 	case p.TargetURL != "" && strings.Contains(p.TargetURL, "://"):
-		if u, err := parseURL(p.TargetURL); err == nil {
-			o.Host, o.HostSource, o.Path = u.host, capture.SourceURL, RedactPath(u.path)
-		}
+		setURL(o, p.TargetURL)
+	}
+	switch {
+	case o.Host != "":
 	case p.Fqdn != "":
 		if h := normHost(p.Fqdn); h != "" {
 			o.Host, o.HostSource = h, azureSource(p.Protocol)
@@ -221,12 +222,7 @@ func azureMsg(msg string, o *capture.Observation) error {
 	}
 	o.Transport = azureTransport(proto)
 	if u := azureField(rest, "Url"); u != "" {
-		if t, err := parseURL(u); err == nil {
-			o.Host, o.HostSource = t.host, capture.SourceURL
-			if t.path != "/" {
-				o.Path = RedactPath(t.path)
-			}
-		}
+		setURL(o, u)
 	}
 	rule := "azure firewall"
 	for _, k := range []string{"Policy", "Rule Collection Group", "Rule Collection", "Rule", "Signature", "ThreatIntel", "Reason"} {

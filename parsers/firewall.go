@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/egress-audit/egress-audit/capture"
@@ -143,6 +144,24 @@ func notEgress(dst netip.Addr) bool {
 		return a == [4]byte{255, 255, 255, 255} || a[3] == 255 && dst.IsPrivate()
 	}
 	return false
+}
+
+// setURL sets o's host, port-less source and redacted path from a URL a
+// firewall logged. A URL whose host is an address or no host name leaves
+// o's host empty: a name must be a name.
+func setURL(o *capture.Observation, rawURL string) {
+	u, err := parseURL(rawURL)
+	if err != nil {
+		return
+	}
+	h := normHost(u.host)
+	if h == "" {
+		return
+	}
+	o.Host, o.HostSource = h, capture.SourceURL
+	if u.path != "/" || strings.Contains(rawURL, "://") {
+		o.Path = RedactPath(u.path)
+	}
 }
 
 // denied marks o as stopped by a firewall rule; rule names it for humans.

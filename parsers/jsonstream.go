@@ -25,6 +25,11 @@ type recordParser func(raw []byte, o *capture.Observation) error
 // Each record is counted in st as parsed, skipped or failed, located by the
 // line its object starts on. A document that stops being valid JSON ends
 // the reading at that point, with a problem recorded.
+//
+// TODO(json): a document that is one top-level array is held in memory
+// whole before its records are read; streaming its elements with the
+// decoder's tokens would bound memory by the largest record. JSON lines,
+// the form exports stream, do not have this cost.
 func readJSONRecords(r io.Reader, name string, st *capture.Stats, parse recordParser, emit func(*capture.Observation)) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	first, _ := br.Peek(64 << 10)

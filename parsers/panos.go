@@ -75,7 +75,8 @@ var errPanosShort = errors.New("panos: too few columns for a traffic or threat l
 
 func (p *panosParser) ParseLine(line []byte, o *capture.Observation) error {
 	h := p.clock.syslog(line)
-	var f [128][]byte
+	// Columns past 63 (PAN-OS 10 has over 100) are not read.
+	var f [64][]byte
 	n := splitCSV(h.Msg, f[:])
 	base := panosBase(f[:n])
 	if base == panosNoBase {
@@ -125,9 +126,7 @@ func (p *panosParser) ParseLine(line []byte, o *capture.Observation) error {
 	}
 	if typ == "THREAT" && string(col(4)) == "url" {
 		if u := col(31); len(u) > 0 {
-			if t, err := parseURL(string(u)); err == nil {
-				o.Host, o.HostSource, o.Path = t.host, capture.SourceURL, RedactPath(t.path)
-			}
+			setURL(o, string(u))
 		}
 		if c := col(33); len(c) > 0 {
 			detail = append(detail, " category "...)

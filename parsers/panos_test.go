@@ -50,6 +50,18 @@ func TestPanos(t *testing.T) {
 			detail: "THREAT/url rule allow_all app ssl category business-and-economy: block-url",
 			host:   "auth.gtmhub.com", path: "/authorize?code=REDACTED",
 		},
+		{
+			// Found by FuzzParseFirewallLine: a control byte is no host.
+			name:   "url_control_byte",
+			line:   "0000/00/00 00:00000,,THREAT,url,,,0.0.0.0,0.0.0.1,,,,,,,,,,,,,,,,,,,,,,,\x00",
+			client: "0.0.0.0:0", server: "0.0.0.1:0", outcome: capture.OutcomeUnknown,
+			detail: "THREAT/url: ",
+		},
+		{
+			name:   "url_address_is_no_name",
+			line:   `1,2014/08/05 14:56:46,0123,THREAT,url,1,2014/08/05 14:56:40,192.0.2.89,203.0.113.175,0.0.0.0,0.0.0.0,r,,,web-browsing,vsys1,t,u,e1,e2,fwd,2014/08/05 14:56:46,1,1,55143,80,0,0,0x0,tcp,alert,"203.0.113.175/index.html",(9999),any,informational`,
+			client: "192.0.2.89:55143", server: "203.0.113.175:80", tr: capture.TCP, outcome: capture.OutcomeOK,
+		},
 		{name: "system_log", line: "1,2018/11/30 16:09:07,0128,SYSTEM,general,0,2018/11/30 16:09:07,,general,,0,0,general,informational,msg,1,0x0", skip: SkipNotTraffic},
 		{name: "not_panos", line: "hello,world", skip: SkipNotFirewall},
 	}

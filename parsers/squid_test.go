@@ -270,7 +270,7 @@ func TestSquidCorpus(t *testing.T) {
 		})
 	}
 	t.Run("opnsense_ecs", func(t *testing.T) {
-		obs, res := readAll(t, filepath.Join(dir, "elastic-integrations-pfsense-test-opnsense-squid.log"), nil, nil)
+		obs, res := readLogFile(t, filepath.Join(dir, "elastic-integrations-pfsense-test-opnsense-squid.log"), nil, nil)
 		if res.Stats.Format != "squid" || res.Stats.Failed != 0 || len(obs) != 5 {
 			t.Fatalf("format %s, %d observations, %d failed: %v", res.Stats.Format, len(obs), res.Stats.Failed, res.Stats.Problems)
 		}

@@ -103,6 +103,10 @@ func ParseSyslog(line []byte, loc *time.Location, ref time.Time) SyslogHeader {
 		// Cisco IOS writes "10:00:00.123: %FACILITY-...".
 		rest = trimSpaceLeft(rest[1:])
 	}
+	if h.Time.IsZero() {
+		// "0001-01-01T00:00:00Z" cannot be told from no time at all.
+		h.Zoned = false
+	}
 	rest = bsdHostTag(&h, rest)
 	h.Msg = rest
 	if n := kernelStamp(h.Msg); n > 0 {
@@ -174,7 +178,7 @@ func parse5424(line, rest []byte, h SyslogHeader) SyslogHeader {
 		rest = rest[1:]
 	}
 	rest = bytes.TrimPrefix(rest, []byte("\xef\xbb\xbf")) // BOM, Section 6.4
-	h.Time, h.Zoned = t, zoned
+	h.Time, h.Zoned = t, zoned && !t.IsZero()
 	if !(len(host) == 1 && host[0] == '-') {
 		h.Host = host
 	}

@@ -87,6 +87,8 @@ func TestParseSyslog(t *testing.T) {
 			line: "[ 1234.567890] host kernel: IN=eth0",
 			host: "host", program: "kernel", msg: "IN=eth0",
 		},
+		// Found by FuzzParseSyslog: the zero time carries no zone.
+		{name: "zero_time", line: "0001-01-01 00:00:00+0000", msg: ""},
 		{name: "no_header", line: "IN=eth0 OUT= SRC=1.2.3.4", msg: "IN=eth0 OUT= SRC=1.2.3.4"},
 		{name: "bad_month", line: "Foo 12 10:00:00 host x: y", msg: "Foo 12 10:00:00 host x: y"},
 		{name: "bad_clock", line: "Jan 12 10:0x:00 host x: y", msg: "Jan 12 10:0x:00 host x: y"},

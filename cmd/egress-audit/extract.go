@@ -37,6 +37,7 @@ line is one JSON object, the building block for scripts.
 	fs := cmd.Flags()
 	fs.String("format", "", "input `format` instead of detecting it")
 	fs.Bool("keep-secrets", false, "keep URL query values (OAuth codes, tokens) in the output, for local debugging only")
+	fs.String("timezone", "local", "time `zone` of log times that carry none: local, UTC or an IANA name")
 	fs.StringP("output", "o", "jsonl", "output `form`: "+strings.Join(extractOutputs, ", "))
 	return cmd
 }

@@ -80,10 +80,6 @@ type labCase struct {
 	defect string
 }
 
-// defectConnectPort is the known defect of CONNECT requests seen in a
-// capture.
-const defectConnectPort = "a CONNECT seen in a capture is judged by the proxy's port (3128), not the target's (443), so no catalog call matches it"
-
 var labCases = []labCase{
 	// Captures of the client host.
 	{name: "allowed_pcap", scenario: "allowed", inputs: []string{".pcap"}, calls: labAllOK,
@@ -101,10 +97,10 @@ var labCases = []labCase{
 	{name: "token_reset_pcap_nano", scenario: "token-reset", inputs: []string{".pcap"}, calls: tokenBlocked("reset")},
 	{name: "token_icmp_pcap", scenario: "token-icmp-prohibited", inputs: []string{".pcap"}, calls: tokenBlocked("icmp-prohibited")},
 	{name: "token_nxdomain_pcap", scenario: "token-nxdomain", inputs: []string{".pcap"}, calls: tokenBlocked("dns-nxdomain")},
-	{name: "proxy_allowed_pcap", scenario: "proxy-allowed", inputs: []string{".pcap"}, calls: labAllOK, defect: defectConnectPort},
-	{name: "proxy_denied_pcap", scenario: "proxy-denied", inputs: []string{".pcap"}, calls: tokenBlocked("proxy-denied"), defect: defectConnectPort},
-	{name: "proxy_auth_pcap", scenario: "proxy-auth-required", inputs: []string{".pcap"}, calls: tokenBlocked("proxy-auth-required"), defect: defectConnectPort},
-	{name: "proxy_token_dropped_pcap", scenario: "proxy-token-dropped", inputs: []string{".pcap"}, calls: tokenBlocked("proxy-error"), defect: defectConnectPort},
+	{name: "proxy_allowed_pcap", scenario: "proxy-allowed", inputs: []string{".pcap"}, calls: labAllOK},
+	{name: "proxy_denied_pcap", scenario: "proxy-denied", inputs: []string{".pcap"}, calls: tokenBlocked("proxy-denied")},
+	{name: "proxy_auth_pcap", scenario: "proxy-auth-required", inputs: []string{".pcap"}, calls: tokenBlocked("proxy-auth-required")},
+	{name: "proxy_token_dropped_pcap", scenario: "proxy-token-dropped", inputs: []string{".pcap"}, calls: tokenBlocked("proxy-error")},
 	{name: "tls_intercepted_pcap", scenario: "tls-intercepted", inputs: []string{".pcap"}, calls: tokenBlocked("tls-interception"),
 		evidence: "Lab Inspecting Proxy CA"},
 	{name: "unexpected_sll", scenario: "unexpected-egress", inputs: []string{".pcap"}, calls: labAllOK,
