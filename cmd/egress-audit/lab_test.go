@@ -29,7 +29,7 @@ import (
 // set. EGRESS_AUDIT_LAB_KEEP=<dir> keeps the run's files in dir.
 
 // labTools are the programs lab.sh runs.
-var labTools = []string{"ip", "nft", "dnsmasq", "squid", "tcpdump", "dumpcap", "ulogd", "curl", "go"}
+var labTools = []string{"ip", "nft", "ethtool", "dnsmasq", "squid", "tcpdump", "dumpcap", "tshark", "ulogd", "curl", "go"}
 
 // Expected call verdicts, by call id: "ok", "blocked:<reason>" or
 // "missing:<reason>"; alternatives are separated by "|".
@@ -68,17 +68,17 @@ type labCase struct {
 	// dests maps a destination host to its class, or class/status.
 	dests map[string]string
 	// ips maps a destination host to an address it must list.
-	ips  map[string]string
-	note string // a substring of one of the report's notes
+	ips map[string]string
+	// sources maps a destination host to how its name was learned.
+	sources map[string]string
+	// evidence is a substring of the detail of oauth-token's evidence.
+	evidence string
+	note     string // a substring of one of the report's notes
 	// defect, when set, names a known defect that makes the case fail: the
 	// case is skipped while it fails and fails once it passes, so that the
 	// mark is dropped with the fix.
 	defect string
 }
-
-// defectConnectPort is the known defect of CONNECT requests seen in a
-// capture.
-const defectConnectPort = "a CONNECT seen in a capture is judged by the proxy's port (3128), not the target's (443), so no catalog call matches it"
 
 var labCases = []labCase{
 	// Captures of the client host.
@@ -86,17 +86,23 @@ var labCases = []labCase{
 		dests: map[string]string{"auth.gtmhub.com": "catalog/allowed", "app.gtmhub.com": "catalog/allowed"}},
 	{name: "allowed_us_pcap", scenario: "allowed-us", inputs: []string{".pcap"}, calls: labAllOK,
 		dests: map[string]string{"auth.us.gtmhub.com": "catalog/allowed", "app.us.gtmhub.com": "catalog/allowed"}},
-	{name: "allowed_go_pcap", scenario: "allowed-go", inputs: []string{".pcap"}, calls: labAllOK},
-	{name: "go_mtu1280_pcap", scenario: "go-mtu1280", inputs: []string{".pcap"}, calls: labAllOK},
-	{name: "token_dropped_pcap", scenario: "token-dropped", inputs: []string{".pcap"}, calls: tokenBlocked("no-response")},
+	// The Go client's ClientHello spans two segments: the name must come
+	// from the reassembled SNI, not from DNS.
+	{name: "allowed_go_pcap", scenario: "allowed-go", inputs: []string{".pcap"}, calls: labAllOK,
+		sources: map[string]string{"auth.gtmhub.com": "sni", "app.gtmhub.com": "sni"}},
+	{name: "go_mtu1280_pcap", scenario: "go-mtu1280", inputs: []string{".pcap"}, calls: labAllOK,
+		sources: map[string]string{"auth.gtmhub.com": "sni", "app.gtmhub.com": "sni"}},
+	{name: "token_dropped_pcap", scenario: "token-dropped", inputs: []string{".pcap"}, calls: tokenBlocked("no-response"),
+		sources: map[string]string{"auth.gtmhub.com": "dns"}},
 	{name: "token_reset_pcap_nano", scenario: "token-reset", inputs: []string{".pcap"}, calls: tokenBlocked("reset")},
 	{name: "token_icmp_pcap", scenario: "token-icmp-prohibited", inputs: []string{".pcap"}, calls: tokenBlocked("icmp-prohibited")},
 	{name: "token_nxdomain_pcap", scenario: "token-nxdomain", inputs: []string{".pcap"}, calls: tokenBlocked("dns-nxdomain")},
-	{name: "proxy_allowed_pcap", scenario: "proxy-allowed", inputs: []string{".pcap"}, calls: labAllOK, defect: defectConnectPort},
-	{name: "proxy_denied_pcap", scenario: "proxy-denied", inputs: []string{".pcap"}, calls: tokenBlocked("proxy-denied"), defect: defectConnectPort},
-	{name: "proxy_auth_pcap", scenario: "proxy-auth-required", inputs: []string{".pcap"}, calls: tokenBlocked("proxy-auth-required"), defect: defectConnectPort},
-	{name: "proxy_token_dropped_pcap", scenario: "proxy-token-dropped", inputs: []string{".pcap"}, calls: tokenBlocked("proxy-error"), defect: defectConnectPort},
-	{name: "tls_intercepted_pcap", scenario: "tls-intercepted", inputs: []string{".pcap"}, calls: tokenBlocked("tls-interception")},
+	{name: "proxy_allowed_pcap", scenario: "proxy-allowed", inputs: []string{".pcap"}, calls: labAllOK},
+	{name: "proxy_denied_pcap", scenario: "proxy-denied", inputs: []string{".pcap"}, calls: tokenBlocked("proxy-denied")},
+	{name: "proxy_auth_pcap", scenario: "proxy-auth-required", inputs: []string{".pcap"}, calls: tokenBlocked("proxy-auth-required")},
+	{name: "proxy_token_dropped_pcap", scenario: "proxy-token-dropped", inputs: []string{".pcap"}, calls: tokenBlocked("proxy-error")},
+	{name: "tls_intercepted_pcap", scenario: "tls-intercepted", inputs: []string{".pcap"}, calls: tokenBlocked("tls-interception"),
+		evidence: "Lab Inspecting Proxy CA"},
 	{name: "unexpected_sll", scenario: "unexpected-egress", inputs: []string{".pcap"}, calls: labAllOK,
 		dests: map[string]string{
 			"updates.example.com":   "unexpected/allowed",
@@ -189,7 +195,7 @@ func runLab(t *testing.T) string {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("lab.sh run: %v\n%s", err, stderr.Bytes())
 	}
-	t.Logf("lab files in %s", out)
+	t.Logf("lab files in %s\n%s", out, stderr.Bytes())
 	return out
 }
 
@@ -247,6 +253,9 @@ func auditLabCase(t *testing.T, dir string, tc labCase) {
 	}
 	if tc.defect == "" {
 		checkLabReport(t, rep, tc)
+		if b, err := os.ReadFile(filepath.Join(dir, tc.scenario+"-client.txt")); t.Failed() && err == nil {
+			t.Logf("%s-client.txt:\n%s", tc.scenario, b)
+		}
 		return
 	}
 	var c collector
@@ -343,6 +352,22 @@ func checkLabReport(t reporter, rep *rules.Report, tc labCase) {
 			t.Errorf("destination %s: addresses do not include %s\n%s", host, ip, labSummary(rep))
 		}
 	}
+	for host, want := range tc.sources {
+		if d := labDest(rep, host); d == nil || d.HostSource != want {
+			t.Errorf("destination %s: not named by %s\n%s", host, want, labSummary(rep))
+		}
+	}
+	if tc.evidence != "" {
+		found := false
+		for _, c := range rep.Calls {
+			for _, ev := range c.Evidence {
+				found = found || (c.ID == "oauth-token" && strings.Contains(ev.Detail, tc.evidence))
+			}
+		}
+		if !found {
+			t.Errorf("oauth-token: no evidence mentions %q\n%s", tc.evidence, labSummary(rep))
+		}
+	}
 	if tc.note != "" && !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, tc.note) }) {
 		t.Errorf("notes %q: none contains %q", rep.Notes, tc.note)
 	}
@@ -369,7 +394,7 @@ func labSummary(rep *rules.Report) string {
 		b.WriteString("  call " + c.ID + ": " + c.Status + " " + c.Reason + " " + c.Detail + "\n")
 	}
 	for _, d := range rep.Destinations {
-		b.WriteString("  dest " + d.Host + ": " + d.Class + " " + d.Status + " " + d.Reason + " " + strings.Join(d.IPs, ",") + "\n")
+		b.WriteString("  dest " + d.Host + ": " + d.Class + " " + d.Status + " " + d.Reason + " " + strings.Join(d.IPs, ",") + " named by " + d.HostSource + "\n")
 	}
 	for _, in := range rep.Inputs {
 		b.WriteString("  input " + in.Path + ": " + in.Format + "\n")
