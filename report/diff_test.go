@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -222,30 +220,8 @@ func TestDiffGolden(t *testing.T) {
 			if err := tc.render(&b, tc.d); err != nil {
 				t.Fatal(err)
 			}
-			diffGolden(t, tc.name, b.Bytes())
+			golden(t, tc.name, b.Bytes())
 		})
-	}
-}
-
-// diffGolden compares got with testdata/golden/name, or rewrites it with -update.
-func diffGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./report -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file; got:\n%s", name, got)
 	}
 }
 
