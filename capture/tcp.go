@@ -9,7 +9,13 @@ import (
 // bytes of each direction.
 func (d *decoder) tcp(p *packet) {
 	d.tick(p.t)
-	f, fromClient := d.lookupFlow(p, true)
+	// A bare ACK, FIN or RST of a flow not in the table (it ended and was
+	// forgotten, or began before the capture) starts nothing worth judging.
+	create := p.flags&tcpSYN != 0 || len(p.payload) > 0 || p.cut > 0
+	f, fromClient := d.lookupFlow(p, create)
+	if f == nil {
+		return
+	}
 	if p.flags&tcpSYN != 0 && p.flags&tcpACK == 0 && fromClient && f.reused(p) {
 		// A new connection on a 4-tuple whose old one ended.
 		delete(d.flows, f.key)
