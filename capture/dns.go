@@ -1,10 +1,12 @@
 package capture
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -291,11 +293,9 @@ func (t *dnsTable) expire(d *decoder, now time.Time) {
 		return
 	}
 	// Report in packet order.
-	for i := 1; i < len(t.expired); i++ {
-		for j := i; j > 0 && t.pending[t.expired[j]].n < t.pending[t.expired[j-1]].n; j-- {
-			t.expired[j], t.expired[j-1] = t.expired[j-1], t.expired[j]
-		}
-	}
+	slices.SortFunc(t.expired, func(a, b dnsKey) int {
+		return cmp.Compare(t.pending[a].n, t.pending[b].n)
+	})
 	for _, k := range t.expired {
 		q := t.pending[k]
 		delete(t.pending, k)

@@ -26,8 +26,8 @@ func FuzzRead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var st Stats
 		Read(bytes.NewReader(data), "fuzz", &Config{MaxFlows: 64}, &st, func(o *Observation) {
-			if o.Host != strings.ToLower(o.Host) && o.HostSource != SourceConnect && o.HostSource != SourceHTTP {
-				t.Errorf("host %q not lower case", o.Host)
+			if strings.ContainsAny(o.Host, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+				t.Errorf("host %q has upper-case letters", o.Host)
 			}
 			if o.Locator.N < 1 {
 				t.Errorf("locator %v before the first packet", o.Locator)
@@ -53,8 +53,8 @@ func FuzzParseDNS(f *testing.F) {
 		if len(m.question) == 0 || len(m.question) > 255 {
 			t.Errorf("question %q: length %d", m.question, len(m.question))
 		}
-		if m.question != strings.ToLower(m.question) {
-			t.Errorf("question %q not lower case", m.question)
+		if strings.ContainsAny(m.question, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+			t.Errorf("question %q has upper-case letters", m.question)
 		}
 	})
 }

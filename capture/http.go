@@ -18,6 +18,7 @@ type appInfo struct {
 	path     string
 	requestN int64
 	connect  string // CONNECT target as sent, host:port
+	viaProxy bool   // a request with an absolute URL: sent to a proxy
 	status   int    // first status code from the server
 	statusN  int64
 
@@ -213,6 +214,7 @@ func (d *decoder) httpRequests(f *flow, b []byte, n int64) {
 				a.hosts = append(a.hosts, h)
 			}
 			if a.requestN == 0 {
+				a.viaProxy = bytes.HasPrefix(target, []byte("http://"))
 				a.method = string(method)
 				a.path = pathOf(target)
 				a.requestN = n

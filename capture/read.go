@@ -69,7 +69,11 @@ func Read(r io.Reader, name string, cfg *Config, st *Stats, emit func(*Observati
 	}
 	br, ok := r.(*bufio.Reader)
 	if !ok || br.Size() < 64<<10 {
-		br = bufio.NewReaderSize(r, readBufferSize)
+		size := readBufferSize
+		if l, ok := r.(interface{ Len() int }); ok && l.Len() < size {
+			size = max(l.Len(), 64<<10) // an input in memory, often small
+		}
+		br = bufio.NewReaderSize(r, size)
 	}
 	head, _ := br.Peek(4)
 	d := newDecoder(name, cfg, st, emit)

@@ -212,6 +212,12 @@ func TestReadFlows(t *testing.T) {
 			k.client([]byte("GET /rest/api?token=secret HTTP/1.1\r\nHost: App.Gtmhub.com:80\r\nUser-Agent: t\r\n\r\n"))
 			k.server([]byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
 		}, nil, []want{{kind: Connection, host: apiHost, source: SourceHTTP, outcome: OutcomeOK, packet: 4, detail: "HTTP status 200"}}},
+		{"proxy_get_denied", func(c *capBuilder) {
+			k := c.conn(labClient, netipPort(labServer, 3128))
+			k.handshake()
+			k.client([]byte("GET http://app.gtmhub.com/api/v1/okrs?key=1 HTTP/1.1\r\nHost: app.gtmhub.com\r\n\r\n"))
+			k.server([]byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"))
+		}, nil, []want{{kind: Connection, host: apiHost, source: SourceHTTP, outcome: OutcomeBlocked, reason: ProxyDenied, packet: 5}}},
 		{"connect_denied", func(c *capBuilder) {
 			k := c.conn(labClient, netipPort(labServer, 3128))
 			k.handshake()

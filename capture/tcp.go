@@ -9,7 +9,13 @@ import (
 // bytes of each direction.
 func (d *decoder) tcp(p *packet) {
 	d.tick(p.t)
-	f, fromClient := d.lookupFlow(p, true)
+	// A bare ACK, FIN or RST of a flow not in the table (it ended and was
+	// forgotten, or began before the capture) starts nothing worth judging.
+	create := p.flags&tcpSYN != 0 || len(p.payload) > 0 || p.cut > 0
+	f, fromClient := d.lookupFlow(p, create)
+	if f == nil {
+		return
+	}
 	if p.flags&tcpSYN != 0 && p.flags&tcpACK == 0 && fromClient && f.reused(p) {
 		// A new connection on a 4-tuple whose old one ended.
 		delete(d.flows, f.key)
@@ -220,6 +226,9 @@ func (d *decoder) judgeTCP(f *flow, o *Observation) {
 	}
 	if a.status != 0 && o.HostSource == SourceHTTP {
 		o.Detail = appendDetail(o.Detail, fmt.Sprintf("HTTP status %d", a.status))
+		if a.viaProxy {
+			proxyOutcome(o, a.status, a.statusN)
+		}
 	}
 }
 
@@ -281,24 +290,38 @@ func (d *decoder) emitConnect(f *flow) {
 	o.Method = "CONNECT"
 	o.Locator = Packet(a.requestN)
 	throughProxy(f, o)
-	switch s := a.status; {
-	case s == 0:
+	if a.status == 0 {
 		d.judgeTCP(f, o)
 		if o.Outcome == OutcomeOK {
 			o.Outcome = OutcomeUnknown
 		}
-	case s >= 200 && s < 300:
-		o.Outcome = OutcomeOK
-	case s == 403:
-		o.block(ProxyDenied, a.statusN, fmt.Sprintf("proxy answered %d", s))
-	case s == 407:
-		o.block(ProxyAuthRequired, a.statusN, fmt.Sprintf("proxy answered %d", s))
-	case s >= 500:
-		o.block(ProxyError, a.statusN, fmt.Sprintf("proxy answered %d", s))
-	default:
-		o.block(ProxyDenied, a.statusN, fmt.Sprintf("proxy answered %d", s))
+	} else {
+		proxyOutcome(o, a.status, a.statusN)
+		if o.Outcome == OutcomeUnknown {
+			// A CONNECT answered with anything but 2xx did not open.
+			o.block(ProxyDenied, a.statusN, fmt.Sprintf("proxy answered %d", a.status))
+		}
 	}
 	d.emitFlow(o)
+}
+
+// proxyOutcome judges a proxy's status code: 2xx and 3xx got through,
+// 403 is a denial, 407 asks for authentication, 5xx means the proxy could
+// not reach the server; other codes leave the outcome unknown.
+func proxyOutcome(o *Observation, status int, at int64) {
+	detail := fmt.Sprintf("proxy answered %d", status)
+	switch {
+	case status >= 200 && status < 400:
+		o.Outcome = OutcomeOK
+	case status == 403:
+		o.block(ProxyDenied, at, detail)
+	case status == 407:
+		o.block(ProxyAuthRequired, at, detail)
+	case status >= 500:
+		o.block(ProxyError, at, detail)
+	default:
+		o.Outcome = OutcomeUnknown
+	}
 }
 
 // throughProxy makes o's server the CONNECT target, as proxy logs give
