@@ -2,9 +2,9 @@
 // read it, and the allow-list rules that fix what it found blocked. One
 // file per output:
 //
-//   - table.go: text tables for a terminal, coloured by status on a TTY and
-//     wrapped to its width; hint.go: the last line saying which rule is
-//     missing.
+//   - table.go: text tables for a terminal, laid out by tablewriter,
+//     coloured by status on a TTY and wrapped to its width; hint.go: the
+//     last line saying which rule is missing.
 //   - json.go: the documented JSON contract (egress-audit/report/v1).
 //   - markdown.go: CommonMark with GFM tables, for change requests.
 //   - html.go, html.tmpl, html.css: one self-contained page with the calls

@@ -61,6 +61,7 @@ func FuzzRenderers(f *testing.F) {
 			fn   func(*bytes.Buffer) error
 		}{
 			{"table", func(b *bytes.Buffer) error { return Table(b, &r) }},
+			{"table_tty", func(b *bytes.Buffer) error { return TableOptions{Width: 60}.Write(b, &r) }},
 			{"markdown", func(b *bytes.Buffer) error { return Markdown(b, &r) }},
 			{"csv", func(b *bytes.Buffer) error { return CSV(b, &r) }},
 			{"junit", func(b *bytes.Buffer) error { return JUnit(b, &r) }},

@@ -1,12 +1,17 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
-	"github.com/mattn/go-runewidth"
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/pkg/twwidth"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/egress-audit/egress-audit/rules"
 )
@@ -36,29 +41,29 @@ func (o TableOptions) Write(w io.Writer, r *rules.Report) error {
 	fmt.Fprintf(ew, "Catalog %s %s, data center %s, vantage %s\n\n",
 		Clean(r.Catalog.Name), Clean(r.Catalog.Version), Clean(r.Datacenter), Clean(r.Vantage))
 
-	calls := o.newGrid("CALL", "HOST", "STATUS", "REASON", "EVIDENCE")
-	calls.shrink([]int{0, 0, 0, 30, 16}, []int{11, 12, 12, 10, 10})
+	calls := make([][]string, 0, len(r.Calls))
 	for _, c := range r.Calls {
 		id := Clean(c.ID)
 		if !c.Required {
 			id += " (optional)"
 		}
-		calls.add(
+		calls = append(calls, []string{
 			id,
 			hostPort(c.Host, c.Port),
 			o.paint(Clean(c.Status)),
 			reasonText(c.Reason, c.Detail),
 			firstEvidence(c.Evidence),
-		)
+		})
 	}
-	calls.render(ew)
+	if err := o.table(ew, callColumns, calls); err != nil {
+		return err
+	}
 
 	fmt.Fprintln(ew)
 	if len(r.Destinations) == 0 {
 		fmt.Fprintln(ew, "No destinations seen.")
 	} else {
-		dests := o.newGrid("DESTINATION", "CLASS", "STATUS", "FLOWS", "HOW NAMED", "EVIDENCE")
-		dests.shrink([]int{24, 0, 0, 0, 0, 16}, []int{18, 10, 8, 5, 7, 10})
+		dests := make([][]string, 0, len(r.Destinations))
 		for _, d := range r.Destinations {
 			status := o.paint(Clean(d.Status))
 			if d.Reason != "" {
@@ -79,9 +84,13 @@ func (o TableOptions) Write(w io.Writer, r *rules.Report) error {
 			if d.Class == rules.ClassUnexpected || d.Class == rules.ClassOtherDatacenter {
 				class = o.paint(class)
 			}
-			dests.add(hostPort(d.Host, d.Port), class, status, flows, named, firstEvidence(d.Evidence))
+			dests = append(dests, []string{
+				hostPort(d.Host, d.Port), class, status, flows, named, firstEvidence(d.Evidence),
+			})
 		}
-		dests.render(ew)
+		if err := o.table(ew, destColumns, dests); err != nil {
+			return err
+		}
 	}
 
 	fmt.Fprintln(ew)
@@ -140,60 +149,133 @@ func (o TableOptions) paint(s string) string {
 	return c + s + ansiReset
 }
 
-// grid is a table of text cells laid out in aligned columns, two spaces
-// apart. Cells may hold the colour escapes of paint and nothing else
-// invisible.
-type grid struct {
-	opts   TableOptions
-	header []string
-	// When the table is too wide, the columns with a preferred width wrap
-	// down to it first; then every column with a least width wraps down to
-	// that. 0 means no such width.
-	preferred, least []int
-	rows             [][]string
+// column is one column of a text table: its header and how far it may be
+// narrowed to fit a terminal. When a table is too wide, the columns with a
+// preferred width wrap down to it first; then every column with a least
+// width wraps down to that. 0 means no such width.
+type column struct {
+	name             string
+	preferred, least int
 }
 
-// shrink sets the preferred and least widths of the columns.
-func (g *grid) shrink(preferred, least []int) {
-	g.preferred, g.least = preferred, least
-}
-
-func (o TableOptions) newGrid(header ...string) *grid {
-	n := len(header)
-	return &grid{opts: o, header: header, preferred: make([]int, n), least: make([]int, n)}
-}
-
-func (g *grid) add(cells ...string) { g.rows = append(g.rows, cells) }
-
-const gutter = 2
-
-// widths returns the width of each column: the widest cell, with columns
-// narrowed, the one furthest above its bound first, until the table fits
-// opts.Width: down to their preferred widths, then to their least.
-func (g *grid) widths() []int {
-	w := make([]int, len(g.header))
-	for i, h := range g.header {
-		w[i] = runewidth.StringWidth(h)
+// bound is the column's least width, or its preferred one.
+func (c column) bound(least bool) int {
+	if least {
+		return c.least
 	}
-	for _, row := range g.rows {
-		for i, c := range row {
-			if n := visibleWidth(c); n > w[i] {
-				w[i] = n
-			}
+	return c.preferred
+}
+
+// The status and class columns never narrow below their longest word:
+// paint may colour it, and a coloured word is never cut.
+var (
+	callColumns = []column{
+		{"CALL", 0, 11}, {"HOST", 0, 12}, {"STATUS", 0, len(rules.StatusNotExpected)},
+		{"REASON", 30, 10}, {"EVIDENCE", 16, 10},
+	}
+	destColumns = []column{
+		{"DESTINATION", 24, 18}, {"CLASS", 0, len(rules.ClassOtherDatacenter)}, {"STATUS", 0, 8},
+		{"FLOWS", 0, 5}, {"HOW NAMED", 0, 7}, {"EVIDENCE", 16, 10},
+	}
+)
+
+// gutter is the space between two columns.
+const gutter = "  "
+
+// table writes rows under the header of cols with tablewriter: no
+// borders, columns two spaces apart, cells wrapped to fit o.Width. Cells
+// may hold the colour escapes of paint and nothing else invisible.
+func (o TableOptions) table(w io.Writer, cols []column, rows [][]string) error {
+	header := make([]string, len(cols))
+	for i, c := range cols {
+		header[i] = c.name
+	}
+	widths := o.fit(cols, header, rows)
+	limits := tw.NewMapper[int, int]()
+	for i, n := range widths {
+		if n > 0 {
+			limits.Set(i, n)
 		}
 	}
-	if g.opts.Width <= 0 {
-		return w
+	cut := func(cells []string) []string {
+		out := make([]string, len(cells))
+		for i, c := range cells {
+			out[i] = cutWords(c, widths[i])
+		}
+		return out
 	}
-	total := gutter * (len(w) - 1)
+	if o.Color {
+		for i, h := range header {
+			header[i] = boldWords(h)
+		}
+	}
+
+	var buf bytes.Buffer
+	t := tablewriter.NewTable(&buf,
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders: tw.BorderNone,
+			Symbols: tw.NewSymbolCustom("plain").WithColumn(gutter),
+			Settings: tw.Settings{
+				Lines:      tw.LinesNone,
+				Separators: tw.Separators{BetweenColumns: tw.On, BetweenRows: tw.Off},
+			},
+		})),
+		tablewriter.WithPadding(tw.PaddingNone),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNormal),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+		tablewriter.WithRowAutoWrap(tw.WrapNormal),
+		tablewriter.WithColumnWidths(limits),
+	)
+	t.Header(cut(header))
+	for _, row := range rows {
+		if err := t.Append(cut(row)); err != nil {
+			return err
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	// The last column is padded to its width: keep lines free of trailing
+	// spaces.
+	for line := range strings.Lines(buf.String()) {
+		if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+"\n"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fit returns the width of each column when the table must fit o.Width,
+// or 0 for a column that keeps its widest cell. Columns are narrowed one
+// step at a time, the one furthest above its bound first: down to their
+// preferred widths, then to their least. A table still too wide then is
+// as narrow as it gets, and the terminal wraps the rest.
+func (o TableOptions) fit(cols []column, header []string, rows [][]string) []int {
+	limits := make([]int, len(cols))
+	if o.Width <= 0 {
+		return limits
+	}
+	w := make([]int, len(cols))
+	for i, h := range header {
+		w[i] = twwidth.Width(h)
+	}
+	for _, row := range rows {
+		for i, c := range row {
+			w[i] = max(w[i], twwidth.Width(c))
+		}
+	}
+	total := len(gutter) * (len(w) - 1)
 	for _, n := range w {
 		total += n
 	}
-	for _, bound := range [][]int{g.preferred, g.least} {
-		for total > g.opts.Width {
+	for _, least := range []bool{false, true} {
+		for total > o.Width {
 			widest := -1
-			for i := range w {
-				if bound[i] > 0 && w[i] > bound[i] && (widest < 0 || w[i]-bound[i] > w[widest]-bound[widest]) {
+			for i, c := range cols {
+				b := c.bound(least)
+				if b > 0 && w[i] > b && (widest < 0 || w[i]-b > w[widest]-cols[widest].bound(least)) {
 					widest = i
 				}
 			}
@@ -201,124 +283,50 @@ func (g *grid) widths() []int {
 				break
 			}
 			w[widest]--
+			limits[widest] = w[widest]
 			total--
 		}
 	}
-	// As narrow as it gets: the terminal wraps the rest.
-	return w
+	return limits
 }
 
-func (g *grid) render(w io.Writer) {
-	widths := g.widths()
-	header := make([]string, len(g.header))
-	for i, h := range g.header {
-		header[i] = h
-		if g.opts.Color {
-			header[i] = ansiBold + h + ansiReset
-		}
+// cutWords breaks each word of s wider than width onto lines of its own
+// that fit, since tablewriter wraps at spaces only. A word holding the
+// colour escapes of paint is never cut. width 0 means no limit.
+func cutWords(s string, width int) string {
+	if width <= 0 || twwidth.Width(s) <= width {
+		return s
 	}
-	g.line(w, widths, header)
-	for _, row := range g.rows {
-		g.line(w, widths, row)
-	}
-}
-
-// line writes one row, wrapping the cells wider than their column onto
-// further lines.
-func (g *grid) line(w io.Writer, widths []int, row []string) {
-	cells := make([][]string, len(row))
-	height := 1
-	for i, c := range row {
-		cells[i] = wrap(c, widths[i])
-		if len(cells[i]) > height {
-			height = len(cells[i])
-		}
-	}
-	var b strings.Builder
-	for l := 0; l < height; l++ {
-		b.Reset()
-		last := len(row) - 1
-		for last > 0 && l >= len(cells[last]) {
-			last--
-		}
-		for i := 0; i <= last; i++ {
-			var s string
-			if l < len(cells[i]) {
-				s = cells[i][l]
-			}
-			b.WriteString(s)
-			if i < last {
-				b.WriteString(strings.Repeat(" ", max(0, widths[i]-visibleWidth(s))+gutter))
-			}
-		}
-		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
-	}
-}
-
-// wrap breaks s into lines at most width columns wide, at spaces when it
-// can, cutting longer words. A word holding the colour escapes of paint is
-// never cut.
-func wrap(s string, width int) []string {
-	if visibleWidth(s) <= width {
-		return []string{s}
-	}
-	var lines []string
-	var cur strings.Builder
-	curW := 0
-	flush := func() {
-		lines = append(lines, strings.TrimRight(cur.String(), " "))
-		cur.Reset()
-		curW = 0
-	}
-	for _, word := range strings.SplitAfter(s, " ") {
-		ww := visibleWidth(strings.TrimRight(word, " "))
-		if curW > 0 && curW+ww > width {
-			flush()
-		}
-		for ww > width && !strings.Contains(word, "\x1b") {
-			// A word longer than the column: cut it.
-			head := runewidth.Truncate(word, width, "")
-			if head == "" {
-				head = string([]rune(word)[:1])
-			}
-			cur.WriteString(head)
-			flush()
-			word = word[len(head):]
-			ww = visibleWidth(strings.TrimRight(word, " "))
-		}
-		cur.WriteString(word)
-		curW += visibleWidth(word)
-	}
-	if cur.Len() > 0 {
-		flush()
-	}
-	return lines
-}
-
-// visibleWidth is the width of s on a terminal, not counting the colour
-// escapes paint adds.
-func visibleWidth(s string) int {
-	if !strings.Contains(s, "\x1b") {
-		return runewidth.StringWidth(s)
-	}
-	n := 0
-	for len(s) > 0 {
-		if s[0] == '\x1b' {
-			end := strings.IndexByte(s, 'm')
-			if end < 0 {
-				break
-			}
-			s = s[end+1:]
+	words := strings.Split(s, " ")
+	for i, word := range words {
+		if strings.Contains(word, "\x1b") {
 			continue
 		}
-		i := strings.IndexByte(s, '\x1b')
-		if i < 0 {
-			i = len(s)
+		var b strings.Builder
+		for twwidth.Width(word) > width {
+			head := twwidth.Truncate(word, width)
+			if head == "" {
+				_, n := utf8.DecodeRuneInString(word)
+				head = word[:n]
+			}
+			b.WriteString(head)
+			b.WriteByte('\n')
+			word = word[len(head):]
 		}
-		n += runewidth.StringWidth(s[:i])
-		s = s[i:]
+		b.WriteString(word)
+		words[i] = b.String()
 	}
-	return n
+	return strings.Join(words, " ")
+}
+
+// boldWords makes each word of a header bold on its own, so that wrapping
+// the header never carries the escape into the next column.
+func boldWords(h string) string {
+	words := strings.Split(h, " ")
+	for i, word := range words {
+		words[i] = ansiBold + word + ansiReset
+	}
+	return strings.Join(words, " ")
 }
 
 func hostPort(host string, port int) string {
