@@ -122,7 +122,7 @@ func (e *env) readInputs(cfg *config, args []string, emit func(*capture.Observat
 	}
 	var out []rules.InputReport
 	failed := 0
-	opts := &parsers.Options{KeepSecrets: cfg.keepSecrets, Custom: cfg.custom, Location: cfg.loc}
+	opts := &parsers.Options{KeepSecrets: cfg.keepSecrets, Custom: cfg.custom, Location: cfg.loc, TLSIssuers: cfg.cat.TLSIssuers}
 	for _, name := range names {
 		opts.ZoneUsed = false
 		res, err := e.readInput(cfg, name, opts, emit)
