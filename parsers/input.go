@@ -4,11 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -102,8 +99,9 @@ func Read(r io.Reader, name string, format *Format, opts *Options, emit func(*ca
 		opts = &Options{}
 	}
 	res := &Result{Stats: capture.Stats{Input: name}}
-	sum := sha256.New()
-	raw := bufio.NewReaderSize(io.TeeReader(r, sum), 256<<10)
+	hr := newHashingReader(r)
+	defer hr.close()
+	raw := bufio.NewReaderSize(hr, 256<<10)
 
 	dec, closeDec, err := decompress(raw)
 	if err != nil {
@@ -120,7 +118,7 @@ func Read(r io.Reader, name string, format *Format, opts *Options, emit func(*ca
 	if format == nil {
 		if len(head) == 0 {
 			res.Stats.Format = "empty"
-			res.SHA256 = finish(raw, sum)
+			res.SHA256 = hr.sum(raw)
 			return res, nil
 		}
 		format, err = detect(head, opts.Custom)
@@ -140,7 +138,7 @@ func Read(r io.Reader, name string, format *Format, opts *Options, emit func(*ca
 		if err != nil {
 			// The lines before the damage were read; say where it stopped.
 			res.Stats.Truncated = fmt.Sprintf("%s: the input ends early or is damaged after line %d: %v", name, lines, err)
-			res.SHA256 = finish(raw, sum)
+			res.SHA256 = hr.sum(raw)
 			return res, nil
 		}
 	} else {
@@ -154,16 +152,10 @@ func Read(r io.Reader, name string, format *Format, opts *Options, emit func(*ca
 			res.Stats.Truncated = "the input ends early (truncated compressed data)"
 		}
 	}
-	res.SHA256 = finish(raw, sum)
+	res.SHA256 = hr.sum(raw)
 	return res, nil
 }
 
-// finish drains what the decoders left unread, so that the checksum covers
-// the whole input, and returns it.
-func finish(r io.Reader, sum hash.Hash) string {
-	io.Copy(io.Discard, r)
-	return hex.EncodeToString(sum.Sum(nil))
-}
 
 // decompress returns a reader of r's content, uncompressed when r starts
 // with the gzip or the zstd magic, and a function that releases the
