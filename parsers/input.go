@@ -156,7 +156,6 @@ func Read(r io.Reader, name string, format *Format, opts *Options, emit func(*ca
 	return res, nil
 }
 
-
 // decompress returns a reader of r's content, uncompressed when r starts
 // with the gzip or the zstd magic, and a function that releases the
 // decoder.
