@@ -21,6 +21,8 @@ const (
 	typeA     = 1
 	typeCNAME = 5
 	typeAAAA  = 28
+	typeSVCB  = 64 // RFC 9460, Section 14.1
+	typeHTTPS = 65
 )
 
 var errDNSShort = errors.New("dns: message truncated")
@@ -35,6 +37,7 @@ type dnsMessage struct {
 	qtype    uint16
 	answers  []netip.Addr
 	ttl      uint32
+	ech      bool // an HTTPS or SVCB answer for the name carries an ECH configuration
 }
 
 // parseDNS decodes the header, the first question and the answer section
@@ -101,6 +104,10 @@ func parseDNS(b []byte, m *dnsMessage) error {
 				continue
 			}
 			switch typ {
+			case typeSVCB, typeHTTPS:
+				if ech, err := SVCBHasECH(b[rdata : rdata+rdlen]); err == nil && ech {
+					m.ech = true
+				}
 			case typeCNAME:
 				c, _, err := readName(b, rdata, name[:0])
 				if err != nil {
@@ -266,6 +273,10 @@ func (d *decoder) dnsMessage(p *packet, b []byte, fromClient, tcp bool, client, 
 			}
 		} else {
 			o.Detail = "no address in the answer"
+		}
+		if m.ech {
+			o.ECH = true
+			o.Detail = appendDetail(o.Detail, "its HTTPS record publishes an encrypted client hello configuration")
 		}
 	case 2:
 		o.block(DNSServFail, p.n, "rcode SERVFAIL")

@@ -52,6 +52,10 @@ type Classifier struct {
 	lookups map[destKey]*aggregate // DNS lookups by question name
 	dcSeen  map[string]int64
 
+	// echNames are the names whose HTTPS or SVCB record publishes an
+	// encrypted client hello configuration: their clients really hide them.
+	echNames map[string]bool
+
 	outsideClients int64
 	overflow       int64
 }
@@ -182,6 +186,9 @@ type urlHit struct {
 	ev           Evidence // of the first such request
 	n            int64    // how many such requests
 }
+
+// maxECHNames bounds the names remembered as publishing ECH.
+const maxECHNames = 1 << 16
 
 // maxURLs bounds the distinct method and path pairs kept per destination.
 const maxURLs = 256
@@ -358,6 +365,12 @@ func (c *Classifier) Add(o *capture.Observation) {
 		c.dcSeen[dc]++
 	}
 	if o.Kind == capture.Lookup {
+		if o.ECH && host != "" && len(c.echNames) < maxECHNames {
+			if c.echNames == nil {
+				c.echNames = make(map[string]bool)
+			}
+			c.echNames[host] = true
+		}
 		for _, a := range o.Answers {
 			c.names.Add(host, a, o.Time, o.TTL)
 		}

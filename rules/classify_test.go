@@ -242,6 +242,15 @@ var scenarios = []struct {
 		dests: map[string]string{"auth.gtmhub.com": "catalog allowed"},
 	},
 	{
+		name: "ech_published_in_dns",
+		obs: []obs{
+			{kind: capture.Lookup, host: "auth.gtmhub.com", source: capture.SourceDNS, outcome: ok, answers: []string{"203.0.113.10"}, ech: true},
+			{sec: 1, host: "public.example.net", server: "203.0.113.10:443", source: capture.SourceSNI, outcome: ok, ech: true},
+		},
+		calls: map[string]string{"oauth-token": "ok "},
+		dests: map[string]string{"auth.gtmhub.com": "catalog allowed"},
+	},
+	{
 		name: "ech_outer_name_only",
 		obs: []obs{
 			{host: "public.example.net", server: "203.0.113.77:443", source: capture.SourceSNI, outcome: ok, ech: true},
@@ -306,6 +315,7 @@ func TestECHNames(t *testing.T) {
 	}{
 		{"ech_named_by_dns", "auth.gtmhub.com", "outer name public.example.net; named from DNS"},
 		{"ech_outer_name_only", "public.example.net", "only the outer (public) name is known"},
+		{"ech_published_in_dns", "auth.gtmhub.com", "publishes ECH in DNS, so the outer name public.example.net hides it"},
 	} {
 		cl := NewClassifier(DefaultCatalog(), Options{})
 		for _, sc := range scenarios {

@@ -13,6 +13,14 @@ func (c *Classifier) Merge(o *Classifier) {
 	for dc, n := range o.dcSeen {
 		c.dcSeen[dc] += n
 	}
+	for n := range o.echNames {
+		if c.echNames == nil {
+			c.echNames = make(map[string]bool)
+		}
+		if len(c.echNames) < maxECHNames {
+			c.echNames[n] = true
+		}
+	}
 	c.outsideClients += o.outsideClients
 	c.overflow += o.overflow
 }

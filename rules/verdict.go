@@ -152,6 +152,8 @@ func (c *Classifier) resolve() ([]*aggregate, map[string]int64) {
 		switch {
 		case a.outer == res.Name && res.Uncertain != "":
 			named.source = a.source
+		case a.outer != "" && named.uncertain == "" && c.echNames[res.Name]:
+			named.uncertain = "encrypted client hello: " + res.Name + " publishes ECH in DNS, so the outer name " + a.outer + " hides it; named from DNS"
 		case a.outer != "" && named.uncertain == "":
 			named.uncertain = "encrypted client hello with the outer name " + a.outer + "; named from DNS"
 		}
