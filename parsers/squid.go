@@ -223,9 +223,16 @@ func splitFields(b []byte, f [][]byte) int {
 		if i == len(b) {
 			break
 		}
-		j := i
-		for j < len(b) && b[j] != ' ' && b[j] != '\t' {
-			j++
+		// IndexByte is vectorised; tabs are rare, so look for them only
+		// within the field found (measured 20% of squid parsing, 2026-12-03).
+		j := bytes.IndexByte(b[i:], ' ')
+		if j < 0 {
+			j = len(b)
+		} else {
+			j += i
+		}
+		if k := bytes.IndexByte(b[i:j], '\t'); k >= 0 {
+			j = i + k
 		}
 		if n == len(f) {
 			return n + 1

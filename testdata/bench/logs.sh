@@ -22,12 +22,13 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "squid access.log: $lines lines, $mb MB"
 echo
 
-# run NAME CMD...: runs CMD with its output discarded, prints MB/s by wall
+# run NAME CMD...: runs CMD with its output read through a pipe (GNU grep
+# and cat take shortcuts when writing to /dev/null), prints MB/s by wall
 # clock and by CPU time, and peak RSS.
 run() {
 	name=$1
 	shift
-	/usr/bin/time -f "%e %U %S %M" -o "$dir/t" sh -c "$*" > /dev/null 2>&1 || true
+	/usr/bin/time -f "%e %U %S %M" -o "$dir/t" sh -c "$* | tail -c 1" > /dev/null 2>&1 || true
 	read -r wall user sys rss <<-END
 	$(tail -n 1 "$dir/t")
 	END
@@ -59,4 +60,6 @@ awk -v a="$(cat "$dir/last.egress-audit audit -o json (full report)" 2>/dev/null
 echo
 
 echo "parsers alone (go test -bench, 200,000 generated lines each, one core):"
-go test ./parsers -run '^$' -bench 'BenchmarkRead' -benchtime 5x -cpu 1 | grep '^Benchmark'
+go test ./parsers -run '^$' -bench 'BenchmarkRead$' -benchtime 5x -cpu 1 | grep '^Benchmark'
+echo "squid parser on both cores (parallel chunks):"
+go test ./parsers -run '^$' -bench 'BenchmarkRead$/^squid$' -benchtime 5x -cpu 2 | grep '^Benchmark'
