@@ -46,7 +46,7 @@ func splitLabels(name string) []string {
 }
 
 func TestDNSHTTPSRecordECH(t *testing.T) {
-	alpn := []byte{0, 1, 0, 3, 2, 'h', '2'}   // key 1 (alpn), length 3, "h2"
+	alpn := []byte{0, 1, 0, 3, 2, 'h', '2'}     // key 1 (alpn), length 3, "h2"
 	ech := []byte{0, 5, 0, 4, 0xfe, 0x0d, 0, 0} // key 5 (ech), length 4
 	tests := []struct {
 		name   string
