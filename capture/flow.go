@@ -13,10 +13,14 @@ const DefaultMaxFlows = 1 << 16
 
 // Idle times after which a flow is judged and forgotten (capture time).
 const (
-	idleClosed  = 10 * time.Second  // after a RST or FINs both ways
-	idleOpen    = 120 * time.Second // anything else; covers SYN retries
+	idleClosed  = 10 * time.Second // after a RST or FINs both ways
 	sweepPeriod = 5 * time.Second
 )
+
+// DefaultIdleOpen is how long a flow that has not ended on the wire may stay
+// idle before it is judged, when [Config] does not say: long enough to cover
+// Linux's SYN retries over two minutes.
+const DefaultIdleOpen = 120 * time.Second
 
 // flowKey names a flow whichever way its packets go: the two endpoints in
 // a fixed order. Building it allocates nothing.
@@ -84,6 +88,7 @@ type decoder struct {
 	frags     fragTable
 	flows     map[flowKey]*flow
 	maxFlows  int
+	idleOpen  time.Duration
 	lastSweep time.Time
 	dns       dnsTable
 	bufs      bufPool
@@ -103,6 +108,10 @@ func newDecoder(name string, cfg *Config, st *Stats, emit func(*Observation)) *d
 		names:    cfg.Names,
 		flows:    make(map[flowKey]*flow),
 		maxFlows: cfg.MaxFlows,
+		idleOpen: cfg.IdleOpen,
+	}
+	if d.idleOpen <= 0 {
+		d.idleOpen = DefaultIdleOpen
 	}
 	if d.names == nil {
 		d.names = NewNameTable()
@@ -177,7 +186,7 @@ func (d *decoder) sweep(now time.Time, full bool) {
 	d.evicted = d.evicted[:0]
 	for _, f := range d.flows {
 		idle := now.Sub(f.last)
-		if (f.closed() && idle > idleClosed) || idle > idleOpen {
+		if (f.closed() && idle > idleClosed) || idle > d.idleOpen {
 			d.evicted = append(d.evicted, f)
 		}
 	}
