@@ -18,4 +18,13 @@
 // Initials into its ClientHello. quic_tracker.go is [QUICTracker], which
 // follows QUIC connection attempts datagram by datagram and reports each as
 // a [QUICConn]: its ClientHello and the server's answer.
+//
+// live.go is [Live], the packet decoder fed frame by frame by a live
+// capture, judging idle flows on the wall clock ([Live.Tick]) after a short
+// idle time ([LiveIdleOpen]). filter.go builds the kernel filter of a live
+// capture, [LiveFilter]. live_linux.go opens the capture itself, an
+// AF_PACKET socket on one interface ([OpenInterface]); live_other.go stands
+// in for it elsewhere. live_iface.go holds the errors of opening one: a
+// missing privilege ([PermissionError]) or interface
+// ([UnknownInterfaceError]).
 package capture
