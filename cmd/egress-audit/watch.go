@@ -464,7 +464,11 @@ func (v *liveView) draw(rep *rules.Report, n int64, dropped uint64) {
 		idW = max(idW, runewidth.StringWidth(report.Clean(c.ID)))
 		statusW = max(statusW, len(c.Status))
 	}
-	lines := []string{v.fit(fmt.Sprintf("watching %s: %d packets, %d dropped (Ctrl-C to stop)", report.Clean(v.iface), n, dropped))}
+	head := fmt.Sprintf("watching %s: %d packets, %d dropped", report.Clean(v.iface), n, dropped)
+	if u := rep.Summary.Unexpected; u > 0 {
+		head += fmt.Sprintf(", %d unexpected destinations", u)
+	}
+	lines := []string{v.fit(head + " (Ctrl-C to stop)")}
 	for _, c := range rep.Calls {
 		id := report.Clean(c.ID)
 		status := c.Status
