@@ -43,9 +43,19 @@ func checkInterface(name string, list func() ([]net.Interface, error)) error {
 	}
 	var names []string
 	for _, ifc := range ifs {
-		if ifc.Name == name {
-			return nil
+		if ifc.Name != name {
+			continue
 		}
+		// TODO(live): frames of interfaces without a link-layer address
+		// other than loopback (tun, WireGuard, PPP) start at the IP header, which neither the
+		// filter nor the decoder expect; reading them needs the socket's
+		// link type and a filter without the Ethernet offsets.
+		if len(ifc.HardwareAddr) == 0 && ifc.Flags&net.FlagLoopback == 0 {
+			return fmt.Errorf("interface %q has no Ethernet header (a tunnel?): live capture reads Ethernet interfaces only; capture it with tcpdump -i %s -w FILE and audit the file", name, name)
+		}
+		return nil
+	}
+	for _, ifc := range ifs {
 		names = append(names, ifc.Name)
 	}
 	return &UnknownInterfaceError{Name: name, Available: names}

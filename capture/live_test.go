@@ -131,17 +131,26 @@ func TestLiveIdleOpenAndClose(t *testing.T) {
 
 func TestCheckInterface(t *testing.T) {
 	list := func() ([]net.Interface, error) {
-		return []net.Interface{{Name: "lo"}, {Name: "eth0"}}, nil
+		return []net.Interface{
+			{Name: "lo", Flags: net.FlagLoopback},
+			{Name: "eth0", HardwareAddr: net.HardwareAddr{2, 0, 0, 0, 0, 1}},
+			{Name: "wg0"},
+		}, nil
 	}
-	if err := checkInterface("eth0", list); err != nil {
-		t.Errorf("checkInterface(eth0) = %v, want nil", err)
+	if err := checkInterface("wg0", list); err == nil || !strings.Contains(err.Error(), "no Ethernet header") {
+		t.Errorf("checkInterface(wg0) = %v, want an error about the missing Ethernet header", err)
+	}
+	for _, name := range []string{"lo", "eth0"} {
+		if err := checkInterface(name, list); err != nil {
+			t.Errorf("checkInterface(%s) = %v, want nil", name, err)
+		}
 	}
 	err := checkInterface("eth9", list)
 	var ue *UnknownInterfaceError
 	if !errors.As(err, &ue) {
 		t.Fatalf("checkInterface(eth9) = %v, want an UnknownInterfaceError", err)
 	}
-	if got, want := err.Error(), `interface "eth9": no such interface: want one of lo, eth0`; got != want {
+	if got, want := err.Error(), `interface "eth9": no such interface: want one of lo, eth0, wg0`; got != want {
 		t.Errorf("checkInterface(eth9) = %q, want %q", got, want)
 	}
 	failing := func() ([]net.Interface, error) { return nil, errors.New("netlink: denied") }

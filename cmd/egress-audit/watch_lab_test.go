@@ -61,6 +61,9 @@ func TestWatchLab(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkLabReport(t, audited, labCase{name: tc.name, calls: tc.calls})
+			if got, want := packetsOf(audited), packetsOf(rep); got != want {
+				t.Errorf("saved capture holds %d packets, watch read %d", got, want)
+			}
 			if got, want := callVerdicts(audited), callVerdicts(rep); !equalMaps(got, want) {
 				t.Errorf("audit of the saved capture = %v, watch = %v", got, want)
 			}
@@ -234,4 +237,12 @@ func (w *waitWriter) Write(p []byte) (int, error) {
 		w.seen = nil
 	}
 	return n, err
+}
+
+// packetsOf counts the packets of a report's only input: used or skipped.
+func packetsOf(rep *rules.Report) int64 {
+	if len(rep.Inputs) != 1 {
+		return -1
+	}
+	return rep.Inputs[0].Records + rep.Inputs[0].Skipped
 }

@@ -174,7 +174,8 @@ func TestWatchSameAsAudit(t *testing.T) {
 			if res.code != tc.code {
 				t.Fatalf("watch = %d, want %d\nstderr: %s", res.code, tc.code, res.stderr)
 			}
-			live := callVerdicts(readReport(t, res.stdout))
+			liveRep := readReport(t, res.stdout)
+			live := callVerdicts(liveRep)
 			if live["oauth-token"] != tc.token {
 				t.Errorf("watch: oauth-token = %q, want %q", live["oauth-token"], tc.token)
 			}
@@ -187,8 +188,12 @@ func TestWatchSameAsAudit(t *testing.T) {
 				if a.code != tc.code {
 					t.Fatalf("audit %s = %d, want %d\nstderr: %s", path, a.code, tc.code, a.stderr)
 				}
-				if got := callVerdicts(readReport(t, a.stdout)); !equalMaps(got, live) {
+				audited := readReport(t, a.stdout)
+				if got := callVerdicts(audited); !equalMaps(got, live) {
 					t.Errorf("audit %s = %v, watch = %v", filepath.Base(path), got, live)
+				}
+				if got, want := packetsOf(audited), packetsOf(liveRep); got != want {
+					t.Errorf("audit %s: %d packets, watch read %d", filepath.Base(path), got, want)
 				}
 			}
 		})
