@@ -212,17 +212,40 @@ func equalMaps(a, b map[string]string) bool {
 	return true
 }
 
-// The filter keeps the catalog's port and the proxy ports of the flags.
+// The filter keeps the catalog's port and the proxy ports of the flags, of
+// the environment or of the configuration file.
 func TestWatchFilterPorts(t *testing.T) {
 	sample := filepath.Join("..", "..", "testdata", "samples", "token-dropped.pcap")
-	src := newFakeLive(t, sample)
-	runWatch(t, piped, src, nil, "watch", "-i", "eth0", "--proxy-port", "3129", "--fail-on", "none")
-	want, err := capture.LiveFilter([]uint16{443, 3129})
-	if err != nil {
+	conf := filepath.Join(t.TempDir(), "egress-audit.yaml")
+	if err := os.WriteFile(conf, []byte("proxy_ports: [3130, 8081]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(src.filter, want) {
-		t.Errorf("filter of --proxy-port 3129 differs from LiveFilter(443, 3129)")
+	tests := []struct {
+		name string
+		term fakeTerm
+		args []string
+		want []uint16
+	}{
+		{name: "default", want: []uint16{443, 3128, 8080}},
+		{name: "flag", args: []string{"--proxy-port", "3129"}, want: []uint16{443, 3129}},
+		{name: "env", term: fakeTerm{env: map[string]string{"EGRESS_AUDIT_PROXY_PORTS": "3131,443"}}, want: []uint16{443, 3131}},
+		{name: "config", args: []string{"-c", conf}, want: []uint16{443, 3130, 8081}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := newFakeLive(t, sample)
+			args := append([]string{"watch", "-i", "eth0", "--fail-on", "none"}, tc.args...)
+			if res := runWatch(t, tc.term, src, nil, args...); res.code != exitOK {
+				t.Fatalf("watch %q = %d\n%s", tc.args, res.code, res.stderr)
+			}
+			want, err := capture.LiveFilter(tc.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(src.filter, want) {
+				t.Errorf("watch %q: filter differs from LiveFilter(%v)", tc.args, tc.want)
+			}
+		})
 	}
 }
 
