@@ -14,9 +14,13 @@ const DefaultMaxFlows = 1 << 16
 // Idle times after which a flow is judged and forgotten (capture time).
 const (
 	idleClosed  = 10 * time.Second // after a RST or FINs both ways
-	idleOpen    = 60 * time.Second // anything else; Linux retries a SYN after 1, 3, 7, 15 and 31 s
 	sweepPeriod = 30 * time.Second // a sweep visits every flow: 10% of the time at 5 s
 )
+
+// DefaultIdleOpen is how long a flow that has not ended on the wire may stay
+// idle before it is judged, when [Config] does not say: long enough to cover
+// Linux's SYN retries after 1, 3, 7, 15 and 31 s.
+const DefaultIdleOpen = 60 * time.Second
 
 // flowKey names a flow whichever way its packets go: the two endpoints in
 // a fixed order. Building it allocates nothing.
@@ -84,6 +88,7 @@ type decoder struct {
 	frags     fragTable
 	flows     map[flowKey]*flow
 	maxFlows  int
+	idleOpen  time.Duration
 	lastSweep time.Time
 	dns       dnsTable
 	bufs      bufPool
@@ -104,6 +109,10 @@ func newDecoder(name string, cfg *Config, st *Stats, emit func(*Observation)) *d
 		names:    cfg.Names,
 		flows:    make(map[flowKey]*flow),
 		maxFlows: cfg.MaxFlows,
+		idleOpen: cfg.IdleOpen,
+	}
+	if d.idleOpen <= 0 {
+		d.idleOpen = DefaultIdleOpen
 	}
 	if d.names == nil {
 		d.names = NewNameTable()
@@ -179,7 +188,7 @@ func (d *decoder) sweep(now time.Time, full bool) {
 	d.evicted = d.evicted[:0]
 	for _, f := range d.flows {
 		idle := now.Sub(f.last)
-		if (f.closed() && idle > idleClosed) || idle > idleOpen {
+		if (f.closed() && idle > idleClosed) || idle > d.idleOpen {
 			d.evicted = append(d.evicted, f)
 		}
 	}

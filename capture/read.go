@@ -21,6 +21,10 @@ type Config struct {
 	TLSIssuers []string
 	// MaxFlows bounds the flow table; 0 means [DefaultMaxFlows].
 	MaxFlows int
+	// IdleOpen is how long a flow that has not ended on the wire (an
+	// unanswered SYN, a connection left open) may stay idle before it is
+	// judged; 0 means [DefaultIdleOpen]. A live capture wants seconds.
+	IdleOpen time.Duration
 	// Names, when set, is the name table DNS answers fill and unnamed flows
 	// are named from; otherwise the read uses a table of its own.
 	Names *NameTable

@@ -73,6 +73,13 @@ func (e *env) audit(cmd *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
+	return e.writeReport(cfg, rep)
+}
+
+// writeReport prints rep in the form cfg.output names and returns
+// errFindings when it holds what --fail-on names.
+func (e *env) writeReport(cfg *config, rep *rules.Report) error {
+	var err error
 	switch cfg.output {
 	case "json":
 		err = report.JSON(e.stdout, rep)

@@ -17,13 +17,14 @@ const (
 	keyLogFormat  = "log_format"   // string: text or json
 	keyFormats    = "formats"      // []map: configured input formats (see customFormats)
 	keyTimezone   = "timezone"     // string: zone of log times that carry none: local, UTC or an IANA name
+	keyProxyPorts = "proxy_ports"  // []int: ports of forward proxies a live capture keeps besides the catalog's
 )
 
 // configKeys lists every key a configuration file may hold.
 var configKeys = []string{
 	keyDatacenter, keyVantage, keyClients, keyKnown, keyCatalog,
 	keyFailOn, keyOutput, keyFormat, keyLogLevel, keyLogFormat, keyFormats,
-	keyTimezone, keyDiffFailOn,
+	keyTimezone, keyDiffFailOn, keyProxyPorts,
 }
 
 // configName is the file looked for in the working directory, then in the

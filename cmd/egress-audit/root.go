@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"golang.org/x/net/bpf"
 
 	"github.com/egress-audit/egress-audit/parsers"
 	"github.com/egress-audit/egress-audit/rules"
@@ -58,6 +59,9 @@ type env struct {
 	terminal func(w io.Writer) (tty bool, width int)
 	// now is the clock of progress reports.
 	now func() time.Time
+	// openLive opens a live capture (watch); nil means a capture on a
+	// network interface.
+	openLive func(iface string, filter []bpf.RawInstruction) (liveSource, error)
 }
 
 // run executes the command line args and returns the exit code.
@@ -126,6 +130,7 @@ egress-audit/egress-audit.yaml in the user's configuration directory).
 		newCheckRulesCmd(e),
 		newVersionCmd(e),
 		newAllowlistCmd(e),
+		newWatchCmd(e),
 	)
 	return root
 }
