@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/egress-audit/egress-audit/capture"
-	"github.com/egress-audit/egress-audit/internal/loggen"
+	"github.com/egress-audit/egress-audit/testdata/bench/loggen"
 )
 
 // benchLines is the size of the generated log each benchmark reads; the

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/egress-audit/egress-audit/capture"
-	"github.com/egress-audit/egress-audit/internal/loggen"
+	"github.com/egress-audit/egress-audit/testdata/bench/loggen"
 )
 
 // TestParallelMatchesSequential reads the same damaged log line by line

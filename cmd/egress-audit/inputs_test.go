@@ -11,8 +11,8 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/egress-audit/egress-audit/internal/loggen"
 	"github.com/egress-audit/egress-audit/rules"
+	"github.com/egress-audit/egress-audit/testdata/bench/loggen"
 )
 
 // runCLI runs the command line in dir with no environment and returns

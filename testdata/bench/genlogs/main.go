@@ -10,7 +10,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/egress-audit/egress-audit/internal/loggen"
+	"github.com/egress-audit/egress-audit/testdata/bench/loggen"
 )
 
 func main() {
