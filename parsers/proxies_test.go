@@ -44,6 +44,8 @@ func TestEnvoy(t *testing.T) {
 		{"json_cri", `2025-12-03T09:00:03.000000000+00:00 stdout F {":authority":"app.gtmhub.com","method":"POST","path":"/api/v1/tasks","response_code":403,"response_flags":"-","downstream_remote_address":"[2001:db8::10]:40000","upstream_host":null,"start_time":"2025-12-03T09:00:03.000Z"}`,
 			want{client: "[2001:db8::10]:40000", host: "app.gtmhub.com", method: "POST", path: "/api/v1/tasks", reason: capture.ProxyDenied}},
 		{"garbage", `[not envoy`, want{err: "does not match"}},
+		// A container prefix with nothing behind it (found by fuzzing).
+		{"empty_after_prefix", "0000-00000T000000000000000000000000 stdout F ", want{skip: string(SkipBlank)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

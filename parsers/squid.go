@@ -68,6 +68,9 @@ type squidNativeParser struct {
 }
 
 func (p *squidNativeParser) ParseLine(line []byte, o *capture.Observation) error {
+	if len(line) == 0 {
+		return SkipBlank
+	}
 	if line[0] == '#' {
 		return SkipComment
 	}

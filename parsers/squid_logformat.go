@@ -453,6 +453,9 @@ func newLogFormatParser(name string, opts *Options, formats ...*logFormat) *logF
 }
 
 func (p *logFormatParser) ParseLine(line []byte, o *capture.Observation) error {
+	if len(bytes.TrimSpace(line)) == 0 {
+		return SkipBlank
+	}
 	if line[0] == '#' {
 		return SkipComment
 	}

@@ -102,6 +102,9 @@ type w3cParser struct {
 }
 
 func (p *w3cParser) ParseLine(line []byte, o *capture.Observation) error {
+	if len(line) == 0 {
+		return SkipBlank
+	}
 	if line[0] == '#' {
 		p.directive(line)
 		return SkipComment

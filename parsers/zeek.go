@@ -422,6 +422,9 @@ const (
 )
 
 func (zr *zeekReader) parseLine(line []byte, at capture.Locator) error {
+	if len(line) == 0 {
+		return SkipBlank
+	}
 	switch line[0] {
 	case '#':
 		return zr.header(line)
