@@ -35,7 +35,18 @@ func TestDiffPairs(t *testing.T) {
 					}
 				}
 			}
-			args = append(args, filepath.Join(dir, "before"), filepath.Join(dir, "after"))
+			before, after := filepath.Join(dir, "before"), filepath.Join(dir, "after")
+			// A pair may name inputs kept elsewhere, such as the lab's
+			// samples, in a file "inputs": the before and after paths,
+			// relative to the repository's root, one a line.
+			if inputs, err := os.ReadFile(filepath.Join(dir, "inputs")); err == nil {
+				paths := strings.Fields(string(inputs))
+				if len(paths) != 2 {
+					t.Fatalf("%s/inputs: want two paths, got %d", dir, len(paths))
+				}
+				before, after = filepath.Join("..", "..", paths[0]), filepath.Join("..", "..", paths[1])
+			}
+			args = append(args, before, after)
 			r := runWith(t, nil, "", args...)
 			if r.code == exitUsage {
 				t.Fatalf("diff %s: exit %d, stderr: %s", name, r.code, r.stderr)
