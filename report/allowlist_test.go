@@ -66,6 +66,15 @@ var allowCases = []allowCase{
 		r.Catalog.Name = "quantive\"; rm -rf /"
 		return AllowFromReport(r)
 	}},
+	{"lab_token_dropped", func(t *testing.T) *Allow {
+		return AllowFromReport(labReport(t, rules.Options{}, []string{"token-dropped.pcap"}))
+	}},
+	{"lab_proxy_denied", func(t *testing.T) *Allow {
+		return AllowFromReport(labReport(t, rules.Options{}, []string{"proxy-denied-squid.log"}))
+	}},
+	{"lab_tls_intercepted", func(t *testing.T) *Allow {
+		return AllowFromReport(labReport(t, rules.Options{}, []string{"tls-intercepted.pcap"}))
+	}},
 	{"wildcard_catalog", func(t *testing.T) *Allow {
 		cat, err := rules.ParseCatalog("example.yaml", []byte(wildcardCatalog))
 		if err != nil {
