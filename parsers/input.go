@@ -263,3 +263,33 @@ func (h *lineHandler) handle(line []byte, size int, n int64) {
 		}
 	}
 }
+
+// DetectFile returns the format of the named file as [Read] would detect
+// it, reading only its first bytes, so that a caller can plan how to read
+// several inputs before reading any. custom are configured formats, tried
+// first.
+func DetectFile(name string, custom []*Format) (*Format, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw := bufio.NewReaderSize(f, 64<<10)
+	dec, closeDec, err := decompress(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	defer closeDec()
+	head, err := bufio.NewReaderSize(dec, headSize).Peek(headSize)
+	if len(head) == 0 {
+		if err != nil && err != io.EOF {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return nil, fmt.Errorf("%s: empty", name)
+	}
+	format, err := detect(head, custom)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return format, nil
+}

@@ -276,6 +276,9 @@ func (a *aggregate) merge(b *aggregate) {
 	if a.outer == "" {
 		a.outer = b.outer
 	}
+	if a.source == capture.SourceNone || b.source != capture.SourceNone && sourceRank(b.source) < sourceRank(a.source) {
+		a.source = b.source
+	}
 }
 
 func appendEvidence(dst []Evidence, src ...Evidence) []Evidence {

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -109,14 +111,121 @@ func (e *env) writeReport(cfg *config, rep *rules.Report) error {
 
 // auditInputs reads the inputs named in args and judges them with cfg.
 func (e *env) auditInputs(cfg *config, args []string) (*rules.Report, error) {
-	cl := rules.NewClassifier(cfg.cat, cfg.opts)
-	inputs, err := e.readInputs(cfg, args, cl.Add)
+	names, err := parsers.Expand(args)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	var inputs []rules.InputReport
+	var cl *rules.Classifier
+	if alone := e.parallelInputs(cfg, names); len(alone) >= 2 {
+		cl, inputs, err = e.readParallel(cfg, names, alone)
+	} else {
+		cl = rules.NewClassifier(cfg.cat, cfg.opts)
+		inputs, err = e.readNames(cfg, names, cl.Add)
+	}
 	if err != nil {
 		return nil, err
 	}
 	rep := cl.Report(inputs)
 	rep.Notes = append(rep.Notes, zoneNotes(inputs)...)
 	return rep, nil
+}
+
+// parallelInputs returns which inputs can be read on their own, in parallel
+// with the others: files (not standard input) whose format joins nothing
+// across inputs. It returns nil when there is one core, or when the
+// inputs are read one after the other anyway.
+func (e *env) parallelInputs(cfg *config, names []string) map[int]bool {
+	if runtime.GOMAXPROCS(0) < 2 || len(names) < 2 {
+		return nil
+	}
+	alone := make(map[int]bool)
+	for i, name := range names {
+		if name == parsers.Stdin {
+			continue
+		}
+		f := cfg.format
+		if f == nil {
+			var err error
+			if f, err = parsers.DetectFile(name, cfg.custom); err != nil {
+				continue // read with the others, which reports the error
+			}
+		}
+		if f.Flush == nil {
+			alone[i] = true
+		}
+	}
+	return alone
+}
+
+// readParallel reads the inputs named in alone on as many goroutines as
+// there are cores, each into a classifier of its own, and the others one
+// after the other into one more. The classifiers are merged in input order,
+// so that the report does not depend on which input finished first.
+func (e *env) readParallel(cfg *config, names []string, alone map[int]bool) (*rules.Classifier, []rules.InputReport, error) {
+	quiet := *cfg
+	quiet.progress = false // bars of several inputs at once would garble stderr
+	type result struct {
+		cl  *rules.Classifier
+		in  []rules.InputReport
+		err error
+	}
+	results := make([]result, len(names))
+	var rest []string
+	first := -1 // the position of the inputs read together
+	for i, name := range names {
+		if !alone[i] {
+			rest = append(rest, name)
+			if first < 0 {
+				first = i
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	if len(rest) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl := rules.NewClassifier(cfg.cat, cfg.opts)
+			in, err := e.readNames(&quiet, rest, cl.Add)
+			results[first] = result{cl, in, err}
+		}()
+	}
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				cl := rules.NewClassifier(cfg.cat, cfg.opts)
+				in, err := e.readNames(&quiet, names[i:i+1], cl.Add)
+				results[i] = result{cl, in, err}
+			}
+		}()
+	}
+	for i := range names {
+		if alone[i] {
+			next <- i
+		}
+	}
+	close(next)
+	wg.Wait()
+
+	cl := rules.NewClassifier(cfg.cat, cfg.opts)
+	var inputs []rules.InputReport
+	for _, r := range results {
+		if r.cl == nil {
+			continue
+		}
+		if r.err == nil {
+			cl.Merge(r.cl)
+			inputs = append(inputs, r.in...)
+		}
+	}
+	if len(inputs) == 0 {
+		return nil, nil, fmt.Errorf("no input could be read")
+	}
+	return cl, inputs, nil
 }
 
 // readInputs reads every input, passing each observation to emit. An input
@@ -127,6 +236,12 @@ func (e *env) readInputs(cfg *config, args []string, emit func(*capture.Observat
 	if err != nil {
 		return nil, usageError{err}
 	}
+	return e.readNames(cfg, names, emit)
+}
+
+// readNames reads the named inputs one after the other, with options shared
+// across them (formats that join records of several inputs need that).
+func (e *env) readNames(cfg *config, names []string, emit func(*capture.Observation)) ([]rules.InputReport, error) {
 	var out []rules.InputReport
 	failed := 0
 	opts := &parsers.Options{KeepSecrets: cfg.keepSecrets, Custom: cfg.custom, Location: cfg.loc, TLSIssuers: cfg.cat.TLSIssuers}
