@@ -12,7 +12,7 @@ import (
 func TestAuditParallelEqualsSequential(t *testing.T) {
 	samples := filepath.Join("..", "..", "testdata", "samples")
 	sets := map[string][]string{
-		"capture_and_logs": {"token-dropped.pcap", "token-dropped-netfilter.log", "token-dropped-dnsmasq.log", "proxy-denied-squid.log"},
+		"capture_and_logs":           {"token-dropped.pcap", "token-dropped-netfilter.log", "token-dropped-dnsmasq.log", "proxy-denied-squid.log"},
 		"firewall_named_by_resolver": {"unexpected-egress-netfilter.log", "unexpected-egress-dnsmasq.log"},
 		"captures":                   {"allowed.pcap", "allowed-us.pcap", "ipv6-only.pcapng", "tls-intercepted.pcap"},
 	}
