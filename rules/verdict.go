@@ -320,7 +320,7 @@ func (c *Classifier) judgeCall(cr *CallReport, call *Call, aggs []*aggregate, lo
 				continue
 			}
 			if MatchPath(call.Path, u.path) {
-				t.addN(u.n, u.outcome, u.reason, u.ev)
+				t.addN(u.n, u.outcome, u.reason, madeEvidence(u.ev))
 			}
 		}
 		t.merge(&a.bare)
