@@ -76,6 +76,10 @@ type tally struct {
 	okEvidence      []Evidence
 	blockedEvidence []Evidence
 	otherEvidence   []Evidence
+
+	// cause is what the first blocked observation of the most frequent
+	// reason said (an ICMP code, a proxy's status, SYN retries).
+	cause map[capture.Reason]string
 }
 
 func (t *tally) add(outcome capture.Outcome, reason capture.Reason, ev *lazyEvidence) {
@@ -98,6 +102,12 @@ func (t *tally) addN(n int64, outcome capture.Outcome, reason capture.Reason, ev
 		}
 		t.reasons[reason] += n
 		kept = &t.blockedEvidence
+		if _, ok := t.cause[reason]; !ok && ev.detail() != "" {
+			if t.cause == nil {
+				t.cause = make(map[capture.Reason]string)
+			}
+			t.cause[reason] = ev.detail()
+		}
 	default:
 		kept = &t.otherEvidence
 	}
@@ -111,9 +121,18 @@ func (t *tally) addN(n int64, outcome capture.Outcome, reason capture.Reason, ev
 // describing each cost most of the time of a large audit (measured
 // 2026-12-03 on a squid log of a million lines).
 type lazyEvidence struct {
-	o    *capture.Observation
-	ev   Evidence
-	made bool
+	o     *capture.Observation
+	ev    Evidence
+	made  bool
+	cause string // the observation's own detail, when o is not at hand
+}
+
+// detail is what the observation itself said of its outcome.
+func (l *lazyEvidence) detail() string {
+	if l.o != nil {
+		return l.o.Detail
+	}
+	return l.cause
 }
 
 func (l *lazyEvidence) get() Evidence {
@@ -124,7 +143,9 @@ func (l *lazyEvidence) get() Evidence {
 }
 
 // madeEvidence wraps evidence that exists already.
-func madeEvidence(ev Evidence) *lazyEvidence { return &lazyEvidence{ev: ev, made: true} }
+func madeEvidence(ev Evidence, cause string) *lazyEvidence {
+	return &lazyEvidence{ev: ev, made: true, cause: cause}
+}
 
 func (t *tally) merge(o *tally) {
 	t.flows += o.flows
@@ -135,6 +156,14 @@ func (t *tally) merge(o *tally) {
 			t.reasons = make(map[capture.Reason]int64)
 		}
 		t.reasons[r] += n
+	}
+	for r, c := range o.cause {
+		if _, ok := t.cause[r]; !ok {
+			if t.cause == nil {
+				t.cause = make(map[capture.Reason]string)
+			}
+			t.cause[r] = c
+		}
 	}
 	t.okEvidence = appendEvidence(t.okEvidence, o.okEvidence...)
 	t.blockedEvidence = appendEvidence(t.blockedEvidence, o.blockedEvidence...)
@@ -148,6 +177,13 @@ func (t tally) clone() tally {
 			r[k] = v
 		}
 		t.reasons = r
+	}
+	if t.cause != nil {
+		c := make(map[capture.Reason]string, len(t.cause))
+		for k, v := range t.cause {
+			c[k] = v
+		}
+		t.cause = c
 	}
 	t.okEvidence = append([]Evidence(nil), t.okEvidence...)
 	t.blockedEvidence = append([]Evidence(nil), t.blockedEvidence...)
@@ -209,6 +245,7 @@ type urlHit struct {
 	outcome      capture.Outcome
 	reason       capture.Reason
 	ev           Evidence // of the first such request
+	cause        string   // what the first such request's record said
 	n            int64    // how many such requests
 }
 
@@ -257,7 +294,7 @@ func (a *aggregate) addURL(u urlHit, ev *lazyEvidence) bool {
 	if len(a.urls) >= maxURLs {
 		return false
 	}
-	u.ev = ev.get()
+	u.ev, u.cause = ev.get(), ev.detail()
 	a.urls = append(a.urls, u)
 	return true
 }
@@ -292,8 +329,8 @@ func (a *aggregate) merge(b *aggregate) {
 		a.last = b.last
 	}
 	for _, u := range b.urls {
-		if !a.addURL(u, madeEvidence(u.ev)) {
-			a.bare.addN(u.n, u.outcome, u.reason, madeEvidence(u.ev))
+		if !a.addURL(u, madeEvidence(u.ev, u.cause)) {
+			a.bare.addN(u.n, u.outcome, u.reason, madeEvidence(u.ev, u.cause))
 		}
 	}
 	if a.uncertain == "" {

@@ -320,7 +320,7 @@ func (c *Classifier) judgeCall(cr *CallReport, call *Call, aggs []*aggregate, lo
 				continue
 			}
 			if MatchPath(call.Path, u.path) {
-				t.addN(u.n, u.outcome, u.reason, madeEvidence(u.ev))
+				t.addN(u.n, u.outcome, u.reason, madeEvidence(u.ev, u.cause))
 			}
 		}
 		t.merge(&a.bare)
@@ -330,14 +330,14 @@ func (c *Classifier) judgeCall(cr *CallReport, call *Call, aggs []*aggregate, lo
 		cr.Status = StatusOK
 		cr.Evidence = appendEvidence(cr.Evidence, t.okEvidence...)
 		if t.blocked > 0 {
-			cr.Detail = fmt.Sprintf("%d of %d attempts blocked (%s) before one got through", t.blocked, t.flows, t.reason())
+			cr.Detail = fmt.Sprintf("%s: %s before one got through", t.reason(), attempts(&t))
 			cr.Evidence = appendEvidence(cr.Evidence, t.blockedEvidence...)
 		}
 	case t.blocked > 0:
 		cr.Status = StatusBlocked
 		cr.Reason = string(t.reason())
 		cr.Evidence = appendEvidence(cr.Evidence, t.blockedEvidence...)
-		cr.Detail = fmt.Sprintf("%d of %d attempts blocked", t.blocked, t.flows)
+		cr.Detail = attempts(&t)
 	case lookup != nil && lookup.all.blocked > 0:
 		cr.Status = StatusBlocked
 		cr.Reason = string(lookup.all.reason())
@@ -359,6 +359,25 @@ func (c *Classifier) judgeCall(cr *CallReport, call *Call, aggs []*aggregate, lo
 			cr.Detail = "no evidence of this call in the inputs"
 		}
 	}
+}
+
+// attempts says how many attempts were blocked and what the first one of
+// the main reason showed: "SYN sent 3 times, never answered (1 attempt,
+// blocked)".
+func attempts(t *tally) string {
+	var n string
+	switch {
+	case t.blocked == 1 && t.flows == 1:
+		n = "1 attempt, blocked"
+	case t.blocked == t.flows:
+		n = fmt.Sprintf("%d attempts, all blocked", t.flows)
+	default:
+		n = fmt.Sprintf("%d of %d attempts blocked", t.blocked, t.flows)
+	}
+	if c := t.cause[t.reason()]; c != "" {
+		return c + " (" + n + ")"
+	}
+	return n
 }
 
 func destStatus(t *tally) (status, reason string) {
