@@ -169,17 +169,7 @@ func queryDetail(c *recordCache, qtype []byte) string {
 	b := append(c.buf[:0], "query "...)
 	b = append(b, qtype...)
 	c.buf = b
-	if s, ok := c.details[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if c.details == nil {
-		c.details = make(map[string]string)
-	}
-	if len(c.details) < cacheMax {
-		c.details[s] = s
-	}
-	return s
+	return c.internDetail(b)
 }
 
 // bindTime returns the time of a BIND line: its own "03-Dec-2025

@@ -90,6 +90,12 @@ func (c *recordCache) detail(code []byte, status int) string {
 	}
 	b = strconv.AppendInt(b, int64(status), 10)
 	c.buf = b
+	return c.internDetail(b)
+}
+
+// internDetail returns b as a string, the same string for the same bytes
+// while the cache has room, so that repeated details cost no allocation.
+func (c *recordCache) internDetail(b []byte) string {
 	if s, ok := c.details[string(b)]; ok {
 		return s
 	}

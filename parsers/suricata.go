@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -261,11 +260,11 @@ func (er *eveReader) endpoints(o *capture.Observation, reversed bool) error {
 		}
 		o.Time = t
 	}
-	src, err := eveAddrPort(r.srcIP, r.srcPort)
+	src, err := addrPortBytes(r.srcIP, r.srcPort)
 	if err != nil {
 		return fmt.Errorf("suricata: src_ip: %w", err)
 	}
-	dst, err := eveAddrPort(r.destIP, r.destPort)
+	dst, err := addrPortBytes(r.destIP, r.destPort)
 	if err != nil {
 		return fmt.Errorf("suricata: dest_ip: %w", err)
 	}
@@ -285,21 +284,6 @@ func (er *eveReader) endpoints(o *capture.Observation, reversed bool) error {
 		o.Transport = capture.ICMP
 	}
 	return nil
-}
-
-func eveAddrPort(ip, port []byte) (netip.AddrPort, error) {
-	if ip == nil {
-		return netip.AddrPort{}, nil
-	}
-	a, ok := parseAddrBytes(ip)
-	if !ok {
-		return netip.AddrPort{}, fmt.Errorf("%q is not an address", ip)
-	}
-	p, ok := parsePort(port)
-	if !ok && port != nil {
-		return netip.AddrPort{}, fmt.Errorf("port %q is not a number", port)
-	}
-	return netip.AddrPortFrom(a, p), nil
 }
 
 // parseEveTime parses Suricata's time stamps: RFC 3339 with the zone

@@ -648,10 +648,10 @@ func (zr *zeekReader) endpoints(o *capture.Observation) error {
 		return err
 	}
 	o.Time = t
-	if o.Client, err = zeekAddrPort(r.v[zfOrigH], r.v[zfOrigP]); err != nil {
+	if o.Client, err = addrPortBytes(r.v[zfOrigH], r.v[zfOrigP]); err != nil {
 		return fmt.Errorf("id.orig_h: %w", err)
 	}
-	if o.Server, err = zeekAddrPort(r.v[zfRespH], r.v[zfRespP]); err != nil {
+	if o.Server, err = addrPortBytes(r.v[zfRespH], r.v[zfRespP]); err != nil {
 		return fmt.Errorf("id.resp_h: %w", err)
 	}
 	switch string(r.v[zfProto]) {
@@ -665,7 +665,9 @@ func (zr *zeekReader) endpoints(o *capture.Observation) error {
 	return nil
 }
 
-func zeekAddrPort(h, p []byte) (netip.AddrPort, error) {
+// addrPortBytes parses an address and a port given apart, as Zeek and
+// Suricata log them; a missing address gives the zero AddrPort.
+func addrPortBytes(h, p []byte) (netip.AddrPort, error) {
 	if h == nil {
 		return netip.AddrPort{}, nil
 	}
