@@ -141,6 +141,7 @@ func (e *env) readInputs(cfg *config, args []string, emit func(*capture.Observat
 			Errors:    st.Failed,
 			Reasons:   st.Skipped,
 			Truncated: st.Truncated,
+			Evicted:   st.Evicted,
 		}
 		for _, p := range st.Problems {
 			in.Problems = append(in.Problems, p.Err)
