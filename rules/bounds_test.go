@@ -82,3 +82,19 @@ func TestClassifierBounds(t *testing.T) {
 		t.Errorf("heap in use reached %d MiB, above the limit of %d MiB", peak>>20, limit>>20)
 	}
 }
+
+// TestEvictedFlowsNoted checks that flows a capture reader judged early,
+// because its flow table was full, are named in the report's notes.
+func TestEvictedFlowsNoted(t *testing.T) {
+	c := NewClassifier(DefaultCatalog(), Options{})
+	for _, tc := range []struct {
+		evicted int64
+		want    bool
+	}{{0, false}, {942195, true}} {
+		rep := c.Report([]InputReport{{Path: "flood.pcap", Evicted: tc.evicted}})
+		got := strings.Contains(strings.Join(rep.Notes, "\n"), "flood.pcap: 942195 flows were judged before their end: the flow table was full")
+		if got != tc.want {
+			t.Errorf("evicted %d: note present %v, want %v: %q", tc.evicted, got, tc.want, rep.Notes)
+		}
+	}
+}
