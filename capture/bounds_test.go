@@ -1,14 +1,197 @@
 package capture
 
 import (
+	"bufio"
 	"encoding/binary"
+	"io"
+	"math/rand/v2"
 	"net/netip"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
 )
+
+// heapLimit is the most heap the reader may hold while it reads a capture
+// built to exhaust its bounds.
+const heapLimit = 256 << 20
+
+// heapPeak samples the heap in use; sample is cheap enough to call every
+// few thousand packets.
+type heapPeak struct {
+	base, peak uint64
+	n          int
+}
+
+func newHeapPeak() *heapPeak {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return &heapPeak{base: m.HeapInuse}
+}
+
+func (h *heapPeak) sample() {
+	h.n++
+	if h.n%20000 != 0 {
+		return
+	}
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	if m.HeapInuse > h.peak {
+		h.peak = m.HeapInuse
+	}
+}
+
+// streamPcap writes a raw-IP pcap of n packets made by pkt through a pipe,
+// so that the input itself takes no memory.
+func streamPcap(n int, pkt func(i int, b []byte) []byte) io.Reader {
+	pr, pw := io.Pipe()
+	go func() {
+		w := bufio.NewWriterSize(pw, 1<<16)
+		hdr := make([]byte, 24)
+		binary.LittleEndian.PutUint32(hdr, pcapMagicMicro)
+		binary.LittleEndian.PutUint16(hdr[4:], 2)
+		binary.LittleEndian.PutUint16(hdr[6:], 4)
+		binary.LittleEndian.PutUint32(hdr[16:], 65535)
+		binary.LittleEndian.PutUint32(hdr[20:], 101) // raw IP
+		w.Write(hdr)
+		var b []byte
+		rec := make([]byte, 16)
+		for i := range n {
+			b = pkt(i, b[:0])
+			// 100 packets a millisecond: a million in ten seconds.
+			t := labEpoch.Add(time.Duration(i) * 10 * time.Microsecond)
+			binary.LittleEndian.PutUint32(rec, uint32(t.Unix()))
+			binary.LittleEndian.PutUint32(rec[4:], uint32(t.Nanosecond()/1000))
+			binary.LittleEndian.PutUint32(rec[8:], uint32(len(b)))
+			binary.LittleEndian.PutUint32(rec[12:], uint32(len(b)))
+			w.Write(rec)
+			w.Write(b)
+		}
+		w.Flush()
+		pw.Close()
+	}()
+	return pr
+}
+
+// ipv4Header appends an IPv4 header without checksum (the reader does not
+// check it).
+func ipv4Header(b []byte, src, dst [4]byte, proto uint8, payload int) []byte {
+	b = append(b, 0x45, 0)
+	b = binary.BigEndian.AppendUint16(b, uint16(20+payload))
+	b = append(b, 0, 0, 0x40, 0, 64, proto, 0, 0)
+	b = append(b, src[:]...)
+	return append(b, dst[:]...)
+}
+
+// synFlood makes SYNs from random ports of one client to random addresses.
+func synFlood(seed uint64) func(int, []byte) []byte {
+	r := rand.New(rand.NewPCG(seed, 1))
+	return func(i int, b []byte) []byte {
+		var dst [4]byte
+		binary.BigEndian.PutUint32(dst[:], r.Uint32()|1)
+		b = ipv4Header(b, [4]byte{192, 0, 2, 10}, dst, 6, 20)
+		b = binary.BigEndian.AppendUint16(b, uint16(1024+r.IntN(64000)))
+		b = binary.BigEndian.AppendUint16(b, 443)
+		b = binary.BigEndian.AppendUint32(b, r.Uint32())
+		b = binary.BigEndian.AppendUint32(b, 0)
+		return append(b, 0x50, tcpSYN, 0xff, 0xff, 0, 0, 0, 0)
+	}
+}
+
+// dnsFlood makes DNS answers, each giving a distinct name a distinct
+// documentation IPv6 address.
+func dnsFlood(i int, b []byte) []byte {
+	var msg [128]byte
+	m := binary.BigEndian.AppendUint16(msg[:0], uint16(i))
+	m = append(m, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0)
+	label := make([]byte, 0, 8)
+	for v := i; len(label) < 7; v /= 26 {
+		label = append(label, byte('a'+v%26))
+	}
+	m = append(m, byte(len(label)))
+	m = append(m, label...)
+	m = append(m, 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 28, 0, 1)
+	m = append(m, 0xc0, 12, 0, 28, 0, 1, 0, 0, 0x0e, 0x10, 0, 16)
+	addr := netip.MustParseAddr("2001:db8::").As16()
+	binary.BigEndian.PutUint32(addr[12:], uint32(i))
+	m = append(m, addr[:]...)
+
+	b = ipv4Header(b, [4]byte{198, 51, 100, 53}, [4]byte{192, 0, 2, 10}, 17, 8+len(m))
+	b = binary.BigEndian.AppendUint16(b, 53)
+	b = binary.BigEndian.AppendUint16(b, uint16(40000+i%25000))
+	b = binary.BigEndian.AppendUint16(b, uint16(8+len(m)))
+	b = append(b, 0, 0)
+	return append(b, m...)
+}
+
+// TestBoundsHold feeds captures built to exhaust the reader's bounds: a
+// million SYNs from random ports to random addresses (the flow table), and
+// a million distinct DNS names answered (the name table and the pending
+// questions). The tables stay within their bounds, what they shed is
+// counted, and the heap in use stays under heapLimit, measured by sampling
+// runtime.MemStats during the read.
+func TestBoundsHold(t *testing.T) {
+	n := 1_000_000
+	if testing.Short() && os.Getenv("EGRESS_AUDIT_SLOW") == "" {
+		n = 200_000
+	}
+	t.Run("syn_flood", func(t *testing.T) {
+		h := newHeapPeak()
+		st := &Stats{}
+		obs := 0
+		cfg := &Config{}
+		err := Read(streamPcap(n, synFlood(7)), "flood.pcap", cfg, st, func(o *Observation) {
+			obs++
+			h.sample()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Records != int64(n) || obs != n {
+			t.Errorf("%d records, %d observations, want %d of each", st.Records, obs, n)
+		}
+		if st.Evicted < int64(n-DefaultMaxFlows) {
+			t.Errorf("Evicted = %d, want at least %d: flows judged early must be counted", st.Evicted, n-DefaultMaxFlows)
+		}
+		t.Logf("%d SYNs: heap in use %d MiB at peak (base %d MiB), %d flows judged early", n, h.peak>>20, h.base>>20, st.Evicted)
+		if h.peak > heapLimit {
+			t.Errorf("heap in use reached %d MiB, above the limit of %d MiB", h.peak>>20, heapLimit>>20)
+		}
+	})
+	t.Run("dns_names", func(t *testing.T) {
+		h := newHeapPeak()
+		st := &Stats{}
+		names := NewNameTable()
+		lookups := 0
+		err := Read(streamPcap(n, dnsFlood), "names.pcap", &Config{Names: names}, st, func(o *Observation) {
+			if o.Kind == Lookup {
+				lookups++
+			}
+			h.sample()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Records != int64(n) || lookups != n {
+			t.Errorf("%d records, %d lookups, want %d of each (skipped %v, failed %d)", st.Records, lookups, n, st.Skipped, st.Failed)
+		}
+		if names.Len() > MaxNames || int64(names.Len())+names.Dropped != int64(n) {
+			t.Errorf("name table holds %d, dropped %d, want %d in all within %d", names.Len(), names.Dropped, n, MaxNames)
+		}
+		if names.Dropped == 0 {
+			t.Errorf("no binding dropped: the table is unbounded")
+		}
+		runtime.KeepAlive(names)
+		t.Logf("%d names: heap in use %d MiB at peak (base %d MiB), table %d, dropped %d", n, h.peak>>20, h.base>>20, names.Len(), names.Dropped)
+		if h.peak > heapLimit {
+			t.Errorf("heap in use reached %d MiB, above the limit of %d MiB", h.peak>>20, heapLimit>>20)
+		}
+	})
+}
 
 // TestFlowTableBound sends SYNs from 5000 client ports, all within one
 // second, through a table of 500 flows: the table never holds more, and

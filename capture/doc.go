@@ -25,7 +25,9 @@
 //   - read.go: [Read], the entry point. pcap records are decoded in place
 //     in a large buffered reader; pcapng goes through gopacket's pcapgo
 //     with mixed link types. A file cut inside a record is read up to the
-//     cut and [Stats].Truncated says so.
+//     cut and [Stats].Truncated says so. pcapng_check.go checks the
+//     lengths of pcapng blocks before they are trusted, so that a lying
+//     length is reported as damage at its packet, not as a cut.
 //   - link.go: link layers (Ethernet, 802.1Q/QinQ, 802.3 LLC/SNAP, Linux
 //     SLL and SLL2, raw IP, BSD loopback, PPP/PPPoE, MPLS, 802.11 with
 //     radiotap, NFLOG), IPv4 and IPv6 headers, and tunnels (IP in IP, GRE,

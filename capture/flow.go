@@ -201,6 +201,9 @@ func (d *decoder) sweep(now time.Time, full bool) {
 		limit := d.ages[len(d.ages)/8]
 		d.evicted = d.evicted[:0]
 		for _, f := range d.flows {
+			if f.last.UnixNano() <= limit && !(f.closed() && now.Sub(f.last) > idleClosed) && now.Sub(f.last) <= d.idleOpen {
+				d.st.Evicted++
+			}
 			if f.last.UnixNano() <= limit {
 				d.evicted = append(d.evicted, f)
 			}

@@ -8,8 +8,9 @@ import (
 
 // MaxNames bounds the [NameTable]: past it new bindings are counted in
 // Dropped instead of stored, so a capture full of random DNS names cannot
-// exhaust memory.
-const MaxNames = 1 << 20
+// exhaust memory. A binding takes about 220 bytes, so the bound holds the
+// table near 60 MiB.
+const MaxNames = 1 << 18
 
 // nameSlack widens each binding's window on both sides: resolvers and
 // clients cache beyond the TTL, and clocks of separate logs disagree.

@@ -119,6 +119,7 @@ func (d *decoder) readPcap(br *bufio.Reader) error {
 		nanos = 1
 	}
 	lt := layers.LinkType(bo.Uint32(hdr[20:]) & 0xffff)
+	snaplen := int(bo.Uint32(hdr[16:]))
 	br.Discard(24)
 	var big []byte
 	for {
@@ -140,6 +141,15 @@ func (d *decoder) readPcap(br *bufio.Reader) error {
 			wireLen = capLen
 		}
 		br.Discard(16)
+		if snaplen > 0 && capLen > snaplen {
+			d.n++
+			at := Packet(d.n)
+			d.st.Fail(at, &ProblemError{Input: d.name, Locator: at, Err: fmt.Errorf("captured length %d above the file's snaplen %d", capLen, snaplen)})
+			if _, err := br.Discard(capLen); err != nil {
+				return d.endOfFile(io.ErrUnexpectedEOF)
+			}
+			continue
+		}
 		var data []byte
 		if capLen <= br.Size() {
 			data, err = br.Peek(capLen)
@@ -171,7 +181,11 @@ func (d *decoder) readPcapng(br *bufio.Reader) error {
 		}
 		return fmt.Errorf("pcapng: %w", err)
 	}
+	bo := binary.ByteOrder(binary.LittleEndian)
 	for {
+		if err := checkPcapngBlocks(br, &bo); err != nil {
+			return d.endOfFile(err)
+		}
 		data, ci, err := nr.ZeroCopyReadPacketData()
 		if err != nil {
 			return d.endOfFile(err)

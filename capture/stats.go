@@ -30,6 +30,10 @@ type Stats struct {
 	// input that ended inside a record.
 	Problems  []Problem
 	Truncated string
+
+	// Evicted counts flows judged before their end because the flow table
+	// was full: their later packets start a new flow.
+	Evicted int64
 }
 
 // Skip counts one record passed over for reason.
@@ -72,6 +76,7 @@ func (s *Stats) Fail(at Locator, err error) {
 func (s *Stats) Merge(o *Stats) {
 	s.Records += o.Records
 	s.Failed += o.Failed
+	s.Evicted += o.Evicted
 	for k, v := range o.Skipped {
 		if s.Skipped == nil {
 			s.Skipped = make(map[string]int64)

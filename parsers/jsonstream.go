@@ -24,7 +24,8 @@ type recordParser func(raw []byte, o *capture.Observation) error
 //
 // Each record is counted in st as parsed, skipped or failed, located by the
 // line its object starts on. A document that stops being valid JSON ends
-// the reading at that point, with a problem recorded.
+// the reading at that point, with a problem recorded; in JSON lines a bad
+// line fails alone.
 //
 // TODO(json): a document that is one top-level array is held in memory
 // whole before its records are read; streaming its elements with the
@@ -33,9 +34,13 @@ type recordParser func(raw []byte, o *capture.Observation) error
 func readJSONRecords(r io.Reader, name string, st *capture.Stats, parse recordParser, emit func(*capture.Observation)) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	first, _ := br.Peek(64 << 10)
-	if i := bytes.IndexByte(first, '\n'); i >= 0 && json.Valid(bytes.TrimSpace(first[:i])) &&
-		len(bytes.TrimSpace(first[:i])) > 0 && bytes.TrimSpace(first[:i])[0] == '{' {
-		return readJSONLines(br, name, st, parse, emit)
+	if i := bytes.IndexByte(first, '\n'); i >= 0 {
+		// JSON lines; or a first line that cannot start a document, which
+		// lines then read past.
+		fl := bytes.TrimSpace(first[:i])
+		if len(fl) > 0 && (fl[0] == '{' && json.Valid(fl) || fl[0] != '{' && fl[0] != '[') {
+			return readJSONLines(br, name, st, parse, emit)
+		}
 	}
 	lc := &lineCounter{r: br}
 	dec := json.NewDecoder(lc)
@@ -60,34 +65,54 @@ func readJSONRecords(r io.Reader, name string, st *capture.Stats, parse recordPa
 	}
 }
 
-// readJSONLines reads one JSON value per line.
+// readJSONLines reads one JSON value per line. A line longer than
+// [MaxLineLength] fails without stopping the rest.
 func readJSONLines(r *bufio.Reader, name string, st *capture.Stats, parse recordParser, emit func(*capture.Observation)) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), MaxLineLength)
 	var n int64
-	for sc.Scan() {
+	var long []byte
+	longLen := 0 // the whole length of a long line, of which long keeps the start
+	for {
+		line, err := r.ReadSlice('\n')
+		size := len(line)
+		if err == bufio.ErrBufferFull || long != nil {
+			if len(long) <= MaxLineLength {
+				long = append(long, line...)
+			}
+			longLen += len(line)
+			if err == bufio.ErrBufferFull {
+				continue
+			}
+			line, size, long, longLen = long, longLen, nil, 0
+		}
+		if len(line) == 0 && err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
 		n++
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 {
+		if err == nil {
+			size-- // the newline
+		}
+		at := capture.Line(n)
+		line = bytes.TrimSpace(line)
+		switch {
+		case size > MaxLineLength:
+			st.Fail(at, &capture.ProblemError{Input: name, Locator: at, Err: fmt.Errorf("line of %d bytes exceeds the limit of %d", size, MaxLineLength)})
+		case len(line) == 0:
 			st.Skip(string(SkipBlank))
-			continue
-		}
-		if !json.Valid(line) {
-			at := capture.Line(n)
+		case !json.Valid(line):
 			st.Fail(at, &capture.ProblemError{Input: name, Locator: at, Err: errors.New("json: not a valid JSON value")})
-			continue
+		default:
+			unwrapJSON(line, n, name, st, parse, emit)
 		}
-		unwrapJSON(line, n, name, st, parse, emit)
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			at := capture.Line(n + 1)
-			st.Fail(at, &capture.ProblemError{Input: name, Locator: at, Err: fmt.Errorf("line exceeds the limit of %d bytes", MaxLineLength)})
-			return nil
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
 		}
-		return err
 	}
-	return nil
 }
 
 // jsonWrapper holds the members wrappers put around records.

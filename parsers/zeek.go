@@ -330,18 +330,21 @@ func bufioReader(r io.Reader) *bufio.Reader {
 func eachLine(r *bufio.Reader, name string, st *capture.Stats, parse func(line []byte, at capture.Locator) error) error {
 	var n int64
 	var long []byte
+	longLen := 0 // the whole length of a long line, of which long keeps the start
 	for {
 		line, err := r.ReadSlice('\n')
+		size := len(line)
 		if err == bufio.ErrBufferFull || long != nil {
 			if long == nil {
 				long = append([]byte(nil), line...)
 			} else if len(long) <= MaxLineLength {
 				long = append(long, line...)
 			}
+			longLen += len(line)
 			if err == bufio.ErrBufferFull {
 				continue
 			}
-			line, long = long, nil
+			line, size, long, longLen = long, longLen, nil, 0
 		}
 		if len(line) == 0 && err != nil {
 			if err == io.EOF {
@@ -357,9 +360,12 @@ func eachLine(r *bufio.Reader, name string, st *capture.Stats, parse func(line [
 		if k := len(line); k > 0 && line[k-1] == '\r' {
 			line = line[:k-1]
 		}
+		if err == nil {
+			size-- // the newline
+		}
 		switch {
-		case len(line) > MaxLineLength:
-			st.Fail(at, &capture.ProblemError{Input: name, Locator: at, Err: fmt.Errorf("line of %d bytes exceeds the limit of %d", len(line), MaxLineLength)})
+		case size > MaxLineLength:
+			st.Fail(at, &capture.ProblemError{Input: name, Locator: at, Err: fmt.Errorf("line of %d bytes exceeds the limit of %d", size, MaxLineLength)})
 		case len(bytes.TrimSpace(line)) == 0:
 			st.Skip(string(SkipBlank))
 		default:

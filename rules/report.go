@@ -68,6 +68,9 @@ type InputReport struct {
 	// Problems quotes the first few records that failed, with locators.
 	Problems  []string `json:"problems,omitempty"`
 	Truncated string   `json:"truncated,omitempty"`
+	// Evicted counts flows judged before their end because the capture
+	// reader's flow table was full.
+	Evicted int64 `json:"evicted_flows,omitempty"`
 	// TimeZone names the zone in which times that carried none were read
 	// (--timezone); empty when every time had its own zone.
 	TimeZone string `json:"time_zone,omitempty"`

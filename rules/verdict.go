@@ -114,6 +114,11 @@ func (c *Classifier) Report(inputs []InputReport) *Report {
 	if c.names.Dropped > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("%d DNS answers were not kept: the name table is full", c.names.Dropped))
 	}
+	for _, in := range inputs {
+		if in.Evicted > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s: %d flows were judged before their end: the flow table was full", in.Path, in.Evicted))
+		}
+	}
 	r.NextSteps = nextSteps(r)
 	return r
 }

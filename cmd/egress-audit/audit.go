@@ -263,6 +263,7 @@ func (e *env) readNames(cfg *config, names []string, emit func(*capture.Observat
 			Errors:    st.Failed,
 			Reasons:   st.Skipped,
 			Truncated: st.Truncated,
+			Evicted:   st.Evicted,
 		}
 		for _, p := range st.Problems {
 			in.Problems = append(in.Problems, p.Err)
