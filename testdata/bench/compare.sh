@@ -1,11 +1,12 @@
 #!/bin/sh
-# compare.sh measures egress-audit beside tcpdump and tshark on one
+# compare.sh measures egress-audit beside tcpdump, nDPI and tshark on one
 # generated capture, in one run, and prints the ratios.
 #
 #   testdata/bench/compare.sh [packets]      (default 1200000, about 610 MB)
 #
 # Needs go, tcpdump and tshark (apt-get install -y tcpdump tshark) and
-# GNU time (apt-get install -y time). Each tool reads the file once after a
+# GNU time (apt-get install -y time); nDPI's ndpiReader (libndpi-bin) is
+# measured when present. Each tool reads the file once after a
 # warm-up read that puts it in the page cache. CPU time (user + system) is
 # reported beside wall time: on a busy machine it is the fairer measure.
 set -eu
@@ -34,12 +35,20 @@ measure() {
 	}' | tee -a "$dir/table"
 }
 
-measure "cat" cat "$cap"
+# cat writes into a pipe, as every tool's output goes somewhere.
+measure "cat F | cat" sh -c 'cat "$1" | cat >/dev/null' - "$cap"
 measure "tcpdump -r F -w /dev/null" tcpdump -r "$cap" -w /dev/null
 measure "egress-audit audit (full report)" "$dir/egress-audit" audit -o json "$cap"
 measure "egress-audit extract (observations)" "$dir/egress-audit" extract "$cap"
+if command -v ndpiReader >/dev/null; then
+	measure "ndpiReader -i F -q (nDPI)" ndpiReader -i "$cap" -q
+fi
 measure "tshark -Y tls.handshake.type==1 (SNI only)" tshark -n -r "$cap" -Y 'tls.handshake.type==1' -T fields -e tls.handshake.extensions_server_name
 
 ea=$(awk '/egress-audit audit/ { print $(NF-4), $(NF-3) }' "$dir/table")
 ts=$(awk '/^tshark/ { print $(NF-4), $(NF-3) }' "$dir/table")
 echo "$ea $ts" | awk '{ printf "egress-audit audit vs tshark: %.1fx faster by wall time, %.1fx by CPU time\n", $3/$1, $4/$2 }'
+nd=$(awk '/^ndpiReader/ { print $(NF-4), $(NF-3) }' "$dir/table")
+if [ -n "$nd" ]; then
+	echo "$ea $nd" | awk '{ printf "egress-audit audit vs nDPI: %.1fx faster by wall time, %.1fx by CPU time\n", $3/$1, $4/$2 }'
+fi
