@@ -1,7 +1,10 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 
 	"github.com/egress-audit/egress-audit/rules"
@@ -11,9 +14,41 @@ import (
 // [rules.ReportSchema]), indented, with a final newline. Credentials in
 // the free-text fields are masked (see [Redact]); r is not changed.
 func JSON(w io.Writer, r *rules.Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(redactReport(r))
+	c := redactReport(r)
+	// A day of logs can name tens of thousands of destinations: write them
+	// one at a time into the frame of the rest, rather than indenting the
+	// whole report in one buffer.
+	dests := c.Destinations
+	c.Destinations = []rules.Destination{}
+	frame, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	head, tail, ok := bytes.Cut(frame, []byte("\n  \"destinations\": []"))
+	if !ok {
+		return errors.New("report: no destinations in the JSON frame")
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.Write(head)
+	bw.WriteString("\n  \"destinations\": [")
+	for i := range dests {
+		b, err := json.MarshalIndent(&dests[i], "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		bw.Write(b)
+	}
+	if len(dests) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteByte(']')
+	bw.Write(tail)
+	bw.WriteByte('\n')
+	return bw.Flush()
 }
 
 // redactReport returns a copy of r with [Redact] applied to the texts
