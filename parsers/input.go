@@ -181,19 +181,30 @@ func decompress(r *bufio.Reader) (io.Reader, func(), error) {
 	return r, func() {}, nil
 }
 
-// readLines feeds p the lines of r and returns how many it read. Lines
-// longer than MaxLineLength fail without stopping the rest; an error of r
-// (damaged compressed data) stops the reading.
-func readLines(r *bufio.Reader, name string, p LineParser, st *capture.Stats, emit func(*capture.Observation)) (int64, error) {
-	h := lineHandler{name: name, p: p, st: st, emit: emit}
-	var n int64
+// lineReader reads lines of any length in bounded memory: a line longer
+// than the bufio.Reader's buffer is gathered up to about [MaxLineLength]
+// bytes, and its whole length is still counted so that it can be failed.
+// Use it as a bufio.Scanner: scan, then line and size, and err at the end.
+type lineReader struct {
+	r    *bufio.Reader
+	line []byte // the current line, with its newline if it had one
+	size int    // the current line's whole length, without its newline
+	n    int64  // the current line's number
+	rerr error
+}
+
+// scan reads the next line and reports whether there was one. The line
+// is valid until the next call.
+func (lr *lineReader) scan() bool {
+	if lr.rerr != nil {
+		return false
+	}
 	var long []byte
 	longLen := 0 // the whole length of a long line, of which long keeps the start
 	for {
-		line, err := r.ReadSlice('\n')
+		line, err := lr.r.ReadSlice('\n')
 		size := len(line)
 		if err == bufio.ErrBufferFull || long != nil {
-			// A line longer than the buffer: gather it up to the limit.
 			if len(long) <= MaxLineLength {
 				long = append(long, line...)
 			}
@@ -201,26 +212,39 @@ func readLines(r *bufio.Reader, name string, p LineParser, st *capture.Stats, em
 			if err == bufio.ErrBufferFull {
 				continue
 			}
-			line, size, long, longLen = long, longLen, nil, 0
+			line, size = long, longLen
 		}
-		if len(line) == 0 && err != nil {
-			if err == io.EOF {
-				return n, nil
-			}
-			return n, err
+		lr.rerr = err
+		if len(line) == 0 {
+			return false // err is set: ReadSlice returns at least the newline
 		}
-		n++
 		if err == nil {
 			size-- // the newline, which a long line's kept start may not reach
 		}
-		h.handle(line, size, n)
-		if err != nil {
-			if err == io.EOF {
-				return n, nil
-			}
-			return n, err
-		}
+		lr.line, lr.size = line, size
+		lr.n++
+		return true
 	}
+}
+
+// err returns the error that ended the reading, nil at the end of input.
+func (lr *lineReader) err() error {
+	if lr.rerr == io.EOF {
+		return nil
+	}
+	return lr.rerr
+}
+
+// readLines feeds p the lines of r and returns how many it read. Lines
+// longer than MaxLineLength fail without stopping the rest; an error of r
+// (damaged compressed data) stops the reading.
+func readLines(r *bufio.Reader, name string, p LineParser, st *capture.Stats, emit func(*capture.Observation)) (int64, error) {
+	h := lineHandler{name: name, p: p, st: st, emit: emit}
+	lr := lineReader{r: r}
+	for lr.scan() {
+		h.handle(lr.line, lr.size, lr.n)
+	}
+	return lr.n, lr.err()
 }
 
 // lineHandler parses one line and counts it in st: parsed (and emitted),

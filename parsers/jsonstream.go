@@ -68,51 +68,22 @@ func readJSONRecords(r io.Reader, name string, st *capture.Stats, parse recordPa
 // readJSONLines reads one JSON value per line. A line longer than
 // [MaxLineLength] fails without stopping the rest.
 func readJSONLines(r *bufio.Reader, name string, st *capture.Stats, parse recordParser, emit func(*capture.Observation)) error {
-	var n int64
-	var long []byte
-	longLen := 0 // the whole length of a long line, of which long keeps the start
-	for {
-		line, err := r.ReadSlice('\n')
-		size := len(line)
-		if err == bufio.ErrBufferFull || long != nil {
-			if len(long) <= MaxLineLength {
-				long = append(long, line...)
-			}
-			longLen += len(line)
-			if err == bufio.ErrBufferFull {
-				continue
-			}
-			line, size, long, longLen = long, longLen, nil, 0
-		}
-		if len(line) == 0 && err != nil {
-			if err == io.EOF {
-				return nil
-			}
-			return err
-		}
-		n++
-		if err == nil {
-			size-- // the newline
-		}
-		at := capture.Line(n)
-		line = bytes.TrimSpace(line)
+	lr := lineReader{r: r}
+	for lr.scan() {
+		at := capture.Line(lr.n)
+		line := bytes.TrimSpace(lr.line)
 		switch {
-		case size > MaxLineLength:
-			st.Fail(at, &capture.ProblemError{Input: name, Locator: at, Err: fmt.Errorf("line of %d bytes exceeds the limit of %d", size, MaxLineLength)})
+		case lr.size > MaxLineLength:
+			st.Fail(at, &capture.ProblemError{Input: name, Locator: at, Err: fmt.Errorf("line of %d bytes exceeds the limit of %d", lr.size, MaxLineLength)})
 		case len(line) == 0:
 			st.Skip(string(SkipBlank))
 		case !json.Valid(line):
 			st.Fail(at, &capture.ProblemError{Input: name, Locator: at, Err: errors.New("json: not a valid JSON value")})
 		default:
-			unwrapJSON(line, n, name, st, parse, emit)
-		}
-		if err != nil {
-			if err == io.EOF {
-				return nil
-			}
-			return err
+			unwrapJSON(line, lr.n, name, st, parse, emit)
 		}
 	}
+	return lr.err()
 }
 
 // jsonWrapper holds the members wrappers put around records.

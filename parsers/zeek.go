@@ -328,44 +328,14 @@ func bufioReader(r io.Reader) *bufio.Reader {
 // another error failed. Lines longer than [MaxLineLength] fail without
 // stopping the rest.
 func eachLine(r *bufio.Reader, name string, st *capture.Stats, parse func(line []byte, at capture.Locator) error) error {
-	var n int64
-	var long []byte
-	longLen := 0 // the whole length of a long line, of which long keeps the start
-	for {
-		line, err := r.ReadSlice('\n')
-		size := len(line)
-		if err == bufio.ErrBufferFull || long != nil {
-			if long == nil {
-				long = append([]byte(nil), line...)
-			} else if len(long) <= MaxLineLength {
-				long = append(long, line...)
-			}
-			longLen += len(line)
-			if err == bufio.ErrBufferFull {
-				continue
-			}
-			line, size, long, longLen = long, longLen, nil, 0
-		}
-		if len(line) == 0 && err != nil {
-			if err == io.EOF {
-				return nil
-			}
-			return err
-		}
-		n++
-		at := capture.Line(n)
-		if k := len(line); k > 0 && line[k-1] == '\n' {
-			line = line[:k-1]
-		}
-		if k := len(line); k > 0 && line[k-1] == '\r' {
-			line = line[:k-1]
-		}
-		if err == nil {
-			size-- // the newline
-		}
+	lr := lineReader{r: r}
+	for lr.scan() {
+		at := capture.Line(lr.n)
+		line := bytes.TrimSuffix(lr.line, []byte("\n"))
+		line = bytes.TrimSuffix(line, []byte("\r"))
 		switch {
-		case size > MaxLineLength:
-			st.Fail(at, &capture.ProblemError{Input: name, Locator: at, Err: fmt.Errorf("line of %d bytes exceeds the limit of %d", size, MaxLineLength)})
+		case lr.size > MaxLineLength:
+			st.Fail(at, &capture.ProblemError{Input: name, Locator: at, Err: fmt.Errorf("line of %d bytes exceeds the limit of %d", lr.size, MaxLineLength)})
 		case len(bytes.TrimSpace(line)) == 0:
 			st.Skip(string(SkipBlank))
 		default:
@@ -380,13 +350,8 @@ func eachLine(r *bufio.Reader, name string, st *capture.Stats, parse func(line [
 				st.Fail(at, &capture.ProblemError{Input: name, Locator: at, Err: perr})
 			}
 		}
-		if err != nil {
-			if err == io.EOF {
-				return nil
-			}
-			return err
-		}
 	}
+	return lr.err()
 }
 
 // zeekHintFromName guesses the log from a file name such as
