@@ -84,6 +84,7 @@ func TestDamagedInputs(t *testing.T) {
 	zw.Close()
 	truncated := writeInput(t, dir, "cut.log.gz", gz.Bytes()[:gz.Len()/2])
 	empty := writeInput(t, dir, "empty.log", nil)
+	headOnly := writeInput(t, dir, "head.log.gz", gz.Bytes()[:20]) // the header and a few bytes of the first block
 
 	tests := []struct {
 		name     string
@@ -110,14 +111,28 @@ func TestDamagedInputs(t *testing.T) {
 		{
 			name:   "truncated_gzip",
 			args:   []string{truncated},
-			stderr: []string{"input ends early", "cut.log.gz", "after line"},
+			stderr: []string{"input ends early", "cut.log.gz", "inside line"},
 			check: func(t *testing.T, rep *rules.Report) {
 				in := rep.Inputs[0]
-				if in.Records == 0 || in.Records >= 2000 || !strings.Contains(in.Truncated, "after line") {
+				if in.Records == 0 || in.Records >= 2000 || !strings.Contains(in.Truncated, "inside line") {
 					t.Errorf("input = %+v, want some of the 2000 records and a truncation note", in)
+				}
+				if in.Errors != 0 || in.Reasons["last line cut off where the input ends early"] != 1 {
+					t.Errorf("input = %+v, want the line at the cut skipped as cut off, not failed", in)
 				}
 				if d := destination(rep, "app.gtmhub.com"); d == nil || d.Status != "allowed" {
 					t.Errorf("app.gtmhub.com = %+v, want allowed", d)
+				}
+			},
+			wantCode: exitFindings,
+		},
+		{
+			name:   "gzip_cut_in_first_block",
+			args:   []string{headOnly},
+			stderr: []string{"input ends early", "head.log.gz: the gzip stream is cut short before its first full block"},
+			check: func(t *testing.T, rep *rules.Report) {
+				if in := rep.Inputs[0]; in.Format != "gzip" || in.Records != 0 || !strings.Contains(in.Truncated, "cut short") {
+					t.Errorf("input = %+v, want a gzip stream cut short, not an empty input", in)
 				}
 			},
 			wantCode: exitFindings,
