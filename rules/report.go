@@ -119,9 +119,13 @@ type Destination struct {
 	Evidence   []Evidence `json:"evidence"`
 }
 
-// Summary counts calls by status and destinations by class.
+// Summary counts calls by status, and destinations by class and by
+// status.
 type Summary struct {
-	Calls        map[string]int `json:"calls"`
-	Destinations map[string]int `json:"destinations"`
-	Unexpected   int            `json:"unexpected"`
+	Calls        map[string]int `json:"calls"`        // by status
+	Destinations map[string]int `json:"destinations"` // by class
+	// DestinationStatuses counts destinations by status (allowed, blocked,
+	// mixed, unknown). It came after Destinations, which keeps its meaning.
+	DestinationStatuses map[string]int `json:"destination_statuses"`
+	Unexpected          int            `json:"unexpected"`
 }
