@@ -29,7 +29,9 @@ const headSize = 16 << 10
 const Stdin = "-"
 
 // Expand turns the paths a user named into input files: a directory stands
-// for the regular files below it, in lexical order; "-" is kept as is.
+// for the regular files below it, in lexical order; "-" is kept as is, and
+// so is a path that cannot be examined (one that does not exist, say), so
+// that reading it reports why beside the inputs that can be read.
 func Expand(paths []string) ([]string, error) {
 	var out []string
 	for _, p := range paths {
@@ -39,7 +41,8 @@ func Expand(paths []string) ([]string, error) {
 		}
 		fi, err := os.Stat(p)
 		if err != nil {
-			return nil, err
+			out = append(out, p)
+			continue
 		}
 		if !fi.IsDir() {
 			out = append(out, p)

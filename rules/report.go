@@ -74,6 +74,10 @@ type InputReport struct {
 	// TimeZone names the zone in which times that carried none were read
 	// (--timezone); empty when every time had its own zone.
 	TimeZone string `json:"time_zone,omitempty"`
+	// Error says why the input could not be read at all (it does not
+	// exist, it is of no known format); its counts are then zero. The
+	// other inputs are judged all the same.
+	Error string `json:"error,omitempty"`
 }
 
 // CallReport is the verdict on one catalog call.

@@ -337,3 +337,82 @@ func BenchmarkAuditSquid(b *testing.B) {
 		}
 	}
 }
+
+// TestUnreadableInput names an input that does not exist beside good ones:
+// the good ones are judged, the missing one is listed in the report with
+// its error and named on stderr, and only when no input can be read is the
+// exit code 2, with no report.
+func TestUnreadableInput(t *testing.T) {
+	dir := t.TempDir()
+	denied := writeInput(t, dir, "denied.log", []byte(
+		"1764752401.352      0 192.0.2.10 TCP_DENIED/403 3910 CONNECT auth.gtmhub.com:443 - HIER_NONE/- text/html\n"))
+	other := writeInput(t, dir, "other.log", []byte(
+		"1764752410.002    433 192.0.2.10 TCP_TUNNEL/200 5002 CONNECT app.gtmhub.com:443 - HIER_DIRECT/198.51.100.20 -\n"))
+	missing := filepath.Join(dir, "rotated.log")
+
+	tests := []struct {
+		name string
+		args []string
+		good int // inputs read
+	}{
+		{"missing_first", []string{missing, denied}, 1},
+		{"missing_last", []string{denied, missing}, 1},
+		// Two inputs that can be read alone take the parallel path.
+		{"missing_between_two", []string{denied, missing, other}, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			stdout, stderr, code := runInputs(t, "", append([]string{"audit", "-o", "json"}, tc.args...)...)
+			if code != exitFindings {
+				t.Fatalf("exit code = %d, want %d (the token call is blocked); stderr:\n%s", code, exitFindings, stderr)
+			}
+			if !strings.Contains(stderr, "cannot read input") || !strings.Contains(stderr, "rotated.log: no such file or directory") {
+				t.Errorf("stderr does not name the missing input:\n%s", stderr)
+			}
+			rep := decodeReport(t, stdout)
+			if len(rep.Inputs) != len(tc.args) {
+				t.Fatalf("inputs = %+v, want %d, the missing one too", rep.Inputs, len(tc.args))
+			}
+			good := 0
+			for i, in := range rep.Inputs {
+				if in.Path != tc.args[i] {
+					t.Errorf("input %d = %s, want %s: inputs in the order given", i, in.Path, tc.args[i])
+				}
+				switch {
+				case in.Path == missing:
+					if !strings.Contains(in.Error, "no such file or directory") || in.Records != 0 {
+						t.Errorf("missing input = %+v, want its error and no records", in)
+					}
+				case in.Error == "" && in.Records == 1:
+					good++
+				default:
+					t.Errorf("input = %+v, want 1 record and no error", in)
+				}
+			}
+			if good != tc.good {
+				t.Errorf("%d inputs read, want %d", good, tc.good)
+			}
+			if d := destination(rep, "auth.gtmhub.com"); d == nil || d.Reason != "proxy-denied" {
+				t.Errorf("auth.gtmhub.com = %+v, want blocked proxy-denied from the good input", d)
+			}
+		})
+	}
+
+	t.Run("table_says_not_read", func(t *testing.T) {
+		stdout, _, _ := runInputs(t, "", "audit", missing, denied)
+		if !strings.Contains(stdout, "input "+missing+": not read: open "+missing+": no such file or directory") {
+			t.Errorf("table lacks the unread input:\n%s", stdout)
+		}
+	})
+	t.Run("none_readable", func(t *testing.T) {
+		stdout, stderr, code := runInputs(t, "", "audit", "-o", "json", missing, filepath.Join(dir, "gone.log"))
+		if code != exitUsage || stdout != "" {
+			t.Errorf("exit code = %d, stdout %q; want %d and no report", code, stdout, exitUsage)
+		}
+		for _, want := range []string{"rotated.log", "gone.log", "egress-audit: no input could be read"} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, stderr)
+			}
+		}
+	})
+}
