@@ -130,6 +130,12 @@ func TestGzipCutBeforeFirstBlock(t *testing.T) {
 			}
 		})
 	}
+	t.Run("forced_format", func(t *testing.T) {
+		res, err := Read(bytes.NewReader(gz.Bytes()[:30]), "access.log.gz", squidNative, nil, func(*capture.Observation) {})
+		if err != nil || res.Stats.Format != "squid" || res.Stats.Truncated == "" {
+			t.Errorf("Read(--format squid) = %+v, %v; want the forced format and a truncation note", res, err)
+		}
+	})
 }
 
 // TestCutOffLastLine cuts a gzip log at every few hundred bytes and checks

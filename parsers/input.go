@@ -108,7 +108,7 @@ func Read(r io.Reader, name string, format *Format, opts *Options, emit func(*ca
 
 	dec, comp, closeDec, err := decompress(raw)
 	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return cutShort(res, name, comp, hr, raw), nil
+		return cutShort(res, name, comp, format, hr, raw), nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -123,7 +123,7 @@ func Read(r io.Reader, name string, format *Format, opts *Options, emit func(*ca
 		if len(head) == 0 {
 			// A stream cut inside its first block decompresses to nothing;
 			// that is not an empty input.
-			return cutShort(res, name, comp, hr, raw), nil
+			return cutShort(res, name, comp, format, hr, raw), nil
 		}
 	}
 	if format == nil {
@@ -173,9 +173,13 @@ func Read(r io.Reader, name string, format *Format, opts *Options, emit func(*ca
 
 // cutShort fills res for a compressed input of which nothing could be
 // decompressed because it ends inside its header or first block, as the
-// first bytes of a log being written or copied do.
-func cutShort(res *Result, name, comp string, hr *hashingReader, raw *bufio.Reader) *Result {
+// first bytes of a log being written or copied do. Its format is the one
+// forced, else the compression's, since there was nothing to detect.
+func cutShort(res *Result, name, comp string, format *Format, hr *hashingReader, raw *bufio.Reader) *Result {
 	res.Stats.Format = comp
+	if format != nil {
+		res.Stats.Format = format.Name
+	}
 	res.Stats.Truncated = fmt.Sprintf("%s: the %s stream is cut short before its first full block; nothing could be decompressed", name, comp)
 	res.SHA256 = hr.sum(raw)
 	return res
