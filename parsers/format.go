@@ -132,6 +132,7 @@ func (s Skip) Error() string { return string(s) }
 const (
 	SkipBlank   Skip = "blank line"
 	SkipComment Skip = "comment or header"
+	SkipCutOff  Skip = "last line cut off where the input ends early"
 )
 
 // formats lists every input format, in the order detection tries them.

@@ -29,7 +29,9 @@ const headSize = 16 << 10
 const Stdin = "-"
 
 // Expand turns the paths a user named into input files: a directory stands
-// for the regular files below it, in lexical order; "-" is kept as is.
+// for the regular files below it, in lexical order; "-" is kept as is, and
+// so is a path that cannot be examined (one that does not exist, say), so
+// that reading it reports why beside the inputs that can be read.
 func Expand(paths []string) ([]string, error) {
 	var out []string
 	for _, p := range paths {
@@ -39,7 +41,8 @@ func Expand(paths []string) ([]string, error) {
 		}
 		fi, err := os.Stat(p)
 		if err != nil {
-			return nil, err
+			out = append(out, p)
+			continue
 		}
 		if !fi.IsDir() {
 			out = append(out, p)
@@ -103,7 +106,10 @@ func Read(r io.Reader, name string, format *Format, opts *Options, emit func(*ca
 	defer hr.close()
 	raw := bufio.NewReaderSize(hr, 256<<10)
 
-	dec, closeDec, err := decompress(raw)
+	dec, comp, closeDec, err := decompress(raw)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return cutShort(res, name, comp, format, hr, raw), nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -113,6 +119,11 @@ func Read(r io.Reader, name string, format *Format, opts *Options, emit func(*ca
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		if !errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if len(head) == 0 {
+			// A stream cut inside its first block decompresses to nothing;
+			// that is not an empty input.
+			return cutShort(res, name, comp, format, hr, raw), nil
 		}
 	}
 	if format == nil {
@@ -137,7 +148,11 @@ func Read(r io.Reader, name string, format *Format, opts *Options, emit func(*ca
 		}
 		if err != nil {
 			// The lines before the damage were read; say where it stopped.
-			res.Stats.Truncated = fmt.Sprintf("%s: the input ends early or is damaged after line %d: %v", name, lines, err)
+			where := "after"
+			if res.Stats.Skipped[string(SkipCutOff)] > 0 {
+				where = "inside"
+			}
+			res.Stats.Truncated = fmt.Sprintf("%s: the input ends early or is damaged %s line %d: %v", name, where, lines, err)
 			res.SHA256 = hr.sum(raw)
 			return res, nil
 		}
@@ -156,29 +171,43 @@ func Read(r io.Reader, name string, format *Format, opts *Options, emit func(*ca
 	return res, nil
 }
 
+// cutShort fills res for a compressed input of which nothing could be
+// decompressed because it ends inside its header or first block, as the
+// first bytes of a log being written or copied do. Its format is the one
+// forced, else the compression's, since there was nothing to detect.
+func cutShort(res *Result, name, comp string, format *Format, hr *hashingReader, raw *bufio.Reader) *Result {
+	res.Stats.Format = comp
+	if format != nil {
+		res.Stats.Format = format.Name
+	}
+	res.Stats.Truncated = fmt.Sprintf("%s: the %s stream is cut short before its first full block; nothing could be decompressed", name, comp)
+	res.SHA256 = hr.sum(raw)
+	return res
+}
+
 // decompress returns a reader of r's content, uncompressed when r starts
-// with the gzip or the zstd magic, and a function that releases the
-// decoder.
-func decompress(r *bufio.Reader) (io.Reader, func(), error) {
+// with the gzip or the zstd magic, the compression's name ("" for none),
+// and a function that releases the decoder.
+func decompress(r *bufio.Reader) (io.Reader, string, func(), error) {
 	magic, _ := r.Peek(4)
 	switch {
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
 		z, err := gzip.NewReader(r)
 		if err != nil {
-			return nil, nil, fmt.Errorf("gzip: %w", err)
+			return nil, "gzip", nil, fmt.Errorf("gzip: %w", err)
 		}
-		return z, func() { z.Close() }, nil
+		return z, "gzip", func() { z.Close() }, nil
 	case bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		// One decoding goroutine: inputs are read one after the other, and
 		// a bounded window keeps a hostile frame header from reserving
 		// more memory than a log needs.
 		z, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(64<<20))
 		if err != nil {
-			return nil, nil, fmt.Errorf("zstd: %w", err)
+			return nil, "zstd", nil, fmt.Errorf("zstd: %w", err)
 		}
-		return z, z.Close, nil
+		return z, "zstd", z.Close, nil
 	}
-	return r, func() {}, nil
+	return r, "", func() {}, nil
 }
 
 // lineReader reads lines of any length in bounded memory: a line longer
@@ -227,6 +256,14 @@ func (lr *lineReader) scan() bool {
 	}
 }
 
+// cut reports whether the current line is the partial last line of an
+// input that ended early (a compressed stream cut short): it has no newline
+// and a read error, not the end of input, followed it. Such a line is
+// counted as [SkipCutOff], not failed: its end is missing, not wrong.
+func (lr *lineReader) cut() bool {
+	return lr.rerr != nil && lr.rerr != io.EOF && !bytes.HasSuffix(lr.line, []byte("\n"))
+}
+
 // err returns the error that ended the reading, nil at the end of input.
 func (lr *lineReader) err() error {
 	if lr.rerr == io.EOF {
@@ -242,6 +279,10 @@ func readLines(r *bufio.Reader, name string, p LineParser, st *capture.Stats, em
 	h := lineHandler{name: name, p: p, st: st, emit: emit}
 	lr := lineReader{r: r}
 	for lr.scan() {
+		if lr.cut() {
+			st.Skip(string(SkipCutOff))
+			continue
+		}
 		h.handle(lr.line, lr.size, lr.n)
 	}
 	return lr.n, lr.err()
@@ -299,7 +340,7 @@ func DetectFile(name string, custom []*Format) (*Format, error) {
 	}
 	defer f.Close()
 	raw := bufio.NewReaderSize(f, 64<<10)
-	dec, closeDec, err := decompress(raw)
+	dec, _, closeDec, err := decompress(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

@@ -70,6 +70,10 @@ func readJSONRecords(r io.Reader, name string, st *capture.Stats, parse recordPa
 func readJSONLines(r *bufio.Reader, name string, st *capture.Stats, parse recordParser, emit func(*capture.Observation)) error {
 	lr := lineReader{r: r}
 	for lr.scan() {
+		if lr.cut() {
+			st.Skip(string(SkipCutOff))
+			continue
+		}
 		at := capture.Line(lr.n)
 		line := bytes.TrimSpace(lr.line)
 		switch {

@@ -191,6 +191,11 @@ func parseChunk(c *chunk, name string, p LineParser) {
 		if len(data) == 0 && c.lastSize >= 0 {
 			size = c.lastSize
 		}
+		if i < 0 && c.err != nil && c.err != io.EOF {
+			// The input ended early inside this line: see [lineReader.cut].
+			c.st.Skip(string(SkipCutOff))
+			continue
+		}
 		h.handle(line, size, n)
 	}
 }

@@ -330,6 +330,10 @@ func bufioReader(r io.Reader) *bufio.Reader {
 func eachLine(r *bufio.Reader, name string, st *capture.Stats, parse func(line []byte, at capture.Locator) error) error {
 	lr := lineReader{r: r}
 	for lr.scan() {
+		if lr.cut() {
+			st.Skip(string(SkipCutOff))
+			continue
+		}
 		at := capture.Line(lr.n)
 		line := bytes.TrimSuffix(lr.line, []byte("\n"))
 		line = bytes.TrimSuffix(line, []byte("\r"))

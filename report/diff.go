@@ -106,11 +106,15 @@ type DestState struct {
 	Blocked int64  `json:"blocked_flows"`
 }
 
-// DiffSummary counts the changes. RegressedRequired, StillBlockedRequired
-// and NewUnexpected are what a gate usually fails on.
+// DiffSummary counts the changes. Regressed, StillBlockedRequired and
+// NewUnexpected are what a gate usually fails on. Regressed counts every
+// regressed call, optional ones too: a call that got through before and
+// stops after is a change the rule made, whether or not the integration
+// can live without it.
 type DiffSummary struct {
 	Calls                map[string]int `json:"calls"`        // calls by change
 	Destinations         map[string]int `json:"destinations"` // destinations by change
+	Regressed            int            `json:"regressed"`
 	RegressedRequired    int            `json:"regressed_required"`
 	StillBlockedRequired int            `json:"still_blocked_required"`
 	NewUnexpected        int            `json:"new_unexpected"`
@@ -152,6 +156,9 @@ func Compare(before, after *rules.Report) *Diff {
 	}
 	for _, c := range d.Calls {
 		d.Summary.Calls[c.Change]++
+		if c.Change == ChangeRegressed {
+			d.Summary.Regressed++
+		}
 		if !c.Required {
 			continue
 		}
@@ -517,6 +524,9 @@ func verdictLine(d *Diff) string {
 	var bad []string
 	if s.RegressedRequired > 0 {
 		bad = append(bad, plural(s.RegressedRequired, "required call regressed", "required calls regressed"))
+	}
+	if n := s.Regressed - s.RegressedRequired; n > 0 {
+		bad = append(bad, plural(n, "optional call regressed", "optional calls regressed"))
 	}
 	if s.NewUnexpected > 0 {
 		bad = append(bad, plural(s.NewUnexpected, "unexpected destination is newly reached", "unexpected destinations are newly reached"))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -142,6 +143,69 @@ func TestCompareTransitions(t *testing.T) {
 	}
 }
 
+// missingTransitions is a pair of reports in which calls appear and
+// disappear rather than get blocked, and the after catalog lacks a call:
+//
+//	oauth-token   ok -> ok                                  unchanged
+//	list-sessions ok -> missing (not-seen)                  regressed
+//	list-okrs     ok -> not in the after catalog            not-compared
+//	search        ok -> missing (not-seen), optional        regressed
+//	create-task   missing (not-seen) -> ok                  fixed
+//	oauth-authorize  browser call, not expected from the server   unchanged
+func missingTransitions(t *testing.T) (before, after *rules.Report) {
+	before = diffAudit(t,
+		diffObs(1, "auth.gtmhub.com", 443, "POST", "/oauth/token", diffOK, ""),
+		diffObs(2, "app.gtmhub.com", 443, "GET", "/api/v1/sessions", diffOK, ""),
+		diffObs(3, "app.gtmhub.com", 443, "GET", "/api/v1/goals", diffOK, ""),
+		diffObs(4, "app.gtmhub.com", 443, "GET", "/api/v1/search?q=x", diffOK, ""),
+	)
+	after = diffAudit(t,
+		diffObs(1, "auth.gtmhub.com", 443, "POST", "/oauth/token", diffOK, ""),
+		diffObs(3, "app.gtmhub.com", 443, "GET", "/api/v1/goals", diffOK, ""),
+		diffObs(5, "app.gtmhub.com", 443, "POST", "/api/v1/tasks", diffOK, ""),
+	)
+	// A newer catalog that dropped list-okrs.
+	after.Catalog.Version = "2026.12.2"
+	after.Calls = slices.DeleteFunc(after.Calls, func(c rules.CallReport) bool { return c.ID == "list-okrs" })
+	return before, after
+}
+
+func TestCompareMissingTransitions(t *testing.T) {
+	before, after := missingTransitions(t)
+	d := Compare(before, after)
+
+	want := map[string]string{
+		"oauth-authorize": ChangeUnchanged + " not-expected not-expected",
+		"oauth-token":     ChangeUnchanged + " ok ok",
+		"list-sessions":   ChangeRegressed + " ok missing",
+		"list-okrs":       ChangeNotCompared + " ok -",
+		"search":          ChangeRegressed + " ok missing",
+		"create-task":     ChangeFixed + " missing ok",
+	}
+	status := func(s *CallState) string {
+		if s == nil {
+			return "-"
+		}
+		return s.Status
+	}
+	for _, c := range d.Calls {
+		got := c.Change + " " + status(c.Before) + " " + status(c.After)
+		if got != want[c.ID] {
+			t.Errorf("call %s: %q, want %q", c.ID, got, want[c.ID])
+		}
+		delete(want, c.ID)
+	}
+	if len(want) > 0 {
+		t.Errorf("calls not in the diff: %v", want)
+	}
+	if s := d.Summary; s.Regressed != 2 || s.RegressedRequired != 1 || s.StillBlockedRequired != 0 {
+		t.Errorf("summary = %+v, want 2 regressed of which 1 required, none still blocked", s)
+	}
+	if got := verdictLine(d); got != "Verdict: 1 required call regressed; 1 optional call regressed." {
+		t.Errorf("verdictLine = %q", got)
+	}
+}
+
 func TestCompareWarnings(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -202,6 +266,11 @@ func TestDiffGolden(t *testing.T) {
 
 	same := Compare(after, after)
 
+	mb, ma := missingTransitions(t)
+	missing := Compare(mb, ma)
+	missing.Before.Source = "before.json"
+	missing.After.Source = "after.json"
+
 	tests := []struct {
 		name   string
 		d      *Diff
@@ -210,6 +279,9 @@ func TestDiffGolden(t *testing.T) {
 		{"diff_transitions.txt", d, func(b *bytes.Buffer, d *Diff) error { return DiffTable(b, d) }},
 		{"diff_transitions.json", d, func(b *bytes.Buffer, d *Diff) error { return DiffJSON(b, d) }},
 		{"diff_transitions.md", d, func(b *bytes.Buffer, d *Diff) error { return DiffMarkdown(b, d) }},
+		{"diff_transitions_missing.txt", missing, func(b *bytes.Buffer, d *Diff) error { return DiffTable(b, d) }},
+		{"diff_transitions_missing.json", missing, func(b *bytes.Buffer, d *Diff) error { return DiffJSON(b, d) }},
+		{"diff_transitions_missing.md", missing, func(b *bytes.Buffer, d *Diff) error { return DiffMarkdown(b, d) }},
 		{"diff_warned.txt", warned, func(b *bytes.Buffer, d *Diff) error { return DiffTable(b, d) }},
 		{"diff_same.txt", same, func(b *bytes.Buffer, d *Diff) error { return DiffTable(b, d) }},
 		{"diff_same.md", same, func(b *bytes.Buffer, d *Diff) error { return DiffMarkdown(b, d) }},

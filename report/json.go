@@ -80,6 +80,7 @@ func redactReport(r *rules.Report) *rules.Report {
 		for j := range in.Problems {
 			in.Problems[j] = Redact(in.Problems[j])
 		}
+		in.Error = Redact(in.Error)
 		c.Inputs[i] = in
 	}
 	c.Notes = append([]string(nil), r.Notes...)

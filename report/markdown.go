@@ -97,6 +97,10 @@ func Markdown(w io.Writer, r *rules.Report) error {
 	fmt.Fprintln(ew, "## Inputs")
 	fmt.Fprintln(ew)
 	for _, in := range r.Inputs {
+		if in.Error != "" {
+			fmt.Fprintf(ew, "- %s: not read: %s\n", md(in.Path), md(in.Error))
+			continue
+		}
 		fmt.Fprintf(ew, "- %s (%s): %d records, %d skipped, %d failed; sha256 `%s`\n",
 			md(in.Path), md(in.Format), in.Records, in.Skipped, in.Errors, codeSpan(in.SHA256))
 		for _, p := range in.Problems {

@@ -95,6 +95,10 @@ func (o TableOptions) Write(w io.Writer, r *rules.Report) error {
 
 	fmt.Fprintln(ew)
 	for _, in := range r.Inputs {
+		if in.Error != "" {
+			fmt.Fprintf(ew, "input %s: not read: %s\n", Clean(in.Path), Clean(in.Error))
+			continue
+		}
 		fmt.Fprintf(ew, "input %s (%s): %d records, %d skipped, %d failed\n",
 			Clean(in.Path), Clean(in.Format), in.Records, in.Skipped, in.Errors)
 		for _, p := range in.Problems {

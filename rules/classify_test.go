@@ -2,6 +2,7 @@ package rules
 
 import (
 	"encoding/json"
+	"maps"
 	"net/netip"
 	"strings"
 	"testing"
@@ -293,6 +294,15 @@ func TestClassifierScenarios(t *testing.T) {
 				if dests[h] != want {
 					t.Errorf("destination %s = %q, want %q", h, dests[h], want)
 				}
+			}
+			// The summary counts every destination once by status, as the
+			// destinations themselves say.
+			byStatus := make(map[string]int)
+			for _, d := range r.Destinations {
+				byStatus[d.Status]++
+			}
+			if !maps.Equal(r.Summary.DestinationStatuses, byStatus) {
+				t.Errorf("summary destination_statuses = %v, want %v", r.Summary.DestinationStatuses, byStatus)
 			}
 			notes := strings.Join(r.Notes, "\n")
 			for _, n := range sc.notes {

@@ -74,6 +74,10 @@ type InputReport struct {
 	// TimeZone names the zone in which times that carried none were read
 	// (--timezone); empty when every time had its own zone.
 	TimeZone string `json:"time_zone,omitempty"`
+	// Error says why the input could not be read at all (it does not
+	// exist, it is of no known format); its counts are then zero. The
+	// other inputs are judged all the same.
+	Error string `json:"error,omitempty"`
 }
 
 // CallReport is the verdict on one catalog call.
@@ -119,9 +123,13 @@ type Destination struct {
 	Evidence   []Evidence `json:"evidence"`
 }
 
-// Summary counts calls by status and destinations by class.
+// Summary counts calls by status, and destinations by class and by
+// status.
 type Summary struct {
-	Calls        map[string]int `json:"calls"`
-	Destinations map[string]int `json:"destinations"`
-	Unexpected   int            `json:"unexpected"`
+	Calls        map[string]int `json:"calls"`        // by status
+	Destinations map[string]int `json:"destinations"` // by class
+	// DestinationStatuses counts destinations by status (allowed, blocked,
+	// mixed, unknown). It came after Destinations, which keeps its meaning.
+	DestinationStatuses map[string]int `json:"destination_statuses"`
+	Unexpected          int            `json:"unexpected"`
 }

@@ -18,7 +18,7 @@ func (c *Classifier) Report(inputs []InputReport) *Report {
 		Vantage: c.opts.Vantage,
 		Catalog: CatalogRef{Name: c.cat.Name, Version: c.cat.Version},
 		Inputs:  inputs,
-		Summary: Summary{Calls: map[string]int{}, Destinations: map[string]int{}},
+		Summary: Summary{Calls: map[string]int{}, Destinations: map[string]int{}, DestinationStatuses: map[string]int{}},
 	}
 	if r.Inputs == nil {
 		r.Inputs = []InputReport{}
@@ -89,6 +89,7 @@ func (c *Classifier) Report(inputs []InputReport) *Report {
 		d.Status, d.Reason = destStatus(&a.all)
 		r.Destinations = append(r.Destinations, d)
 		r.Summary.Destinations[d.Class]++
+		r.Summary.DestinationStatuses[d.Status]++
 	}
 	sort.Slice(r.Destinations, func(i, j int) bool {
 		a, b := r.Destinations[i], r.Destinations[j]

@@ -35,7 +35,11 @@ Targets:
 Every output names the catalog and version it came from. Warnings (a
 wildcard or address-based rule that lets more through than the calls need,
 calls left out) go to stderr, and into the output's comments where the
-target has comments.`,
+target has comments.
+
+Exit codes:
+  0  the rules were printed (warnings, if any, on stderr)
+  2  usage error, or the catalog or report could not be read`,
 		Example: `  # The squid rules for the server side of an EU account.
   $ egress-audit allowlist --target squid
 

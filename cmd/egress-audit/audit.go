@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -213,24 +214,30 @@ func (e *env) readParallel(cfg *config, names []string, alone map[int]bool) (*ru
 
 	cl := rules.NewClassifier(cfg.cat, cfg.opts)
 	var inputs []rules.InputReport
+	read := false
 	for _, r := range results {
 		if r.cl == nil {
 			continue
 		}
+		// The inputs that could not be read stay in the list, with why.
+		inputs = append(inputs, r.in...)
 		if r.err == nil {
 			cl.Merge(r.cl)
-			inputs = append(inputs, r.in...)
+			read = true
 		}
 	}
-	if len(inputs) == 0 {
-		return nil, nil, fmt.Errorf("no input could be read")
+	if !read {
+		return nil, nil, errNoInput
 	}
 	return cl, inputs, nil
 }
 
+// errNoInput is the error of a run in which not one input could be read.
+var errNoInput = errors.New("no input could be read")
+
 // readInputs reads every input, passing each observation to emit. An input
-// that cannot be read is reported on stderr and left out; only when none
-// can be read is that an error.
+// that cannot be read is reported on stderr and listed with its error;
+// only when none can be read is that an error.
 func (e *env) readInputs(cfg *config, args []string, emit func(*capture.Observation)) ([]rules.InputReport, error) {
 	names, err := parsers.Expand(args)
 	if err != nil {
@@ -240,7 +247,9 @@ func (e *env) readInputs(cfg *config, args []string, emit func(*capture.Observat
 }
 
 // readNames reads the named inputs one after the other, with options shared
-// across them (formats that join records of several inputs need that).
+// across them (formats that join records of several inputs need that). The
+// inputs it returns include those that could not be read, with their error,
+// also when the error is [errNoInput] because none could.
 func (e *env) readNames(cfg *config, names []string, emit func(*capture.Observation)) ([]rules.InputReport, error) {
 	var out []rules.InputReport
 	failed := 0
@@ -251,6 +260,7 @@ func (e *env) readNames(cfg *config, names []string, emit func(*capture.Observat
 		if err != nil {
 			failed++
 			cfg.log.Error("cannot read input", "input", name, "err", err)
+			out = append(out, rules.InputReport{Path: name, Error: err.Error()})
 			continue
 		}
 		st := &res.Stats
@@ -286,7 +296,7 @@ func (e *env) readNames(cfg *config, names []string, emit func(*capture.Observat
 	}
 	opts.Flush(emit)
 	if len(names) > 0 && failed == len(names) {
-		return nil, fmt.Errorf("no input could be read")
+		return out, errNoInput
 	}
 	return out, nil
 }

@@ -16,7 +16,11 @@ func newCatalogCmd(e *env) *cobra.Command {
 		Long: `Catalog prints the calls an audit expects: for each, who makes it (the
 server or the user's browser), the method and URL, whether it is required
 and which calls it depends on. Without --catalog it prints the embedded
-catalog of the Quantive OKRs for Jira plugin.`,
+catalog of the Quantive OKRs for Jira plugin.
+
+Exit codes:
+  0  the catalog was printed
+  2  usage error, or the catalog could not be read or is not valid`,
 		Example: `  # The calls for an account in the US data center.
   $ egress-audit catalog --datacenter us
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -100,6 +101,110 @@ func TestConfigPrecedence(t *testing.T) {
 				t.Errorf("datacenter, vantage = %s, %s, want %s, %s", dc, vantage, tc.dc, tc.vantage)
 			}
 		})
+	}
+}
+
+// TestConfigPrecedenceKeys sets each of known, clients, fail_on and output
+// at every level in turn, each level to another value: the configuration
+// file over the default, the environment over the file, the flag over the
+// environment.
+func TestConfigPrecedenceKeys(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	// Three clients, each reaching a host of its own that no catalog names,
+	// and the token call denied.
+	log := writeFile(t, filepath.Join(dir, "access.log"), `1764752401.352      0 192.0.2.10 TCP_DENIED/403 3910 CONNECT auth.gtmhub.com:443 - HIER_NONE/- text/html
+1764752402.100    212 192.0.2.11 TCP_TUNNEL/200 6120 CONNECT a.example.com:443 - HIER_DIRECT/203.0.113.81 -
+1764752403.100    212 192.0.2.12 TCP_TUNNEL/200 6120 CONNECT b.example.com:443 - HIER_DIRECT/203.0.113.82 -
+1764752404.100    212 192.0.2.13 TCP_TUNNEL/200 6120 CONNECT c.example.com:443 - HIER_DIRECT/203.0.113.83 -
+`)
+	type report struct {
+		Destinations []struct{ Host, Class string }
+	}
+	decode := func(t *testing.T, r result) report {
+		t.Helper()
+		var rep report
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("stdout is not a JSON report: %v\nstderr: %s", err, r.stderr)
+		}
+		return rep
+	}
+	// known: which of the example hosts is of class known.
+	known := func(t *testing.T, r result) string {
+		var hosts []string
+		for _, d := range decode(t, r).Destinations {
+			if d.Class == "known" {
+				hosts = append(hosts, d.Host)
+			}
+		}
+		return strings.Join(hosts, ",")
+	}
+	// clients: which of the example hosts the report holds.
+	seen := func(t *testing.T, r result) string {
+		var hosts []string
+		for _, d := range decode(t, r).Destinations {
+			if strings.HasSuffix(d.Host, ".example.com") {
+				hosts = append(hosts, d.Host)
+			}
+		}
+		return strings.Join(hosts, ",")
+	}
+	exit := func(t *testing.T, r result) string { return strconv.Itoa(r.code) }
+	// output: the report's form, from how it starts.
+	form := func(t *testing.T, r result) string {
+		for prefix, name := range map[string]string{"{": "json", "record,": "csv", "# Egress audit": "markdown", "Catalog ": "table"} {
+			if strings.HasPrefix(r.stdout, prefix) {
+				return name
+			}
+		}
+		return "unknown: " + r.stdout[:min(40, len(r.stdout))]
+	}
+
+	tests := []struct {
+		key     string
+		file    string // the key's value in ./egress-audit.yaml
+		env     string // the value of EGRESS_AUDIT_<KEY>
+		flag    []string
+		observe func(*testing.T, result) string
+		want    [4]string // by default, from the file, the environment, the flag
+	}{
+		{"known", "[a.example.com]", "b.example.com", []string{"--known", "c.example.com"}, known,
+			[4]string{"", "a.example.com", "b.example.com", "c.example.com"}},
+		{"clients", "[192.0.2.11/32]", "192.0.2.12/32", []string{"--client", "192.0.2.13"}, seen,
+			[4]string{"a.example.com,b.example.com,c.example.com", "a.example.com", "b.example.com", "c.example.com"}},
+		{"fail_on", "[none]", "blocked", []string{"--fail-on", "none"}, exit,
+			[4]string{"1", "0", "1", "0"}},
+		{"output", "csv", "markdown", []string{"-o", "json"}, form,
+			[4]string{"table", "csv", "markdown", "json"}},
+	}
+	levels := []string{"default", "file", "env_over_file", "flag_over_env"}
+	for _, tc := range tests {
+		for i, level := range levels {
+			t.Run(tc.key+"/"+level, func(t *testing.T) {
+				os.Remove(filepath.Join(dir, "egress-audit.yaml"))
+				if i >= 1 {
+					writeFile(t, filepath.Join(dir, "egress-audit.yaml"), tc.key+": "+tc.file+"\n")
+				}
+				vars := map[string]string{}
+				if i >= 2 {
+					vars["EGRESS_AUDIT_"+strings.ToUpper(tc.key)] = tc.env
+				}
+				args := []string{"audit", log}
+				if tc.key != "output" {
+					args = append(args, "-o", "json")
+				}
+				if i >= 3 {
+					args = append(args, tc.flag...)
+				}
+				r := runWith(t, vars, "", args...)
+				if r.code == exitUsage {
+					t.Fatalf("%v: exit %d, stderr %s", args, r.code, r.stderr)
+				}
+				if got := tc.observe(t, r); got != tc.want[i] {
+					t.Errorf("%s %s: got %q, want %q", tc.key, level, got, tc.want[i])
+				}
+			})
+		}
 	}
 }
 

@@ -51,7 +51,7 @@ compared all the same, with a warning on stderr and in the result that
 says what differs.
 
 --fail-on names the changes that make the exit code 1:
-  regressed       a required call regressed
+  regressed       a call regressed, optional or required
   new-unexpected  an unexpected destination is newly reached
   still-blocked   a required call is blocked or missing after the change
   none            never exit 1
@@ -155,7 +155,7 @@ func (e *env) diff(cmd *cobra.Command, args []string) error {
 		return err
 	}
 	s := d.Summary
-	if (s.RegressedRequired > 0 && slices.Contains(failOn, "regressed")) ||
+	if (s.Regressed > 0 && slices.Contains(failOn, "regressed")) ||
 		(s.NewUnexpected > 0 && slices.Contains(failOn, "new-unexpected")) ||
 		(s.StillBlockedRequired > 0 && slices.Contains(failOn, "still-blocked")) {
 		return errFindings

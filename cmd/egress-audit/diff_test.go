@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -207,6 +208,75 @@ func TestDiffCommand(t *testing.T) {
 				t.Errorf("new-unexpected destinations %q, want %q", got, tc.finding)
 			}
 		})
+	}
+}
+
+// TestDiffOptionalRegressed makes the optional search call regress while
+// every required call stays ok: --fail-on regressed fails on it, and the
+// verdict names it instead of saying there is no regression.
+func TestDiffOptionalRegressed(t *testing.T) {
+	tmp := t.TempDir()
+	lines := []string{
+		"1764752400.100    120 192.0.2.10 TCP_MISS/302 512 POST https://auth.gtmhub.com/oauth/token - HIER_DIRECT/198.51.100.10 application/json",
+		"1764752401.100    120 192.0.2.10 TCP_MISS/200 512 GET https://app.gtmhub.com/api/v1/sessions - HIER_DIRECT/198.51.100.20 application/json",
+		"1764752402.100    120 192.0.2.10 TCP_MISS/200 512 GET https://app.gtmhub.com/api/v1/goals - HIER_DIRECT/198.51.100.20 application/json",
+		"1764752403.100    120 192.0.2.10 TCP_MISS/200 512 POST https://app.gtmhub.com/api/v1/tasks - HIER_DIRECT/198.51.100.20 application/json",
+	}
+	search := "1764752404.100    120 192.0.2.10 %s GET https://app.gtmhub.com/api/v1/search?q=x - %s"
+	before := writeFile(t, filepath.Join(tmp, "before.log"), strings.Join(append(lines,
+		fmt.Sprintf(search, "TCP_MISS/200 512", "HIER_DIRECT/198.51.100.20 application/json")), "\n")+"\n")
+	after := writeFile(t, filepath.Join(tmp, "after.log"), strings.Join(append(lines,
+		fmt.Sprintf(search, "TCP_DENIED/403 3910", "HIER_NONE/- text/html")), "\n")+"\n")
+
+	tests := []struct {
+		name    string
+		args    []string
+		code    int
+		verdict string
+	}{
+		{"default_fail_on", nil, exitFindings, "Verdict: 1 optional call regressed."},
+		{"fail_on_regressed", []string{"--fail-on", "regressed"}, exitFindings, "Verdict: 1 optional call regressed."},
+		{"fail_on_new_unexpected", []string{"--fail-on", "new-unexpected"}, exitOK, "Verdict: 1 optional call regressed."},
+		{"reversed", []string{"--fail-on", "regressed"}, exitOK, "Verdict: no regression"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sides := []string{before, after}
+			if tc.name == "reversed" {
+				sides = []string{after, before}
+			}
+			r := runWith(t, nil, "", append(append([]string{"diff"}, tc.args...), sides...)...)
+			if r.code != tc.code {
+				t.Errorf("diff %v: exit %d, want %d; stderr: %s", tc.args, r.code, tc.code, r.stderr)
+			}
+			if !strings.Contains(r.stdout, "search (optional)") || !strings.Contains(r.stdout, tc.verdict) {
+				t.Errorf("diff %v: stdout lacks the search row or %q:\n%s", tc.args, tc.verdict, r.stdout)
+			}
+		})
+	}
+
+	r := runWith(t, nil, "", "diff", "-o", "json", before, after)
+	var d struct {
+		Calls   []struct{ ID, Change string }
+		Summary struct {
+			Regressed         int `json:"regressed"`
+			RegressedRequired int `json:"regressed_required"`
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+		t.Fatalf("diff -o json: %v\n%s", err, r.stdout)
+	}
+	for _, c := range d.Calls {
+		want := "unchanged"
+		if c.ID == "search" {
+			want = "regressed"
+		}
+		if c.Change != want {
+			t.Errorf("call %s: change %q, want %q", c.ID, c.Change, want)
+		}
+	}
+	if d.Summary.Regressed != 1 || d.Summary.RegressedRequired != 0 {
+		t.Errorf("summary regressed %d, regressed_required %d; want 1 and 0", d.Summary.Regressed, d.Summary.RegressedRequired)
 	}
 }
 

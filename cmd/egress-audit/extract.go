@@ -21,14 +21,24 @@ func newExtractCmd(e *env) *cobra.Command {
 finds, without judging it: time, input, locator (packet or line), client,
 server, transport, host, how the host was learned (sni, quic, dns, http,
 connect, url, log), outcome and detail. With -o jsonl (the default) each
-line is one JSON object, the building block for scripts.
+line is one JSON object, the building block for scripts; -o table prints a
+line of text per observation.
 
-` + exitCodesHelp,
+Inputs are files, directories (every file below them) or - for standard
+input, gzip- or zstd-compressed or not, as for audit. Damaged records are
+counted and named on standard error, and the rest is still printed.
+
+Exit codes:
+  0  the observations of every input that could be read were printed
+  2  usage error, or no input could be read at all`,
 		Example: `  # Every destination name in a capture, with where it was found.
   $ egress-audit extract capture.pcapng
 
-  # Only the blocked attempts of a proxy log.
-  $ egress-audit extract access.log | jq 'select(.outcome == "blocked")'`,
+  # Only the blocked attempts of a compressed proxy log.
+  $ egress-audit extract access.log.1.gz | jq 'select(.outcome == "blocked")'
+
+  # A line of text per observation, for reading.
+  $ egress-audit extract -o table capture.pcapng`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return e.extract(cmd, args)

@@ -84,6 +84,7 @@ func TestDamagedInputs(t *testing.T) {
 	zw.Close()
 	truncated := writeInput(t, dir, "cut.log.gz", gz.Bytes()[:gz.Len()/2])
 	empty := writeInput(t, dir, "empty.log", nil)
+	headOnly := writeInput(t, dir, "head.log.gz", gz.Bytes()[:20]) // the header and a few bytes of the first block
 
 	tests := []struct {
 		name     string
@@ -110,14 +111,28 @@ func TestDamagedInputs(t *testing.T) {
 		{
 			name:   "truncated_gzip",
 			args:   []string{truncated},
-			stderr: []string{"input ends early", "cut.log.gz", "after line"},
+			stderr: []string{"input ends early", "cut.log.gz", "inside line"},
 			check: func(t *testing.T, rep *rules.Report) {
 				in := rep.Inputs[0]
-				if in.Records == 0 || in.Records >= 2000 || !strings.Contains(in.Truncated, "after line") {
+				if in.Records == 0 || in.Records >= 2000 || !strings.Contains(in.Truncated, "inside line") {
 					t.Errorf("input = %+v, want some of the 2000 records and a truncation note", in)
+				}
+				if in.Errors != 0 || in.Reasons["last line cut off where the input ends early"] != 1 {
+					t.Errorf("input = %+v, want the line at the cut skipped as cut off, not failed", in)
 				}
 				if d := destination(rep, "app.gtmhub.com"); d == nil || d.Status != "allowed" {
 					t.Errorf("app.gtmhub.com = %+v, want allowed", d)
+				}
+			},
+			wantCode: exitFindings,
+		},
+		{
+			name:   "gzip_cut_in_first_block",
+			args:   []string{headOnly},
+			stderr: []string{"input ends early", "head.log.gz: the gzip stream is cut short before its first full block"},
+			check: func(t *testing.T, rep *rules.Report) {
+				if in := rep.Inputs[0]; in.Format != "gzip" || in.Records != 0 || !strings.Contains(in.Truncated, "cut short") {
+					t.Errorf("input = %+v, want a gzip stream cut short, not an empty input", in)
 				}
 			},
 			wantCode: exitFindings,
@@ -321,4 +336,83 @@ func BenchmarkAuditSquid(b *testing.B) {
 			b.Fatalf("exit code %d: %s", code, errb.String())
 		}
 	}
+}
+
+// TestUnreadableInput names an input that does not exist beside good ones:
+// the good ones are judged, the missing one is listed in the report with
+// its error and named on stderr, and only when no input can be read is the
+// exit code 2, with no report.
+func TestUnreadableInput(t *testing.T) {
+	dir := t.TempDir()
+	denied := writeInput(t, dir, "denied.log", []byte(
+		"1764752401.352      0 192.0.2.10 TCP_DENIED/403 3910 CONNECT auth.gtmhub.com:443 - HIER_NONE/- text/html\n"))
+	other := writeInput(t, dir, "other.log", []byte(
+		"1764752410.002    433 192.0.2.10 TCP_TUNNEL/200 5002 CONNECT app.gtmhub.com:443 - HIER_DIRECT/198.51.100.20 -\n"))
+	missing := filepath.Join(dir, "rotated.log")
+
+	tests := []struct {
+		name string
+		args []string
+		good int // inputs read
+	}{
+		{"missing_first", []string{missing, denied}, 1},
+		{"missing_last", []string{denied, missing}, 1},
+		// Two inputs that can be read alone take the parallel path.
+		{"missing_between_two", []string{denied, missing, other}, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			stdout, stderr, code := runInputs(t, "", append([]string{"audit", "-o", "json"}, tc.args...)...)
+			if code != exitFindings {
+				t.Fatalf("exit code = %d, want %d (the token call is blocked); stderr:\n%s", code, exitFindings, stderr)
+			}
+			if !strings.Contains(stderr, "cannot read input") || !strings.Contains(stderr, "rotated.log: no such file or directory") {
+				t.Errorf("stderr does not name the missing input:\n%s", stderr)
+			}
+			rep := decodeReport(t, stdout)
+			if len(rep.Inputs) != len(tc.args) {
+				t.Fatalf("inputs = %+v, want %d, the missing one too", rep.Inputs, len(tc.args))
+			}
+			good := 0
+			for i, in := range rep.Inputs {
+				if in.Path != tc.args[i] {
+					t.Errorf("input %d = %s, want %s: inputs in the order given", i, in.Path, tc.args[i])
+				}
+				switch {
+				case in.Path == missing:
+					if !strings.Contains(in.Error, "no such file or directory") || in.Records != 0 {
+						t.Errorf("missing input = %+v, want its error and no records", in)
+					}
+				case in.Error == "" && in.Records == 1:
+					good++
+				default:
+					t.Errorf("input = %+v, want 1 record and no error", in)
+				}
+			}
+			if good != tc.good {
+				t.Errorf("%d inputs read, want %d", good, tc.good)
+			}
+			if d := destination(rep, "auth.gtmhub.com"); d == nil || d.Reason != "proxy-denied" {
+				t.Errorf("auth.gtmhub.com = %+v, want blocked proxy-denied from the good input", d)
+			}
+		})
+	}
+
+	t.Run("table_says_not_read", func(t *testing.T) {
+		stdout, _, _ := runInputs(t, "", "audit", missing, denied)
+		if !strings.Contains(stdout, "input "+missing+": not read: open "+missing+": no such file or directory") {
+			t.Errorf("table lacks the unread input:\n%s", stdout)
+		}
+	})
+	t.Run("none_readable", func(t *testing.T) {
+		stdout, stderr, code := runInputs(t, "", "audit", "-o", "json", missing, filepath.Join(dir, "gone.log"))
+		if code != exitUsage || stdout != "" {
+			t.Errorf("exit code = %d, stdout %q; want %d and no report", code, stdout, exitUsage)
+		}
+		for _, want := range []string{"rotated.log", "gone.log", "egress-audit: no input could be read"} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, stderr)
+			}
+		}
+	})
 }

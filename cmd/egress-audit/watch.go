@@ -68,6 +68,10 @@ grant the capability once with setcap cap_net_raw+ep.
 		Example: `  # Watch the Jira server's traffic until the token exchange is settled.
   $ sudo egress-audit watch -i eth0 --until oauth-token
 
+  # Granted the capability once, it runs without root.
+  $ sudo setcap cap_net_raw+ep "$(command -v egress-audit)"
+  $ egress-audit watch -i eth0 --until oauth-token -o json > report.json
+
   # Two minutes, keeping the capture to audit it again or send it on.
   $ sudo egress-audit watch -i eth0 --duration 2m --write oauth.pcap
 
