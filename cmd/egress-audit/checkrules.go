@@ -117,8 +117,11 @@ func (e *env) checkRules(cmd *cobra.Command, path string) error {
 		Vantage:    cfg.opts.Vantage,
 		Proxy:      p.Format() == rules.PolicySquid,
 	}
-	if opts.Datacenter == rules.DatacenterAuto && rep != nil {
-		opts.Datacenter = rep.Datacenter
+	if rep != nil {
+		if opts.Datacenter == rules.DatacenterAuto {
+			opts.Datacenter = rep.Datacenter
+		}
+		opts.Addrs = rules.ReportAddrs(rep)
 	}
 	if len(cfg.opts.Clients) > 0 {
 		opts.Client = cfg.opts.Clients[0].Addr()

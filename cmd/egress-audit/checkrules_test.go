@@ -223,3 +223,47 @@ func TestAllowListChecksClean(t *testing.T) {
 		t.Errorf("no allow-list of a target check-rules reads among %d files", len(files))
 	}
 }
+
+// TestCheckRulesDst checks a squid dst acl: without addresses the verdict
+// names the rule it could not decide; with a report that saw the hosts'
+// addresses, it is decided by them.
+func TestCheckRulesDst(t *testing.T) {
+	tmp := t.TempDir()
+	policy := writeFile(t, filepath.Join(tmp, "squid.conf"),
+		"acl bad dst 203.0.113.0/24\nacl gt dstdomain .gtmhub.com\nhttp_access deny bad\nhttp_access allow gt\n")
+	seen := writeFile(t, filepath.Join(tmp, "access.log"),
+		"1764752410.002    433 192.0.2.10 TCP_TUNNEL/200 5002 CONNECT auth.gtmhub.com:443 - HIER_DIRECT/203.0.113.10 -\n"+
+			"1764752411.105    512 192.0.2.10 TCP_TUNNEL/200 7210 CONNECT app.gtmhub.com:443 - HIER_DIRECT/198.51.100.20 -\n")
+	rep := saveReport(t, filepath.Join(tmp, "report.json"), seen)
+
+	r := runWith(t, nil, "", "check-rules", "-o", "json", "--client", "192.0.2.10", policy)
+	got, c := verdicts(t, r)
+	if got["oauth-token"] != "allowed "+policy+":4" {
+		t.Errorf("oauth-token without a report: %q, want allowed by line 4", got["oauth-token"])
+	}
+	for _, cc := range c.Calls {
+		if cc.Verdict != rules.StatusNotExpected && !strings.Contains(cc.Uncertain, policy+":3 (http_access deny bad): acl bad (dst)") {
+			t.Errorf("%s without a report: uncertain %q, want it to name line 3's dst acl", cc.ID, cc.Uncertain)
+		}
+	}
+
+	r = runWith(t, nil, "", "check-rules", "-o", "json", "--client", "192.0.2.10", "--report", rep, policy)
+	if r.code != exitFindings {
+		t.Errorf("with the report: exit %d, want %d; stderr: %s", r.code, exitFindings, r.stderr)
+	}
+	got, c = verdicts(t, r)
+	want := map[string]string{
+		"oauth-token":   "denied " + policy + ":3",
+		"list-sessions": "allowed " + policy + ":4",
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("%s with the report: %q, want %q", id, got[id], w)
+		}
+	}
+	for _, cc := range c.Calls {
+		if cc.Uncertain != "" {
+			t.Errorf("%s with the report: uncertain %q, want none", cc.ID, cc.Uncertain)
+		}
+	}
+}
