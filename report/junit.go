@@ -106,13 +106,17 @@ func JUnit(w io.Writer, r *rules.Report) error {
 	}
 	suite.SystemOut = out.String()
 
-	doc := junitSuites{
+	return writeJUnit(w, junitSuites{
 		Name:     "egress-audit",
 		Tests:    suite.Tests,
 		Failures: suite.Failures,
 		Skipped:  suite.Skipped,
 		Suites:   []junitSuite{suite},
-	}
+	})
+}
+
+// writeJUnit writes doc as an XML document, indented, with a final newline.
+func writeJUnit(w io.Writer, doc junitSuites) error {
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}
