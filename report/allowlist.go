@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -98,9 +99,6 @@ func AllowFromReport(r *rules.Report) *Allow {
 		a.Notes = append(a.Notes, "not reached, so not known to be blocked, and left out: "+strings.Join(unreached, ", ")+
 			"; audit again after the change, or leave out --from-report to allow every call")
 	}
-	if len(a.Entries) == 0 {
-		a.Notes = append(a.Notes, "the report found no call blocked: nothing to allow")
-	}
 	return a
 }
 
@@ -115,12 +113,21 @@ func (a *Allow) add(host string, port int, call string) {
 	a.Entries = append(a.Entries, AllowEntry{Host: host, Port: port, Calls: []string{call}})
 }
 
+// ErrNothingToAllow is returned by [AllowList] when no entry is left to
+// allow. Nothing is written then: several targets cannot express an empty
+// list (a FortiGate group without members, an AWS rule group without
+// targets, a pfSense alias without addresses), and an empty file handed on
+// to the device would replace its list with nothing.
+var ErrNothingToAllow = errors.New("nothing to allow")
+
 // AllowList writes the rules of a in the syntax of target (one of
 // [AllowTargets]) and returns warnings for the user: entries a target
 // cannot express, and wildcards or address-based matching that let more
 // through than the calls need. Targets with comments repeat the warnings in
 // the output. Host names that are not valid (a report file is input) are
 // left out with a warning, so that nothing but names reaches the rules.
+// With no entry left it writes nothing and returns an error wrapping
+// [ErrNothingToAllow] that says why, with the warnings.
 // Warnings may hold input text: print them through [Clean].
 func AllowList(w io.Writer, target string, a *Allow) ([]string, error) {
 	gen, ok := allowWriters[target]
@@ -144,6 +151,16 @@ func AllowList(w io.Writer, target string, a *Allow) ([]string, error) {
 			calls = append(calls, safeID(c))
 		}
 		g.entries = append(g.entries, AllowEntry{Host: host, Port: e.Port, Calls: calls, Inspected: e.Inspected})
+	}
+	if len(g.entries) == 0 {
+		switch {
+		case len(a.Entries) > 0:
+			return g.warnings, fmt.Errorf("%w: every entry was left out", ErrNothingToAllow)
+		case a.Source == "report":
+			return g.warnings, fmt.Errorf("%w: the report found no call blocked", ErrNothingToAllow)
+		}
+		return g.warnings, fmt.Errorf("%w: the catalog has no call for data center %s and vantage %s",
+			ErrNothingToAllow, Clean(a.Datacenter), Clean(a.Vantage))
 	}
 	ew := &errWriter{w: w}
 	gen(ew, g)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -643,5 +644,44 @@ func TestNftChecksAllowList(t *testing.T) {
 				t.Fatalf("nft -c -f: %v\n%s\n%s", err, res, out)
 			}
 		})
+	}
+}
+
+// TestAllowListNothingToAllow asserts that with no entry left, no target
+// writes a rule body (an empty FortiGate group, AWS target list or pfSense
+// alias is invalid) and every one says why.
+func TestAllowListNothingToAllow(t *testing.T) {
+	okReport := scenarioReport("all_ok")
+	for _, c := range okReport.Calls {
+		if c.Status == rules.StatusBlocked {
+			t.Fatalf("scenario all_ok has %s blocked", c.ID)
+		}
+	}
+	forged := AllowFromReport(scenarioReport("proxy_denied"))
+	for i := range forged.Entries {
+		forged.Entries[i].Host = "<script>"
+	}
+	cases := []struct {
+		name  string
+		allow *Allow
+		why   string
+	}{
+		{"report_nothing_blocked", AllowFromReport(okReport), "nothing to allow: the report found no call blocked"},
+		{"every_entry_left_out", forged, "nothing to allow: every entry was left out"},
+		{"catalog_no_call", &Allow{Datacenter: "eu", Vantage: "browser", Source: "catalog"}, "nothing to allow: the catalog has no call for data center eu and vantage browser"},
+	}
+	for _, tc := range cases {
+		for _, target := range AllowTargets {
+			t.Run(tc.name+"."+target, func(t *testing.T) {
+				var buf bytes.Buffer
+				_, err := AllowList(&buf, target, tc.allow)
+				if !errors.Is(err, ErrNothingToAllow) || err.Error() != tc.why {
+					t.Errorf("AllowList(%s) error = %v, want %q", target, err, tc.why)
+				}
+				if buf.Len() != 0 {
+					t.Errorf("AllowList(%s) wrote %q, want nothing", target, buf.String())
+				}
+			})
+		}
 	}
 }
