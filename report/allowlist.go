@@ -121,18 +121,20 @@ func (a *Allow) add(host string, port int, call string) {
 var ErrNothingToAllow = errors.New("nothing to allow")
 
 // AllowList writes the rules of a in the syntax of target (one of
-// [AllowTargets]) and returns warnings for the user: entries a target
-// cannot express, and wildcards or address-based matching that let more
-// through than the calls need. Targets with comments repeat the warnings in
-// the output. Host names that are not valid (a report file is input) are
-// left out with a warning, so that nothing but names reaches the rules.
-// With no entry left it writes nothing and returns an error wrapping
-// [ErrNothingToAllow] that says why, with the warnings.
-// Warnings may hold input text: print them through [Clean].
-func AllowList(w io.Writer, target string, a *Allow) ([]string, error) {
+// [AllowTargets]) and returns notes and warnings for the user. Notes say
+// what a target's output cannot hold itself, such as the catalog a PAN-OS
+// list comes from; warnings name entries a target cannot express, and
+// wildcards or address-based matching that let more through than the calls
+// need. Targets with comments repeat the warnings in the output. Host
+// names that are not valid (a report file is input) are left out with a
+// warning, so that nothing but names reaches the rules. With no entry left
+// it writes nothing and returns an error wrapping [ErrNothingToAllow] that
+// says why, with the warnings.
+// Notes and warnings may hold input text: print them through [Clean].
+func AllowList(w io.Writer, target string, a *Allow) (notes, warnings []string, err error) {
 	gen, ok := allowWriters[target]
 	if !ok {
-		return nil, fmt.Errorf("target %q: want one of %s", target, strings.Join(AllowTargets, ", "))
+		return nil, nil, fmt.Errorf("target %q: want one of %s", target, strings.Join(AllowTargets, ", "))
 	}
 	g := &allowGen{a: a, target: target}
 	g.warnings = append(g.warnings, a.Notes...)
@@ -155,16 +157,16 @@ func AllowList(w io.Writer, target string, a *Allow) ([]string, error) {
 	if len(g.entries) == 0 {
 		switch {
 		case len(a.Entries) > 0:
-			return g.warnings, fmt.Errorf("%w: every entry was left out", ErrNothingToAllow)
+			return nil, g.warnings, fmt.Errorf("%w: every entry was left out", ErrNothingToAllow)
 		case a.Source == "report":
-			return g.warnings, fmt.Errorf("%w: the report found no call blocked", ErrNothingToAllow)
+			return nil, g.warnings, fmt.Errorf("%w: the report found no call blocked", ErrNothingToAllow)
 		}
-		return g.warnings, fmt.Errorf("%w: the catalog has no call for data center %s and vantage %s",
+		return nil, g.warnings, fmt.Errorf("%w: the catalog has no call for data center %s and vantage %s",
 			ErrNothingToAllow, Clean(a.Datacenter), Clean(a.Vantage))
 	}
 	ew := &errWriter{w: w}
 	gen(ew, g)
-	return g.warnings, ew.err
+	return g.notes, g.warnings, ew.err
 }
 
 var allowWriters = map[string]func(io.Writer, *allowGen){
@@ -183,6 +185,7 @@ type allowGen struct {
 	a        *Allow
 	target   string
 	entries  []AllowEntry // validated, lower case
+	notes    []string
 	warnings []string
 }
 
@@ -347,13 +350,14 @@ func writeSquid(w io.Writer, g *allowGen) {
 
 // writePANOS writes a PAN-OS external dynamic list of type URL List, for a
 // custom URL category matched in a Security policy rule. The list holds
-// entries only, so the title and warnings go to the warnings.
+// entries only, so the title goes to the notes.
 //
-// TODO(allowlist): PAN-OS documents comments after an entry for IP lists;
-// whether URL lists take them too is unchecked on a firewall, so this list
-// carries no comment and names its catalog on stderr.
+// TODO(allowlist): PAN-OS's formatting guidelines for external dynamic
+// lists allow a comment after a space for IP address lists only, and say
+// nothing of comments in URL lists; until a firewall shows that it takes
+// them, the list names its catalog in a note instead of a comment.
 func writePANOS(w io.Writer, g *allowGen) {
-	g.warnings = append([]string{g.title() + " (panos-edl lists hold entries only: use it as an EDL of type URL List in a custom URL category of an allow rule)"}, g.warnings...)
+	g.notes = append(g.notes, g.title()+" (panos-edl lists hold entries only: use it as an EDL of type URL List in a custom URL category of an allow rule)")
 	for _, e := range g.entries {
 		if e.Port != 443 && e.Port != 80 {
 			g.warn("panos-edl: %s needs port %d: a URL category matches any port; restrict the rule's service to %d", e.Host, e.Port, e.Port)

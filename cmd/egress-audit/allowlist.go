@@ -33,7 +33,8 @@ Targets:
   nftables   nftables sets and rules, with the resolved-address caveat
   plain      host names, one per line
 
-Every output names the catalog and version it came from. Warnings (a
+Every output names the catalog and version it came from (panos-edl, whose
+lists hold entries only, in a note on stderr). Warnings (a
 wildcard or address-based rule that lets more through than the calls need,
 calls left out) go to stderr, and into the output's comments where the
 target has comments.
@@ -93,7 +94,10 @@ func (e *env) allowlist(cmd *cobra.Command) error {
 		allow = report.AllowFromCatalog(cfg.cat, dc, vantage)
 	}
 
-	warnings, err := report.AllowList(e.stdout, target, allow)
+	notes, warnings, err := report.AllowList(e.stdout, target, allow)
+	for _, n := range notes {
+		fmt.Fprintf(e.stderr, "egress-audit: note: %s\n", report.Clean(n))
+	}
 	for _, w := range warnings {
 		fmt.Fprintf(e.stderr, "egress-audit: warning: %s\n", report.Clean(w))
 	}

@@ -369,3 +369,16 @@ func TestAllowListNothingBlocked(t *testing.T) {
 		})
 	}
 }
+
+// TestAllowListPANOSNote checks that a PAN-OS list, which holds entries
+// only, names its catalog in a note on stderr, not in a warning.
+func TestAllowListPANOSNote(t *testing.T) {
+	r := runWith(t, nil, "", "allowlist", "--target", "panos-edl")
+	if r.code != exitOK || r.stdout != "auth.gtmhub.com/\napp.gtmhub.com/\n" {
+		t.Errorf("exit %d, stdout %q; want 0 and the two hosts", r.code, r.stdout)
+	}
+	want := "egress-audit: note: egress-audit allow-list: catalog quantive-okrs-for-jira 2026.12.1, data center eu, vantage server"
+	if !strings.HasPrefix(r.stderr, want) || strings.Contains(r.stderr, "warning") {
+		t.Errorf("stderr %q, want a note starting %q and no warning", r.stderr, want)
+	}
+}
