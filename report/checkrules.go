@@ -295,9 +295,9 @@ func CheckJUnit(w io.Writer, c *rules.Check) error {
 		case cc.Disagreement != "":
 			tc.Failure = &junitMessage{Message: Clean(cc.Disagreement), Type: "disagree", Text: Clean(checkObserved(cc))}
 		case cc.Verdict == rules.VerdictDenied:
-			tc.Skipped = &junitMessage{Message: "optional call denied by " + rule}
+			tc.Skipped = &junitSkipped{Message: "optional call denied by " + rule}
 		case cc.Verdict == rules.StatusNotExpected:
-			tc.Skipped = &junitMessage{Message: Clean(cc.Verdict) + ": " + Clean(cc.Why)}
+			tc.Skipped = &junitSkipped{Message: Clean(cc.Verdict) + ": " + Clean(cc.Why)}
 		}
 		if tc.Failure != nil {
 			suite.Failures++
