@@ -15,7 +15,7 @@ func TestAuditParallelEqualsSequential(t *testing.T) {
 	sets := map[string][]string{
 		"capture_and_logs":           {"token-dropped.pcap", "token-dropped-netfilter.log", "token-dropped-dnsmasq.log", "proxy-denied-squid.log"},
 		"firewall_named_by_resolver": {"unexpected-egress-netfilter.log", "unexpected-egress-dnsmasq.log"},
-		"captures":                   {"allowed.pcap", "allowed-us.pcap", "ipv6-only.pcapng", "tls-intercepted.pcap"},
+		"captures":                   {"after-token-allowed.pcap", "allowed-us.pcap", "ipv6-only.pcapng", "tls-intercepted.pcap"},
 	}
 	for name, files := range sets {
 		t.Run(name, func(t *testing.T) {
