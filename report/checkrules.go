@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"io"
 	"strconv"
 	"strings"
@@ -333,4 +334,102 @@ func dedupeLines(s []string) []string {
 		}
 	}
 	return out
+}
+
+// checkHTMLPage is the page of [CheckHTML]. It reuses the report page's
+// style, and so its Content-Security-Policy.
+var checkHTMLPage = template.Must(template.New("check").Funcs(template.FuncMap{
+	"clean": Clean,
+}).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{{.CSP}}">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="egress-audit">
+<title>Policy check: {{clean .C.Policy}}</title>
+<style>{{.Style}}</style>
+</head>
+<body>
+<header>
+<h1>Policy check</h1>
+<p class="meta">Policy <code>{{clean .C.Policy}}</code> ({{clean .C.Format}}) · catalog <b>{{clean .C.Catalog.Name}}</b> {{clean .C.Catalog.Version}} · data center <b>{{clean .C.Datacenter}}</b> · vantage <b>{{clean .C.Vantage}}</b>{{with .C.Report}} · compared with report <code>{{clean .}}</code>{{end}}</p>
+</header>
+<section id="summary">
+<p class="verdict {{.Tone}}">Verdict: {{.Verdict}}.</p>
+{{- with .C.Notes}}
+<ul class="notes">
+{{- range .}}
+<li>{{clean .}}</li>
+{{- end}}
+</ul>
+{{- end}}
+</section>
+<section id="calls">
+<h2>Calls</h2>
+<table>
+<thead><tr><th>call</th><th>request</th><th>verdict</th><th>rule</th><th>where</th>{{if .C.Report}}<th>observed</th>{{end}}</tr></thead>
+<tbody>
+{{- range .Rows}}
+<tr id="call-{{.C.ID}}"><td>{{clean .C.ID}}{{if not .C.Required}} <span class="opt">optional</span>{{end}}</td><td><code>{{clean .C.Request}}</code></td><td><span class="badge {{.Class}}">{{clean .C.Verdict}}</span>{{if .C.Uncertain}} <span class="opt">uncertain</span>{{end}}</td><td>{{if ne .C.Verdict "not-expected"}}<code>{{clean .C.Rule}}</code>{{end}}</td><td class="where">{{clean .C.Source}}</td>{{if $.C.Report}}<td>{{clean .Observed}}{{if .C.Disagreement}} <span class="badge s-missing">disagrees</span>{{end}}</td>{{end}}</tr>
+{{- end}}
+</tbody>
+</table>
+{{- range .Rows}}
+{{- if or .C.Uncertain .C.Disagreement (and .C.Why (ne .C.Verdict "not-expected"))}}
+<h3>{{clean .C.ID}}</h3>
+{{- if and .C.Why (ne .C.Verdict "not-expected")}}
+<p class="why">{{clean .C.Why}}</p>
+{{- end}}
+{{- with .C.Uncertain}}
+<p class="why"><b>Assumed:</b> {{clean .}}</p>
+{{- end}}
+{{- with .C.Disagreement}}
+<p class="why"><b>The traffic disagrees:</b> {{clean .}}</p>
+{{- end}}
+{{- end}}
+{{- end}}
+</section>
+<footer>egress-audit check-rules, schema {{.C.Schema}}</footer>
+</body>
+</html>
+`))
+
+type checkHTMLRow struct {
+	C        *rules.CallCheck
+	Class    string // of the verdict's badge
+	Observed string
+}
+
+// CheckHTML writes c as one self-contained page that loads nothing and
+// runs no script, like [HTML]: every call with its verdict and deciding
+// rule, then what each verdict assumed and where the traffic disagrees.
+// Values are cleaned and escaped by html/template for where they land.
+func CheckHTML(w io.Writer, c *rules.Check) error {
+	page := struct {
+		C             *rules.Check
+		CSP           string
+		Style         template.CSS
+		Tone, Verdict string
+		Rows          []checkHTMLRow
+	}{C: c, CSP: htmlCSP, Style: template.CSS(htmlStyle), Tone: "good", Verdict: checkVerdict(c)}
+	for i := range c.Calls {
+		cc := &c.Calls[i]
+		row := checkHTMLRow{C: cc, Class: "s-not-expected", Observed: checkObserved(cc)}
+		switch cc.Verdict {
+		case rules.VerdictAllowed:
+			row.Class = "s-ok"
+		case rules.VerdictDenied:
+			row.Class = "s-blocked"
+			if cc.Required {
+				page.Tone = "bad"
+			}
+		}
+		if page.Tone == "good" && (cc.Uncertain != "" || cc.Disagreement != "") {
+			page.Tone = "warn"
+		}
+		page.Rows = append(page.Rows, row)
+	}
+	return checkHTMLPage.Execute(w, page)
 }

@@ -21,6 +21,7 @@ var checkWriters = []struct {
 	{"txt", CheckTable},
 	{"json", CheckJSON},
 	{"md", CheckMarkdown},
+	{"html", CheckHTML},
 	{"csv", CheckCSV},
 	{"junit.xml", CheckJUnit},
 }
@@ -115,6 +116,11 @@ func TestCheckHostile(t *testing.T) {
 	md := out(CheckMarkdown)
 	if regexp.MustCompile(`(^|[^\\])<`).MatchString(md) || !strings.Contains(md, `\<img/src=x\>`) {
 		t.Errorf("markdown does not escape the markup in a rule:\n%s", md)
+	}
+
+	page := out(CheckHTML)
+	if strings.Contains(page, "<img") || !strings.Contains(page, "&lt;img/src=x&gt;") || strings.Contains(page, "<script") {
+		t.Errorf("HTML does not escape the markup in a rule:\n%s", page)
 	}
 
 	rows, err := csv.NewReader(strings.NewReader(out(CheckCSV))).ReadAll()

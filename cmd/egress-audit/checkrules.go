@@ -13,13 +13,14 @@ import (
 )
 
 // checkOutputs lists the forms of check-rules' result.
-var checkOutputs = []string{"table", "json", "markdown", "csv", "junit"}
+var checkOutputs = []string{"table", "json", "markdown", "html", "csv", "junit"}
 
 // checkWriters writes each form of check-rules' result.
 var checkWriters = map[string]func(io.Writer, *rules.Check) error{
 	"table":    report.CheckTable,
 	"json":     report.CheckJSON,
 	"markdown": report.CheckMarkdown,
+	"html":     report.CheckHTML,
 	"csv":      report.CheckCSV,
 	"junit":    report.CheckJUnit,
 }

@@ -146,7 +146,7 @@ func TestCheckRulesUsage(t *testing.T) {
 		{"no_policy", []string{}, "accepts 1 arg(s)"},
 		{"bad_format", []string{"--rules-format", "iptables", policy}, `rules-format "iptables": want one of squid, domains, panos-edl, aws-domains, azure-app`},
 		{"missing_policy", []string{filepath.Join(tmp, "nope.conf")}, "nope.conf"},
-		{"bad_output", []string{"-o", "xml", policy}, `output "xml": want one of table, json, markdown, csv, junit`},
+		{"bad_output", []string{"-o", "xml", policy}, `output "xml": want one of table, json, markdown, html, csv, junit`},
 		{"bad_fail_on", []string{"--fail-on", "denied,blocked", policy}, `fail-on "blocked": want a list of denied, uncertain, disagree, none`},
 		{"not_a_report", []string{"--report", notReport, policy}, "not a saved report"},
 		{"bad_squid", []string{"--rules-format", "squid", writeFile(t, filepath.Join(tmp, "s.conf"), "http_access allow nothere\n")}, `s.conf:1: http_access: acl "nothere" is not defined above`},
@@ -314,6 +314,7 @@ func TestCheckRulesOutputs(t *testing.T) {
 		"table":    "Verdict: the rules deny 3 required calls",
 		"json":     `"schema": "egress-audit/check-rules/v1"`,
 		"markdown": "**Verdict: the rules deny 3 required calls",
+		"html":     `<p class="verdict bad">Verdict: the rules deny 3 required calls`,
 		"csv":      "id,host,port,side,required,request,verdict,rule,source",
 		"junit":    `<testsuites name="egress-audit" tests="6" failures="3" skipped="2">`,
 	}
