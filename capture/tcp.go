@@ -178,6 +178,12 @@ func (d *decoder) tcpOutcome(f *flow, o *Observation, inTunnel bool) {
 		o.Method, o.Path = a.method, a.path
 		o.Locator = Packet(a.requestN)
 	}
+	if a.tls.badSNI != "" {
+		if o.HostSource == SourceNone {
+			o.Locator = Packet(a.tls.helloN)
+		}
+		o.Detail = appendDetail(o.Detail, "server_name not a host name: "+a.tls.badSNI)
+	}
 	if a.tls.ech {
 		o.ECH = true
 		o.Detail = appendDetail(o.Detail, "encrypted client hello: the name is the outer one")

@@ -3,6 +3,8 @@ package capture
 import (
 	"crypto/x509"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"strconv"
 )
 
@@ -70,6 +72,7 @@ type tlsInfo struct {
 	helloN int64
 	sni    string
 	ech    bool
+	badSNI string // a server_name that is not a host name, quoted
 
 	serverHello  bool
 	serverHelloN int64
@@ -180,6 +183,18 @@ func (d *decoder) clientHello(f *flow, msg []byte, n int64) {
 	t := &f.app.tls
 	ch, err := ParseClientHello(msg)
 	t.hello, t.helloN = true, n
+	var bad *ServerNameError
+	if errors.As(err, &bad) {
+		// The name is evidence even when it is not a name: keep it,
+		// escaped, and count the packet, rather than report the flow by
+		// its address as if no name had been sent.
+		t.badSNI = fmt.Sprintf("%q", bad.Name)
+		if len(bad.Name) == MaxShownServerName {
+			t.badSNI += "..."
+		}
+		d.st.Fail(Packet(n), &ProblemError{Input: d.name, Locator: Packet(n),
+			Err: fmt.Errorf("client hello: server_name not a host name: %s", t.badSNI)})
+	}
 	if err != nil {
 		return
 	}

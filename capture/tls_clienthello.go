@@ -17,6 +17,24 @@ var ErrTruncated = errors.New("truncated")
 // client_hello.
 var ErrNotClientHello = errors.New("not a client hello")
 
+// ServerNameError reports a server_name extension whose host_name is not a
+// host name: markup, a terminal escape, an address literal. Name holds the
+// bytes as sent, at most [MaxShownServerName] of them, for a caller that
+// keeps the evidence to show escaped.
+type ServerNameError struct {
+	Name string
+	Err  error // what is wrong with it
+}
+
+func (e *ServerNameError) Error() string { return e.Err.Error() }
+
+func (e *ServerNameError) Unwrap() error { return e.Err }
+
+// MaxShownServerName bounds the bytes of a bad server name that a
+// [ServerNameError] keeps: a host_name may be 65535 bytes long, and a
+// host name is at most 253.
+const MaxShownServerName = 253
+
 // TLS extension code points read from a ClientHello.
 const (
 	extServerName        = 0x0000 // RFC 6066, Section 3
@@ -46,7 +64,8 @@ type ClientHello struct {
 // the handshake type 1 and its 3-byte length (RFC 8446, Section 4.1.2).
 // Bytes past the declared length are ignored. It returns an error wrapping
 // [ErrTruncated] when msg is shorter than its declared length and
-// [ErrNotClientHello] when the type is not client_hello. The result holds
+// [ErrNotClientHello] when the type is not client_hello, and one wrapping a
+// [*ServerNameError] when the server name is not a host name. The result holds
 // no references into msg. It is safe for concurrent use.
 func ParseClientHello(msg []byte) (ClientHello, error) {
 	var ch ClientHello
@@ -147,7 +166,11 @@ func parseServerName(data cryptobyte.String) (string, error) {
 	if name == nil {
 		return "", nil
 	}
-	return hostName(name)
+	host, err := hostName(name)
+	if err != nil {
+		return "", &ServerNameError{Name: string(name[:min(len(name), MaxShownServerName)]), Err: err}
+	}
+	return host, nil
 }
 
 // hostName returns b as a lower-case host name without a trailing dot, or

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -547,5 +548,65 @@ func TestParseClientHelloAllocs(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("ParseClientHello(%s) allocates %v times, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestServerNameError checks that a server name that is not a host name
+// fails with the bytes as sent, bounded, so that a reader can keep them as
+// evidence.
+func TestServerNameError(t *testing.T) {
+	long := bytes.Repeat([]byte{'<'}, 300)
+	tests := []struct {
+		name string
+		ext  []byte
+		want string
+	}{
+		{"control_char", extSNIControl, "a\nb.c"},
+		{"ipv6_literal", extSNIColon, "::1"},
+		{"empty_label", extSNIEmptyLabel, "a..b"},
+		{"long_markup", append([]byte{
+			0x00, 0x00, // server_name
+			0x01, 0x31, // extension length: 305
+			0x01, 0x2f, // server_name_list length: 303
+			0x00,       // host_name
+			0x01, 0x2c, // length: 300
+		}, long...), strings.Repeat("<", MaxShownServerName)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseClientHello(helloWith(tc.ext))
+			var bad *ServerNameError
+			if !errors.As(err, &bad) || bad.Name != tc.want {
+				t.Errorf("ParseClientHello(%s) = %v, want a ServerNameError holding %q", tc.name, err, tc.want)
+			}
+		})
+	}
+	if _, err := ParseClientHello(helloWith(extSNITwoHosts)); errors.As(err, new(*ServerNameError)) {
+		t.Errorf("two host names: %v, want a malformed list, not a bad name", err)
+	}
+}
+
+// TestReadBadServerName reads a TLS connection whose ClientHello names no
+// host: the flow keeps the value, escaped, in its detail, and the packet
+// is counted as failed with a message naming it, instead of the flow
+// showing as an address only.
+func TestReadBadServerName(t *testing.T) {
+	c := newCap(t)
+	k := c.conn(labClient, labServer)
+	k.handshake()
+	hello := helloWith(extSNIControl)
+	k.client(append([]byte{0x16, 0x03, 0x01, byte(len(hello) >> 8), byte(len(hello))}, hello...)) // TLSPlaintext, handshake
+	k.serverRST()
+	obs, st := readAll(t, c.pcap(), nil)
+	if len(obs) != 1 {
+		t.Fatalf("%d observations, want 1", len(obs))
+	}
+	o := obs[0]
+	if o.Host != "" || !strings.Contains(o.Detail, `server_name not a host name: "a\nb.c"`) {
+		t.Errorf("observation host %q detail %q, want no host and the escaped name", o.Host, o.Detail)
+	}
+	want := `test.pcap: packet 4: client hello: server_name not a host name: "a\nb.c"`
+	if st.Failed != 1 || len(st.Problems) != 1 || st.Problems[0].Err != want {
+		t.Errorf("stats: %d failed, problems %v; want 1 and %q", st.Failed, st.Problems, want)
 	}
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -98,9 +99,6 @@ func AllowFromReport(r *rules.Report) *Allow {
 		a.Notes = append(a.Notes, "not reached, so not known to be blocked, and left out: "+strings.Join(unreached, ", ")+
 			"; audit again after the change, or leave out --from-report to allow every call")
 	}
-	if len(a.Entries) == 0 {
-		a.Notes = append(a.Notes, "the report found no call blocked: nothing to allow")
-	}
 	return a
 }
 
@@ -115,17 +113,28 @@ func (a *Allow) add(host string, port int, call string) {
 	a.Entries = append(a.Entries, AllowEntry{Host: host, Port: port, Calls: []string{call}})
 }
 
+// ErrNothingToAllow is returned by [AllowList] when no entry is left to
+// allow. Nothing is written then: several targets cannot express an empty
+// list (a FortiGate group without members, an AWS rule group without
+// targets, a pfSense alias without addresses), and an empty file handed on
+// to the device would replace its list with nothing.
+var ErrNothingToAllow = errors.New("nothing to allow")
+
 // AllowList writes the rules of a in the syntax of target (one of
-// [AllowTargets]) and returns warnings for the user: entries a target
-// cannot express, and wildcards or address-based matching that let more
-// through than the calls need. Targets with comments repeat the warnings in
-// the output. Host names that are not valid (a report file is input) are
-// left out with a warning, so that nothing but names reaches the rules.
-// Warnings may hold input text: print them through [Clean].
-func AllowList(w io.Writer, target string, a *Allow) ([]string, error) {
+// [AllowTargets]) and returns notes and warnings for the user. Notes say
+// what a target's output cannot hold itself, such as the catalog a PAN-OS
+// list comes from; warnings name entries a target cannot express, and
+// wildcards or address-based matching that let more through than the calls
+// need. Targets with comments repeat the warnings in the output. Host
+// names that are not valid (a report file is input) are left out with a
+// warning, so that nothing but names reaches the rules. With no entry left
+// it writes nothing and returns an error wrapping [ErrNothingToAllow] that
+// says why, with the warnings.
+// Notes and warnings may hold input text: print them through [Clean].
+func AllowList(w io.Writer, target string, a *Allow) (notes, warnings []string, err error) {
 	gen, ok := allowWriters[target]
 	if !ok {
-		return nil, fmt.Errorf("target %q: want one of %s", target, strings.Join(AllowTargets, ", "))
+		return nil, nil, fmt.Errorf("target %q: want one of %s", target, strings.Join(AllowTargets, ", "))
 	}
 	g := &allowGen{a: a, target: target}
 	g.warnings = append(g.warnings, a.Notes...)
@@ -145,9 +154,19 @@ func AllowList(w io.Writer, target string, a *Allow) ([]string, error) {
 		}
 		g.entries = append(g.entries, AllowEntry{Host: host, Port: e.Port, Calls: calls, Inspected: e.Inspected})
 	}
+	if len(g.entries) == 0 {
+		switch {
+		case len(a.Entries) > 0:
+			return nil, g.warnings, fmt.Errorf("%w: every entry was left out", ErrNothingToAllow)
+		case a.Source == "report":
+			return nil, g.warnings, fmt.Errorf("%w: the report found no call blocked", ErrNothingToAllow)
+		}
+		return nil, g.warnings, fmt.Errorf("%w: the catalog has no call for data center %s and vantage %s",
+			ErrNothingToAllow, Clean(a.Datacenter), Clean(a.Vantage))
+	}
 	ew := &errWriter{w: w}
 	gen(ew, g)
-	return g.warnings, ew.err
+	return g.notes, g.warnings, ew.err
 }
 
 var allowWriters = map[string]func(io.Writer, *allowGen){
@@ -166,6 +185,7 @@ type allowGen struct {
 	a        *Allow
 	target   string
 	entries  []AllowEntry // validated, lower case
+	notes    []string
 	warnings []string
 }
 
@@ -330,13 +350,14 @@ func writeSquid(w io.Writer, g *allowGen) {
 
 // writePANOS writes a PAN-OS external dynamic list of type URL List, for a
 // custom URL category matched in a Security policy rule. The list holds
-// entries only, so the title and warnings go to the warnings.
+// entries only, so the title goes to the notes.
 //
-// TODO(allowlist): PAN-OS documents comments after an entry for IP lists;
-// whether URL lists take them too is unchecked on a firewall, so this list
-// carries no comment and names its catalog on stderr.
+// TODO(allowlist): PAN-OS's formatting guidelines for external dynamic
+// lists allow a comment after a space for IP address lists only, and say
+// nothing of comments in URL lists; until a firewall shows that it takes
+// them, the list names its catalog in a note instead of a comment.
 func writePANOS(w io.Writer, g *allowGen) {
-	g.warnings = append([]string{g.title() + " (panos-edl lists hold entries only: use it as an EDL of type URL List in a custom URL category of an allow rule)"}, g.warnings...)
+	g.notes = append(g.notes, g.title()+" (panos-edl lists hold entries only: use it as an EDL of type URL List in a custom URL category of an allow rule)")
 	for _, e := range g.entries {
 		if e.Port != 443 && e.Port != 80 {
 			g.warn("panos-edl: %s needs port %d: a URL category matches any port; restrict the rule's service to %d", e.Host, e.Port, e.Port)

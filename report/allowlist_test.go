@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -84,27 +85,34 @@ var allowCases = []allowCase{
 	}},
 }
 
-// allowOutput runs AllowList and returns the list and the warnings.
-func allowOutput(t *testing.T, target string, a *Allow) ([]byte, []string) {
+// allowOutput runs AllowList and returns the list, the notes and the
+// warnings.
+func allowOutput(t *testing.T, target string, a *Allow) ([]byte, []string, []string) {
 	t.Helper()
 	var buf bytes.Buffer
-	warnings, err := AllowList(&buf, target, a)
+	notes, warnings, err := AllowList(&buf, target, a)
 	if err != nil {
 		t.Fatalf("AllowList(%s): %v", target, err)
 	}
-	return buf.Bytes(), warnings
+	return buf.Bytes(), notes, warnings
 }
 
 func TestGoldenAllowLists(t *testing.T) {
 	for _, tc := range allowCases {
 		for _, target := range AllowTargets {
 			t.Run(tc.name+"."+target, func(t *testing.T) {
-				out, warnings := allowOutput(t, target, tc.allow(t))
+				out, notes, warnings := allowOutput(t, target, tc.allow(t))
 				var b bytes.Buffer
 				b.Write(out)
 				b.WriteString("\n==== warnings ====\n")
 				for _, w := range warnings {
 					b.WriteString(Clean(w) + "\n")
+				}
+				if len(notes) > 0 {
+					b.WriteString("==== notes ====\n")
+				}
+				for _, n := range notes {
+					b.WriteString(Clean(n) + "\n")
 				}
 				golden(t, filepath.Join("allowlist", tc.name+"."+target), b.Bytes())
 			})
@@ -113,7 +121,7 @@ func TestGoldenAllowLists(t *testing.T) {
 }
 
 func TestAllowListUnknownTarget(t *testing.T) {
-	_, err := AllowList(&bytes.Buffer{}, "iptables", &Allow{})
+	_, _, err := AllowList(&bytes.Buffer{}, "iptables", &Allow{})
 	if err == nil || !strings.Contains(err.Error(), "want one of squid,") {
 		t.Errorf("AllowList(iptables) = %v, want an error listing the targets", err)
 	}
@@ -133,7 +141,7 @@ func TestAllowListsParse(t *testing.T) {
 		}
 		for _, target := range AllowTargets {
 			t.Run(tc.name+"."+target, func(t *testing.T) {
-				out, warnings := allowOutput(t, target, a)
+				out, notes, warnings := allowOutput(t, target, a)
 				hosts, err := allowParsers[target](out)
 				if err != nil {
 					t.Fatalf("parse %s output: %v\n%s", target, err, out)
@@ -150,9 +158,16 @@ func TestAllowListsParse(t *testing.T) {
 				if strings.Join(hosts, " ") != strings.Join(wantHere, " ") {
 					t.Errorf("%s lets through %q, want %q", target, hosts, wantHere)
 				}
-				named := bytes.Contains(out, []byte(a.Catalog.Version)) || target == "panos-edl" && strings.Contains(strings.Join(warnings, "\n"), a.Catalog.Version)
+				// A PAN-OS list holds entries only: its catalog is in a note,
+				// and no target warns of it.
+				named := bytes.Contains(out, []byte(a.Catalog.Version)) || target == "panos-edl" && strings.Contains(strings.Join(notes, "\n"), a.Catalog.Version)
 				if !named {
 					t.Errorf("%s output does not name catalog version %s", target, a.Catalog.Version)
+				}
+				for _, w := range warnings {
+					if strings.Contains(w, "lists hold entries only") {
+						t.Errorf("%s: the catalog's name is a warning: %q", target, w)
+					}
 				}
 				body := out
 				if i, j := bytes.Index(out, []byte("<!--")), bytes.Index(out, []byte("-->")); i >= 0 && j > i {
@@ -591,7 +606,7 @@ func TestSquidParsesAllowList(t *testing.T) {
 	}
 	for _, tc := range allowCases {
 		t.Run(tc.name, func(t *testing.T) {
-			out, _ := allowOutput(t, "squid", tc.allow(t))
+			out, _, _ := allowOutput(t, "squid", tc.allow(t))
 			dir := t.TempDir()
 			acl := filepath.Join(dir, "egress-audit.conf")
 			if err := os.WriteFile(acl, out, 0o644); err != nil {
@@ -633,7 +648,7 @@ func TestNftChecksAllowList(t *testing.T) {
 	}
 	for _, tc := range allowCases {
 		t.Run(tc.name, func(t *testing.T) {
-			out, _ := allowOutput(t, "nftables", tc.allow(t))
+			out, _, _ := allowOutput(t, "nftables", tc.allow(t))
 			base := "table inet filter {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy drop;\n\t}\n}\n"
 			file := filepath.Join(t.TempDir(), "allow.nft")
 			if err := os.WriteFile(file, append([]byte(base), out...), 0o644); err != nil {
@@ -643,5 +658,44 @@ func TestNftChecksAllowList(t *testing.T) {
 				t.Fatalf("nft -c -f: %v\n%s\n%s", err, res, out)
 			}
 		})
+	}
+}
+
+// TestAllowListNothingToAllow asserts that with no entry left, no target
+// writes a rule body (an empty FortiGate group, AWS target list or pfSense
+// alias is invalid) and every one says why.
+func TestAllowListNothingToAllow(t *testing.T) {
+	okReport := scenarioReport("all_ok")
+	for _, c := range okReport.Calls {
+		if c.Status == rules.StatusBlocked {
+			t.Fatalf("scenario all_ok has %s blocked", c.ID)
+		}
+	}
+	forged := AllowFromReport(scenarioReport("proxy_denied"))
+	for i := range forged.Entries {
+		forged.Entries[i].Host = "<script>"
+	}
+	cases := []struct {
+		name  string
+		allow *Allow
+		why   string
+	}{
+		{"report_nothing_blocked", AllowFromReport(okReport), "nothing to allow: the report found no call blocked"},
+		{"every_entry_left_out", forged, "nothing to allow: every entry was left out"},
+		{"catalog_no_call", &Allow{Datacenter: "eu", Vantage: "browser", Source: "catalog"}, "nothing to allow: the catalog has no call for data center eu and vantage browser"},
+	}
+	for _, tc := range cases {
+		for _, target := range AllowTargets {
+			t.Run(tc.name+"."+target, func(t *testing.T) {
+				var buf bytes.Buffer
+				_, _, err := AllowList(&buf, target, tc.allow)
+				if !errors.Is(err, ErrNothingToAllow) || err.Error() != tc.why {
+					t.Errorf("AllowList(%s) error = %v, want %q", target, err, tc.why)
+				}
+				if buf.Len() != 0 {
+					t.Errorf("AllowList(%s) wrote %q, want nothing", target, buf.String())
+				}
+			})
+		}
 	}
 }

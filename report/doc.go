@@ -17,7 +17,8 @@
 //   - observations.go: the JSON lines and text lines of extract.
 //   - diff.go: compares two reports ([Compare]) and prints the result as a
 //     table, as JSON (egress-audit/diff/v1) or as markdown.
-//   - checkrules.go: what a policy would do with every call ([rules.Check]).
+//   - checkrules.go: what a policy would do with every call ([rules.Check]),
+//     as a table, JSON, markdown, HTML, CSV or JUnit.
 //   - escape.go: [Clean] and [Redact], which every form applies to the
 //     strings that came from the input before escaping them for its sink.
 //

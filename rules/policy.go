@@ -31,6 +31,9 @@ type PolicyRequest struct {
 	Port   int        // destination port
 	Path   string     // for plain HTTP requests; empty for CONNECT
 	Client netip.Addr // the requesting host, when known
+	// Addrs are the addresses Host was seen to resolve to (from a report),
+	// for rules on the destination address; empty when unknown.
+	Addrs []netip.Addr
 }
 
 // String formats r as the device sees it: a proxy's request line, or for

@@ -3,6 +3,8 @@ package rules
 import (
 	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 )
 
 // CheckSchema names the JSON form of a [Check]. Fields are only ever added
@@ -63,6 +65,37 @@ type CheckOptions struct {
 	// Proxy makes an HTTPS call a CONNECT request, as an explicit proxy
 	// sees it. It is set for squid configurations.
 	Proxy bool
+	// Addrs maps a host name to the addresses it was seen to resolve to,
+	// for rules on the destination address ([ReportAddrs] reads them from a
+	// report). A host without addresses leaves such rules undecided.
+	Addrs map[string][]netip.Addr
+}
+
+// ReportAddrs returns the addresses r saw each destination host at, sorted
+// and without repeats. Addresses a report lists that do not parse are left
+// out.
+func ReportAddrs(r *Report) map[string][]netip.Addr {
+	out := make(map[string][]netip.Addr)
+	for _, d := range r.Destinations {
+		host := strings.TrimSuffix(strings.ToLower(d.Host), ".")
+		if _, err := netip.ParseAddr(host); err == nil || host == "" {
+			continue
+		}
+		for _, s := range d.IPs {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				continue
+			}
+			a = a.Unmap()
+			if !slices.Contains(out[host], a) {
+				out[host] = append(out[host], a)
+			}
+		}
+	}
+	for _, as := range out {
+		slices.SortFunc(as, netip.Addr.Compare)
+	}
+	return out
 }
 
 // CheckPolicy asks policy about every call of the catalog for the data
@@ -96,6 +129,7 @@ func CheckPolicy(cat *Catalog, p Policy, path string, opts CheckOptions) *Check 
 			Path:   call.Path,
 			Client: opts.Client,
 		}
+		req.Addrs = opts.Addrs[req.Host]
 		if req.Scheme == "" {
 			req.Scheme = "https"
 		}

@@ -50,26 +50,22 @@ type squidRef struct {
 
 func (p *squidPolicy) Format() string { return PolicySquid }
 
-// Decide implements [Policy].
+// Decide implements [Policy]. A rule whose acls cannot all be decided
+// without traffic (a dst acl with no address for the host, an acl of a type
+// only the running proxy knows) still decides as its acls' assumptions say,
+// but every such rule checked on the way, matching or not, is named in the
+// decision's Uncertain: had the unknown acl gone the other way, that rule
+// would have decided instead.
 func (p *squidPolicy) Decide(r PolicyRequest) PolicyDecision {
 	var assumed []string
 	for _, rule := range p.rules {
-		matched := true
-		var ruleAssumed []string
-		for _, ref := range rule.acls {
-			m, assumption := p.match(ref.name, r)
-			if assumption != "" {
-				ruleAssumed = append(ruleAssumed, assumption)
-			}
-			if m == ref.negate {
-				matched = false
-				break
-			}
+		matched, ruleAssumed := p.matchRule(rule, r)
+		for _, a := range ruleAssumed {
+			assumed = append(assumed, fmt.Sprintf("%s (%s): %s", rule.source, rule.text, a))
 		}
 		if !matched {
 			continue
 		}
-		assumed = append(assumed, ruleAssumed...)
 		return PolicyDecision{
 			Allowed:   rule.allow,
 			Rule:      rule.text,
@@ -89,6 +85,29 @@ func (p *squidPolicy) Decide(r PolicyRequest) PolicyDecision {
 		d.Why = fmt.Sprintf("no http_access rule matched; the last one (%s) denies, so squid allows", p.rules[len(p.rules)-1].source)
 	}
 	return d
+}
+
+// matchRule reports whether every acl of rule matches r, as squid ANDs
+// them. An acl that is decided and fails settles the rule, whatever the
+// undecided ones would do, and then nothing was assumed. Otherwise the
+// rule's result rests on the undecided acls' assumptions, which it
+// returns.
+func (p *squidPolicy) matchRule(rule squidRule, r PolicyRequest) (bool, []string) {
+	matched := true
+	var assumed []string
+	for _, ref := range rule.acls {
+		m, assumption := p.match(ref.name, r)
+		if assumption == "" && m == ref.negate {
+			return false, nil
+		}
+		if assumption != "" {
+			assumed = append(assumed, assumption)
+			if m == ref.negate {
+				matched = false
+			}
+		}
+	}
+	return matched, assumed
 }
 
 // match reports whether the named acl matches r. When it cannot know, it
@@ -141,10 +160,20 @@ func (p *squidPolicy) match(name string, r PolicyRequest) (bool, string) {
 		}
 		return containsAddr(a.prefixes, r.Client), ""
 	case "dst":
+		// Squid resolves the name and matches when any of its addresses
+		// is in the acl.
 		if addr, err := netip.ParseAddr(host); err == nil {
 			return containsAddr(a.prefixes, addr), ""
 		}
-		return false, fmt.Sprintf("acl %s (dst) needs the address %s resolves to; taken as not matching", name, host)
+		if len(r.Addrs) > 0 {
+			for _, addr := range r.Addrs {
+				if containsAddr(a.prefixes, addr) {
+					return true, ""
+				}
+			}
+			return false, ""
+		}
+		return false, fmt.Sprintf("acl %s (dst) needs the address %s resolves to (give --report with traffic to it); taken as not matching", name, host)
 	}
 	return true, fmt.Sprintf("acl %s of type %s cannot be evaluated without traffic; taken as matching", name, a.typ)
 }

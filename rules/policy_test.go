@@ -105,6 +105,67 @@ func TestSquidUncertain(t *testing.T) {
 	}
 }
 
+// TestSquidDst covers a dst acl, which squid matches on the addresses the
+// requested name resolves to: without them, every rule that names one must
+// show in the verdict's assumptions, also when it is taken as not matching.
+func TestSquidDst(t *testing.T) {
+	const conf = "acl bad dst 127.0.0.2/32\nacl gt dstdomain .gtmhub.com\nhttp_access deny bad\nhttp_access allow gt\n"
+	addrs := func(s ...string) []netip.Addr {
+		var out []netip.Addr
+		for _, a := range s {
+			out = append(out, netip.MustParseAddr(a))
+		}
+		return out
+	}
+	tests := []struct {
+		name      string
+		conf      string
+		addrs     []netip.Addr
+		want      string
+		uncertain string // a part of the Uncertain wanted, or "" for none
+	}{
+		{"unknown_address_deny_rule_skipped", conf, nil, "allow squid.conf:4", "squid.conf:3 (http_access deny bad): acl bad (dst) needs the address auth.gtmhub.com resolves to"},
+		{"address_in_acl", conf, addrs("127.0.0.2"), "deny squid.conf:3", ""},
+		{"one_of_several_addresses", conf, addrs("203.0.113.7", "127.0.0.2"), "deny squid.conf:3", ""},
+		{"address_outside_acl", conf, addrs("203.0.113.7"), "allow squid.conf:4", ""},
+		{"decided_acl_settles_rule", "acl bad dst 127.0.0.2/32\nacl get method GET\nacl gt dstdomain .gtmhub.com\nhttp_access deny bad get\nhttp_access allow gt\n", nil, "allow squid.conf:5", ""},
+		{"decided_acl_first_settles_rule", "acl bad dst 127.0.0.2/32\nacl get method GET\nacl gt dstdomain .gtmhub.com\nhttp_access deny get bad\nhttp_access allow gt\n", nil, "allow squid.conf:5", ""},
+		{"negated_unknown_matches", "acl ok dst 10.0.0.0/8\nhttp_access allow !ok\n", nil, "allow squid.conf:2", "squid.conf:2 (http_access allow !ok): acl ok (dst)"},
+		{"builtin_to_localhost", "acl gt dstdomain .gtmhub.com\nhttp_access deny to_localhost\nhttp_access allow gt\n", nil, "allow squid.conf:3", "squid.conf:2 (http_access deny to_localhost): acl to_localhost (dst)"},
+		{"unknown_type_on_rule_not_taken", "acl auth proxy_auth REQUIRED\nacl ex dstdomain .example.net\nacl gt dstdomain .gtmhub.com\nhttp_access deny auth ex\nhttp_access allow gt\n", nil, "allow squid.conf:5", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ParsePolicy("squid.conf", []byte(tc.conf), PolicySquid, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := proxyConnect("auth.gtmhub.com")
+			req.Addrs = tc.addrs
+			d := p.Decide(req)
+			if got := decision(d); got != tc.want {
+				t.Errorf("Decide(%s, %v) = %q, want %q", req, tc.addrs, got, tc.want)
+			}
+			if tc.uncertain == "" && d.Uncertain != "" || !strings.Contains(d.Uncertain, tc.uncertain) {
+				t.Errorf("Decide(%s, %v).Uncertain = %q, want %q", req, tc.addrs, d.Uncertain, tc.uncertain)
+			}
+		})
+	}
+}
+
+func TestReportAddrs(t *testing.T) {
+	r := &Report{Destinations: []Destination{
+		{Host: "Auth.GTMHUB.com.", IPs: []string{"203.0.113.10", "::ffff:203.0.113.9"}, Port: 443},
+		{Host: "auth.gtmhub.com", IPs: []string{"203.0.113.10", "not an address"}, Port: 80},
+		{Host: "198.51.100.4", IPs: []string{"198.51.100.4"}},
+		{Host: "", IPs: []string{"198.51.100.5"}},
+	}}
+	got := ReportAddrs(r)
+	if len(got) != 1 || fmt.Sprint(got["auth.gtmhub.com"]) != "[203.0.113.9 203.0.113.10]" {
+		t.Errorf("ReportAddrs = %v, want auth.gtmhub.com at [203.0.113.9 203.0.113.10] only", got)
+	}
+}
+
 func TestSquidErrors(t *testing.T) {
 	tests := []struct {
 		name, conf string

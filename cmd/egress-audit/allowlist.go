@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -32,13 +33,16 @@ Targets:
   nftables   nftables sets and rules, with the resolved-address caveat
   plain      host names, one per line
 
-Every output names the catalog and version it came from. Warnings (a
+Every output names the catalog and version it came from (panos-edl, whose
+lists hold entries only, in a note on stderr). Warnings (a
 wildcard or address-based rule that lets more through than the calls need,
 calls left out) go to stderr, and into the output's comments where the
 target has comments.
 
 Exit codes:
-  0  the rules were printed (warnings, if any, on stderr)
+  0  the rules were written (warnings, if any, on stderr)
+  1  nothing to allow (the report found no call blocked, or every entry
+     was left out): nothing is written to stdout, and stderr says why
   2  usage error, or the catalog or report could not be read`,
 		Example: `  # The squid rules for the server side of an EU account.
   $ egress-audit allowlist --target squid
@@ -90,9 +94,18 @@ func (e *env) allowlist(cmd *cobra.Command) error {
 		allow = report.AllowFromCatalog(cfg.cat, dc, vantage)
 	}
 
-	warnings, err := report.AllowList(e.stdout, target, allow)
+	notes, warnings, err := report.AllowList(e.stdout, target, allow)
+	for _, n := range notes {
+		fmt.Fprintf(e.stderr, "egress-audit: note: %s\n", report.Clean(n))
+	}
 	for _, w := range warnings {
 		fmt.Fprintf(e.stderr, "egress-audit: warning: %s\n", report.Clean(w))
+	}
+	if errors.Is(err, report.ErrNothingToAllow) {
+		// Not a usage error, and no rules: a script that installs the
+		// output must not go on with an empty list.
+		fmt.Fprintf(e.stderr, "egress-audit: %v; no rules written\n", err)
+		return errFindings
 	}
 	return err
 }

@@ -166,6 +166,17 @@ func (e *env) parallelInputs(cfg *config, names []string) map[int]bool {
 func (e *env) readParallel(cfg *config, names []string, alone map[int]bool) (*rules.Classifier, []rules.InputReport, error) {
 	quiet := *cfg
 	quiet.progress = false // bars of several inputs at once would garble stderr
+	if cfg.progress {
+		// One bar for all of them instead, over the files' total size.
+		var total int64
+		for _, name := range names {
+			if fi, err := os.Stat(name); err == nil && fi.Mode().IsRegular() {
+				total += fi.Size()
+			}
+		}
+		quiet.bar = &sharedProgress{p: e.newProgress(cfg, fmt.Sprintf("%d inputs", len(names)), total)}
+		defer quiet.bar.finish()
+	}
 	type result struct {
 		cl  *rules.Classifier
 		in  []rules.InputReport
@@ -319,6 +330,8 @@ func (e *env) readInput(cfg *config, name string, opts *parsers.Options, emit fu
 	if p := e.newProgress(cfg, name, size); p != nil {
 		defer p.finish()
 		r = p.reader(r)
+	} else if cfg.bar != nil && name != parsers.Stdin {
+		r = cfg.bar.reader(r)
 	}
 	return parsers.Read(r, name, cfg.format, opts, emit)
 }

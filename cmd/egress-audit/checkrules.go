@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -12,7 +13,20 @@ import (
 )
 
 // checkOutputs lists the forms of check-rules' result.
-var checkOutputs = []string{"table", "json"}
+var checkOutputs = []string{"table", "json", "markdown", "html", "csv", "junit"}
+
+// checkWriters writes each form of check-rules' result.
+var checkWriters = map[string]func(io.Writer, *rules.Check) error{
+	"table":    report.CheckTable,
+	"json":     report.CheckJSON,
+	"markdown": report.CheckMarkdown,
+	"html":     report.CheckHTML,
+	"csv":      report.CheckCSV,
+	"junit":    report.CheckJUnit,
+}
+
+// checkFailOnValues are the findings check-rules' --fail-on can name.
+var checkFailOnValues = []string{"denied", "uncertain", "disagree", "none"}
 
 func newCheckRulesCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
@@ -47,14 +61,25 @@ Policies (the format is detected; --rules-format names it):
                collections or firewall policy rule collection groups), in
                priority order; "*.example.com" matches subdomains only.
 
-With --report, a report saved by 'egress-audit audit -o json', it also
-says where the prediction and the observed traffic disagree: a call the
-rules allow but the capture shows blocked was stopped by another device on
-the path.
+A rule that cannot be decided without traffic (a dst acl when the
+host's addresses are unknown, proxy_auth and other types only the
+running proxy knows) makes the verdict uncertain, naming the rule.
+
+With --report, a report saved by 'egress-audit audit -o json', dst acls
+are decided by the addresses the report saw each host at, and it says
+where the prediction and the observed traffic disagree: a call the rules
+allow but the capture shows blocked was stopped by another device on the
+path.
+
+--fail-on names the findings that make the exit code 1:
+  denied     a required call is denied (the default)
+  uncertain  a required call's verdict rests on an assumption
+  disagree   the report contradicts a verdict
+  none       never
 
 Exit codes:
-  0  the rules let every required call through
-  1  the rules deny a required call
+  0  the check found nothing that --fail-on names
+  1  the check found something that --fail-on names
   2  usage error, or the policy or report could not be read`,
 		Example: `  # Will the proxy let the plugin's server calls out?
   $ egress-audit check-rules /etc/squid/squid.conf
@@ -78,6 +103,11 @@ Exit codes:
 	fs.StringArray("client", nil, "`address` of the requesting host, for source conditions (src acls, sourceAddresses)")
 	fs.String("catalog", "", "catalog `file` (default the embedded Quantive catalog)")
 	fs.StringP("output", "o", "table", "result `form`: "+strings.Join(checkOutputs, ", "))
+	fs.String("fail-on", "denied", "findings that make the exit code 1: `list` of "+strings.Join(checkFailOnValues, ", "))
+	// The flag is read directly: the audit's fail_on key, which the name
+	// would bind to, holds other values. A key no configuration holds
+	// keeps it unbound.
+	_ = fs.SetAnnotation("fail-on", annotationKey, []string{"check_rules_fail_on"})
 	return cmd
 }
 
@@ -88,6 +118,17 @@ func (e *env) checkRules(cmd *cobra.Command, path string) error {
 	}
 	if !slices.Contains(checkOutputs, cfg.output) {
 		return usagef("output %q: want one of %s", cfg.output, strings.Join(checkOutputs, ", "))
+	}
+	failOnList, _ := cmd.Flags().GetString("fail-on")
+	var failOn []string
+	for _, f := range strings.Split(failOnList, ",") {
+		f = strings.TrimSpace(f)
+		if !slices.Contains(checkFailOnValues, f) {
+			return usagef("fail-on %q: want a list of %s", f, strings.Join(checkFailOnValues, ", "))
+		}
+		if f != "none" {
+			failOn = append(failOn, f)
+		}
 	}
 	format, _ := cmd.Flags().GetString("rules-format")
 	if format != "" && !slices.Contains(rules.PolicyFormats, format) {
@@ -117,8 +158,11 @@ func (e *env) checkRules(cmd *cobra.Command, path string) error {
 		Vantage:    cfg.opts.Vantage,
 		Proxy:      p.Format() == rules.PolicySquid,
 	}
-	if opts.Datacenter == rules.DatacenterAuto && rep != nil {
-		opts.Datacenter = rep.Datacenter
+	if rep != nil {
+		if opts.Datacenter == rules.DatacenterAuto {
+			opts.Datacenter = rep.Datacenter
+		}
+		opts.Addrs = rules.ReportAddrs(rep)
 	}
 	if len(cfg.opts.Clients) > 0 {
 		opts.Client = cfg.opts.Clients[0].Addr()
@@ -133,18 +177,26 @@ func (e *env) checkRules(cmd *cobra.Command, path string) error {
 		}
 	}
 
-	if cfg.output == "json" {
-		err = report.CheckJSON(e.stdout, c)
-	} else {
-		err = report.CheckTable(e.stdout, c)
-	}
-	if err != nil {
+	if err := checkWriters[cfg.output](e.stdout, c); err != nil {
 		return err
 	}
-	for _, cc := range c.Calls {
-		if cc.Required && cc.Verdict == rules.VerdictDenied {
-			return errFindings
-		}
+	if checkFindings(c, failOn) > 0 {
+		return errFindings
 	}
 	return nil
+}
+
+// checkFindings counts the calls that failOn names in c: required calls
+// denied, required calls whose verdict rests on an assumption, calls the
+// report contradicts.
+func checkFindings(c *rules.Check, failOn []string) int {
+	n := 0
+	for _, cc := range c.Calls {
+		if (cc.Required && cc.Verdict == rules.VerdictDenied && slices.Contains(failOn, "denied")) ||
+			(cc.Required && cc.Uncertain != "" && slices.Contains(failOn, "uncertain")) ||
+			(cc.Disagreement != "" && slices.Contains(failOn, "disagree")) {
+			n++
+		}
+	}
+	return n
 }

@@ -162,27 +162,40 @@ func TestCheckRulesAgainstSquid(t *testing.T) {
 	if _, err := exec.LookPath("squid"); err != nil {
 		t.Skip("squid lab: squid is not installed (apt-get install -y squid)")
 	}
-	tests := []struct {
+	type squidCase struct {
 		name  string
 		rules string
 		extra map[string]string // files beside rules.conf
 		// more requests to check with the parsed policy: method and target
 		more [][2]string
-	}{
+		// seen, when set, is a squid access log of earlier traffic to the
+		// catalog's hosts: check-rules is given the audit of it with
+		// --report, and without it must name assumes among each call's
+		// assumptions.
+		seen, assumes string
+	}
+	tests := []squidCase{
 		{"dot_domain_via_include", "include {dir}/conf.d/*.conf\nhttp_access deny all\n",
 			map[string]string{"conf.d/quantive.conf": "acl quantive dstdomain .gtmhub.com\nhttp_access allow CONNECT quantive\n"},
-			[][2]string{{"CONNECT", "evil.example.net:443"}, {"CONNECT", "gtmhub.com:443"}}},
+			[][2]string{{"CONNECT", "evil.example.net:443"}, {"CONNECT", "gtmhub.com:443"}}, "", ""},
 		{"exact_auth_only_default_deny", "acl auth dstdomain auth.gtmhub.com\nhttp_access allow CONNECT auth\n", nil,
-			[][2]string{{"CONNECT", "app.gtmhub.com:443"}}},
+			[][2]string{{"CONNECT", "app.gtmhub.com:443"}}, "", ""},
 		{"deny_app_default_allow", "acl app dstdomain app.gtmhub.com\nhttp_access deny app\n", nil,
-			[][2]string{{"CONNECT", "evil.example.net:443"}}},
+			[][2]string{{"CONNECT", "evil.example.net:443"}}, "", ""},
 		{"regex_and_ports", "acl tls port 443\nacl app dstdom_regex -i ^APP\\.GTMHUB\\.com$\nhttp_access deny CONNECT !tls\nhttp_access allow app\nhttp_access deny all\n", nil,
-			[][2]string{{"CONNECT", "app.gtmhub.com:8443"}, {"GET", "http://app.gtmhub.com/api/v1/goals"}}},
+			[][2]string{{"CONNECT", "app.gtmhub.com:8443"}, {"GET", "http://app.gtmhub.com/api/v1/goals"}}, "", ""},
 		{"method_get_only", "acl get method GET\nacl saas dstdomain .gtmhub.com\nhttp_access allow get saas\nhttp_access deny all\n", nil,
-			[][2]string{{"GET", "http://auth.gtmhub.com/oauth/token"}, {"GET", "http://evil.example.net/"}}},
+			[][2]string{{"GET", "http://auth.gtmhub.com/oauth/token"}, {"GET", "http://evil.example.net/"}}, "", ""},
 		{"src_and_values_file", "acl lab src 127.0.0.1/32\nacl saas dstdomain \"{dir}/saas.txt\"\nhttp_access allow lab saas\nhttp_access deny all\n",
 			map[string]string{"saas.txt": "# the plugin's hosts\napp.gtmhub.com\n"},
-			[][2]string{{"CONNECT", "auth.gtmhub.com:443"}}},
+			[][2]string{{"CONNECT", "auth.gtmhub.com:443"}}, "", ""},
+		// The lab's hosts file puts every catalog name at 127.0.0.2, as the
+		// earlier traffic saw them.
+		{name: "dst_denied_by_address", rules: "acl bad dst 127.0.0.2/32\nacl gt dstdomain .gtmhub.com\nhttp_access deny bad\nhttp_access allow gt\n",
+			more: [][2]string{{"CONNECT", "evil.example.net:443"}},
+			seen: "1764752410.002    433 127.0.0.1 TCP_TUNNEL/200 5002 CONNECT auth.gtmhub.com:443 - HIER_DIRECT/127.0.0.2 -\n" +
+				"1764752411.105    512 127.0.0.1 TCP_TUNNEL/200 7210 CONNECT app.gtmhub.com:443 - HIER_DIRECT/127.0.0.2 -\n",
+			assumes: "rules.conf:3 (http_access deny bad): acl bad (dst)"},
 	}
 	// What the allowlist command writes for squid, when its golden file is
 	// there, put above a final deny as its comment asks.
@@ -192,13 +205,8 @@ func TestCheckRulesAgainstSquid(t *testing.T) {
 			continue
 		}
 		text, _, _ := strings.Cut(string(data), "\n==== warnings ====")
-		tests = append(tests, struct {
-			name  string
-			rules string
-			extra map[string]string
-			more  [][2]string
-		}{"allowlist_" + name, text + "\nhttp_access deny all\n", nil,
-			[][2]string{{"CONNECT", "evil.example.net:443"}, {"CONNECT", "gtmhub.com:443"}}})
+		tests = append(tests, squidCase{name: "allowlist_" + name, rules: text + "\nhttp_access deny all\n",
+			more: [][2]string{{"CONNECT", "evil.example.net:443"}, {"CONNECT", "gtmhub.com:443"}}})
 	}
 	seen := map[int]int{} // squid's answers, to show both kinds occurred
 	for _, tc := range tests {
@@ -206,7 +214,20 @@ func TestCheckRulesAgainstSquid(t *testing.T) {
 			lab := startSquid(t, tc.rules, tc.extra)
 			conf := filepath.Join(lab.dir, "rules.conf")
 
-			r := runWith(t, nil, "", "check-rules", "-o", "json", "--vantage", "all", "--client", "127.0.0.1", conf)
+			args := []string{"check-rules", "-o", "json", "--vantage", "all", "--client", "127.0.0.1"}
+			if tc.seen != "" {
+				r := runWith(t, nil, "", append(args, conf)...)
+				_, c := verdicts(t, r)
+				for _, cc := range c.Calls {
+					if !strings.Contains(cc.Uncertain, tc.assumes) {
+						t.Errorf("%s without a report: uncertain %q, want it to name %q", cc.ID, cc.Uncertain, tc.assumes)
+					}
+				}
+				seen := writeFile(t, filepath.Join(lab.dir, "seen", "access.log"), tc.seen)
+				rep := saveReport(t, filepath.Join(lab.dir, "seen", "report.json"), "--vantage", "all", seen)
+				args = append(args, "--report", rep)
+			}
+			r := runWith(t, nil, "", append(args, conf)...)
 			if r.code == exitUsage {
 				t.Fatalf("check-rules: exit %d: %s", r.code, r.stderr)
 			}

@@ -146,7 +146,8 @@ func TestCheckRulesUsage(t *testing.T) {
 		{"no_policy", []string{}, "accepts 1 arg(s)"},
 		{"bad_format", []string{"--rules-format", "iptables", policy}, `rules-format "iptables": want one of squid, domains, panos-edl, aws-domains, azure-app`},
 		{"missing_policy", []string{filepath.Join(tmp, "nope.conf")}, "nope.conf"},
-		{"bad_output", []string{"-o", "csv", policy}, `output "csv": want one of table, json`},
+		{"bad_output", []string{"-o", "xml", policy}, `output "xml": want one of table, json, markdown, html, csv, junit`},
+		{"bad_fail_on", []string{"--fail-on", "denied,blocked", policy}, `fail-on "blocked": want a list of denied, uncertain, disagree, none`},
 		{"not_a_report", []string{"--report", notReport, policy}, "not a saved report"},
 		{"bad_squid", []string{"--rules-format", "squid", writeFile(t, filepath.Join(tmp, "s.conf"), "http_access allow nothere\n")}, `s.conf:1: http_access: acl "nothere" is not defined above`},
 		{"bad_datacenter", []string{"--datacenter", "mars", policy}, `datacenter "mars"`},
@@ -221,5 +222,111 @@ func TestAllowListChecksClean(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Errorf("no allow-list of a target check-rules reads among %d files", len(files))
+	}
+}
+
+// TestCheckRulesDst checks a squid dst acl: without addresses the verdict
+// names the rule it could not decide; with a report that saw the hosts'
+// addresses, it is decided by them.
+func TestCheckRulesDst(t *testing.T) {
+	tmp := t.TempDir()
+	policy := writeFile(t, filepath.Join(tmp, "squid.conf"),
+		"acl bad dst 203.0.113.0/24\nacl gt dstdomain .gtmhub.com\nhttp_access deny bad\nhttp_access allow gt\n")
+	seen := writeFile(t, filepath.Join(tmp, "access.log"),
+		"1764752410.002    433 192.0.2.10 TCP_TUNNEL/200 5002 CONNECT auth.gtmhub.com:443 - HIER_DIRECT/203.0.113.10 -\n"+
+			"1764752411.105    512 192.0.2.10 TCP_TUNNEL/200 7210 CONNECT app.gtmhub.com:443 - HIER_DIRECT/198.51.100.20 -\n")
+	rep := saveReport(t, filepath.Join(tmp, "report.json"), seen)
+
+	r := runWith(t, nil, "", "check-rules", "-o", "json", "--client", "192.0.2.10", policy)
+	got, c := verdicts(t, r)
+	if got["oauth-token"] != "allowed "+policy+":4" {
+		t.Errorf("oauth-token without a report: %q, want allowed by line 4", got["oauth-token"])
+	}
+	for _, cc := range c.Calls {
+		if cc.Verdict != rules.StatusNotExpected && !strings.Contains(cc.Uncertain, policy+":3 (http_access deny bad): acl bad (dst)") {
+			t.Errorf("%s without a report: uncertain %q, want it to name line 3's dst acl", cc.ID, cc.Uncertain)
+		}
+	}
+
+	r = runWith(t, nil, "", "check-rules", "-o", "json", "--client", "192.0.2.10", "--report", rep, policy)
+	if r.code != exitFindings {
+		t.Errorf("with the report: exit %d, want %d; stderr: %s", r.code, exitFindings, r.stderr)
+	}
+	got, c = verdicts(t, r)
+	want := map[string]string{
+		"oauth-token":   "denied " + policy + ":3",
+		"list-sessions": "allowed " + policy + ":4",
+	}
+	for id, w := range want {
+		if got[id] != w {
+			t.Errorf("%s with the report: %q, want %q", id, got[id], w)
+		}
+	}
+	for _, cc := range c.Calls {
+		if cc.Uncertain != "" {
+			t.Errorf("%s with the report: uncertain %q, want none", cc.ID, cc.Uncertain)
+		}
+	}
+}
+
+func TestCheckRulesFailOn(t *testing.T) {
+	tmp := t.TempDir()
+	before := saveReport(t, filepath.Join(tmp, "before.json"), tokenBefore)
+	allow := filepath.Join("testdata", "policies", "allow.txt") // denies required calls
+	squid := filepath.Join("testdata", "policies", "squid.conf")
+	dst := writeFile(t, filepath.Join(tmp, "dst.conf"),
+		"acl bad dst 203.0.113.0/24\nacl gt dstdomain .gtmhub.com\nhttp_access deny bad\nhttp_access allow gt\n")
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"denied_by_default", []string{allow}, exitFindings},
+		{"denied_none", []string{"--fail-on", "none", allow}, exitOK},
+		{"uncertain_not_asked", []string{dst}, exitOK},
+		{"uncertain", []string{"--fail-on", "uncertain", dst}, exitFindings},
+		{"uncertain_none_there", []string{"--fail-on", "uncertain", allow}, exitOK},
+		{"disagree_not_asked", []string{"--client", "192.0.2.10", "--report", before, squid}, exitOK},
+		{"disagree", []string{"--client", "192.0.2.10", "--report", before, "--fail-on", "denied,disagree", squid}, exitFindings},
+		{"disagree_none_there", []string{"--client", "192.0.2.10", "--fail-on", "disagree", squid}, exitOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runWith(t, nil, "", append([]string{"check-rules"}, tc.args...)...)
+			if r.code != tc.code {
+				t.Errorf("check-rules %v: exit %d, want %d; stderr: %s", tc.args, r.code, tc.code, r.stderr)
+			}
+		})
+	}
+	// The audit's fail_on, from the environment, is not check-rules'.
+	r := runWith(t, map[string]string{"EGRESS_AUDIT_FAIL_ON": "blocked,missing"}, "", "check-rules", allow)
+	if r.code != exitFindings {
+		t.Errorf("with EGRESS_AUDIT_FAIL_ON: exit %d, want %d; stderr: %s", r.code, exitFindings, r.stderr)
+	}
+}
+
+// TestCheckRulesOutputs runs every form and checks that each is the form
+// it claims, holding every call; the forms' content is in report's golden
+// files.
+func TestCheckRulesOutputs(t *testing.T) {
+	policy := filepath.Join("testdata", "policies", "allow.txt")
+	want := map[string]string{
+		"table":    "Verdict: the rules deny 3 required calls",
+		"json":     `"schema": "egress-audit/check-rules/v1"`,
+		"markdown": "**Verdict: the rules deny 3 required calls",
+		"html":     `<p class="verdict bad">Verdict: the rules deny 3 required calls`,
+		"csv":      "id,host,port,side,required,request,verdict,rule,source",
+		"junit":    `<testsuites name="egress-audit" tests="6" failures="3" skipped="2">`,
+	}
+	for _, form := range checkOutputs {
+		t.Run(form, func(t *testing.T) {
+			r := runWith(t, nil, "", "check-rules", "-o", form, policy)
+			if r.code != exitFindings || r.stderr != "" {
+				t.Errorf("-o %s: exit %d, stderr %q; want %d and nothing", form, r.code, r.stderr, exitFindings)
+			}
+			if !strings.Contains(r.stdout, want[form]) || !strings.Contains(r.stdout, "create-task") {
+				t.Errorf("-o %s lacks %q or a call:\n%s", form, want[form], r.stdout)
+			}
+		})
 	}
 }

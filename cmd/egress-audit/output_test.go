@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/mattn/go-runewidth"
+
+	"github.com/egress-audit/egress-audit/report"
+	"github.com/egress-audit/egress-audit/rules"
 )
 
 // sample is a proxy log in which the OAuth token exchange is denied.
@@ -330,5 +333,52 @@ func TestAuditHostileLog(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAllowListNothingBlocked gives allowlist a report in which no call
+// was blocked: for every target it writes nothing, says so, and exits 1
+// so that a script does not install an empty list.
+func TestAllowListNothingBlocked(t *testing.T) {
+	rep := saveReport(t, filepath.Join(t.TempDir(), "after.json"), tokenAfter)
+	// Only an unexpected destination is blocked in it, which no allow-list
+	// lets through.
+	f, err := os.Open(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := report.ReadJSON(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range parsed.Calls {
+		if c.Status == rules.StatusBlocked {
+			t.Fatalf("the report of %s has %s blocked", tokenAfter, c.ID)
+		}
+	}
+	for _, target := range report.AllowTargets {
+		t.Run(target, func(t *testing.T) {
+			r := runWith(t, nil, "", "allowlist", "--target", target, "--from-report", rep)
+			if r.code != exitFindings || r.stdout != "" {
+				t.Errorf("exit %d, stdout %q; want %d and nothing", r.code, r.stdout, exitFindings)
+			}
+			if want := "egress-audit: nothing to allow: the report found no call blocked; no rules written\n"; !strings.HasSuffix(r.stderr, want) {
+				t.Errorf("stderr %q, want it to end with %q", r.stderr, want)
+			}
+		})
+	}
+}
+
+// TestAllowListPANOSNote checks that a PAN-OS list, which holds entries
+// only, names its catalog in a note on stderr, not in a warning.
+func TestAllowListPANOSNote(t *testing.T) {
+	r := runWith(t, nil, "", "allowlist", "--target", "panos-edl")
+	if r.code != exitOK || r.stdout != "auth.gtmhub.com/\napp.gtmhub.com/\n" {
+		t.Errorf("exit %d, stdout %q; want 0 and the two hosts", r.code, r.stdout)
+	}
+	want := "egress-audit: note: egress-audit allow-list: catalog quantive-okrs-for-jira 2026.12.1, data center eu, vantage server"
+	if !strings.HasPrefix(r.stderr, want) || strings.Contains(r.stderr, "warning") {
+		t.Errorf("stderr %q, want a note starting %q and no warning", r.stderr, want)
 	}
 }

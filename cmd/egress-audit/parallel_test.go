@@ -3,6 +3,7 @@ package main
 import (
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -14,7 +15,7 @@ func TestAuditParallelEqualsSequential(t *testing.T) {
 	sets := map[string][]string{
 		"capture_and_logs":           {"token-dropped.pcap", "token-dropped-netfilter.log", "token-dropped-dnsmasq.log", "proxy-denied-squid.log"},
 		"firewall_named_by_resolver": {"unexpected-egress-netfilter.log", "unexpected-egress-dnsmasq.log"},
-		"captures":                   {"allowed.pcap", "allowed-us.pcap", "ipv6-only.pcapng", "tls-intercepted.pcap"},
+		"captures":                   {"after-token-allowed.pcap", "allowed-us.pcap", "ipv6-only.pcapng", "tls-intercepted.pcap"},
 	}
 	for name, files := range sets {
 		t.Run(name, func(t *testing.T) {
@@ -32,5 +33,30 @@ func TestAuditParallelEqualsSequential(t *testing.T) {
 					one.code, two.code, one.stdout, two.stdout)
 			}
 		})
+	}
+}
+
+// TestAuditParallelProgress reads several inputs in parallel on a
+// terminal: one bar counts them all, and is cleared at the end, so that
+// the report on stdout is what it is without it.
+func TestAuditParallelProgress(t *testing.T) {
+	samples := filepath.Join("..", "..", "testdata", "samples")
+	args := []string{"audit", "-o", "json", "--timezone", "UTC"}
+	for _, f := range []string{"after-token-allowed.pcap", "allowed-us.pcap", "tls-intercepted.pcap"} {
+		args = append(args, filepath.Join(samples, f))
+	}
+	prev := runtime.GOMAXPROCS(2)
+	defer runtime.GOMAXPROCS(prev)
+	tty := runCLI(t, fakeTerm{stderrTTY: true, width: 100}, "", args...)
+	quiet := runCLI(t, fakeTerm{stderrTTY: true, width: 100}, "", append(args, "-q")...)
+	if tty.stdout != quiet.stdout || tty.code != quiet.code {
+		t.Errorf("the report differs with the bar (exit %d) and without (exit %d)", tty.code, quiet.code)
+	}
+	if !strings.Contains(tty.stderr, "\r\x1b[Kreading 3 inputs [") || !strings.HasSuffix(tty.stderr, "\r\x1b[K") ||
+		!strings.Contains(tty.stderr, "100%") {
+		t.Errorf("stderr %q: want one bar for the 3 inputs, up to 100%%, cleared at the end", tty.stderr)
+	}
+	if strings.Contains(quiet.stderr, "reading") {
+		t.Errorf("-q: stderr %q, want no bar", quiet.stderr)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/term"
@@ -170,4 +171,36 @@ func (p *progress) finish() {
 
 func mib(n int64) string {
 	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+// sharedProgress is one bar counting the bytes of several inputs read at
+// once. It is safe for concurrent use.
+type sharedProgress struct {
+	mu sync.Mutex
+	p  *progress
+}
+
+// reader returns r counting into s.
+func (s *sharedProgress) reader(r io.Reader) io.Reader {
+	return &sharedReader{r: r, s: s}
+}
+
+// finish clears the bar, if it was shown.
+func (s *sharedProgress) finish() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.p.finish()
+}
+
+type sharedReader struct {
+	r io.Reader
+	s *sharedProgress
+}
+
+func (sr *sharedReader) Read(b []byte) (int, error) {
+	n, err := sr.r.Read(b)
+	sr.s.mu.Lock()
+	sr.s.p.add(n)
+	sr.s.mu.Unlock()
+	return n, err
 }

@@ -164,6 +164,9 @@ type config struct {
 	loc         *time.Location // zone of log times that carry none
 	// progress asks for a progress bar on stderr while inputs are read.
 	progress bool
+	// bar, when set, counts the files read into one bar for all of them,
+	// as inputs read in parallel share one.
+	bar *sharedProgress
 }
 
 // flagKeys maps flag names to configuration keys where they differ.
