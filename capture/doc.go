@@ -32,7 +32,7 @@
 //     SLL and SLL2, raw IP, BSD loopback, PPP/PPPoE, MPLS, 802.11 with
 //     radiotap, NFLOG), IPv4 and IPv6 headers, and tunnels (IP in IP, GRE,
 //     VXLAN, Geneve, GTP-U), decoded by hand into a packet on the stack.
-//   - ipfrag.go: bounded IPv4 fragment reassembly.
+//   - ipfrag.go: bounded IPv4 and IPv6 fragment reassembly, in one table.
 //   - flow.go: the flow table (keyed without allocation, bounded, idle
 //     flows judged and forgotten) and the decoder's state.
 //   - stream.go: bounded reassembly of the first bytes of each direction of
@@ -63,8 +63,6 @@
 // missing privilege ([PermissionError]) or interface
 // ([UnknownInterfaceError]).
 package capture
-
-// BUG(reassembly): IPv6 fragments are counted as skipped, not reassembled.
 
 // BUG(reassembly): only the first 8 KiB of a client stream and 12 KiB of a
 // server stream are reassembled; a later HTTP request on a kept-alive

@@ -26,7 +26,6 @@ const (
 	skipTransport   = "IP protocol other than TCP, UDP, ICMP"
 	skipSnaplen     = "cut by snaplen before the transport header"
 	skipFragment    = "IP fragment waiting for the rest of its datagram"
-	skipV6Fragment  = "IPv6 fragment"
 	skipFragDropped = "IP fragment dropped (reassembly table full)"
 )
 
@@ -306,7 +305,7 @@ func (d *decoder) ipv4(p *packet, b []byte, depth int) string {
 		if cut > 0 {
 			return skipSnaplen
 		}
-		whole, reason := d.frags.add(p, b[:ihl], proto, frag, payload)
+		whole, reason := d.frags.add4(p, b[:ihl], proto, frag, payload)
 		if whole == nil {
 			return reason
 		}
@@ -348,12 +347,19 @@ func (d *decoder) ipv6(p *packet, b []byte, depth int) string {
 				return skipSnaplen
 			}
 			off := binary.BigEndian.Uint16(b[2:])
-			if off&0xfff9 != 0 { // an offset, or more fragments to come
-				// TODO(reassembly): IPv6 fragments are counted, not
-				// reassembled; tunnels and DNS over IPv6 rarely fragment.
-				return skipV6Fragment
+			if off&0xfff9 == 0 { // an atomic fragment (RFC 6946): the whole packet
+				next, b = b[0], b[8:]
+				continue
 			}
-			next, b = b[0], b[8:]
+			if cut > 0 {
+				return skipSnaplen
+			}
+			whole, proto, reason := d.frags.add6(p, b[:8], b[8:])
+			if whole == nil {
+				return reason
+			}
+			// The reassembled part may start with more extension headers.
+			next, b = proto, whole
 			continue
 		case 51: // authentication header
 			if len(b) < 8 {
