@@ -48,8 +48,9 @@
 //     CNAME chains followed, the name table filled.
 //   - icmp.go: ICMP and ICMPv6 destination unreachable matched to the flow
 //     or DNS question they quote.
-//   - udp.go: UDP dispatch (DNS, and port 443 for QUIC, whose decoding
-//     plugs into quicDatagram).
+//   - udp.go: UDP dispatch: DNS, QUIC datagrams to the [QUICTracker], and
+//     the flows of QUIC attempts it cannot follow (Google QUIC on port 443,
+//     a client Initial cut by the snaplen), judged by datagram counts.
 //
 // Memory does not grow with the capture's length: flows, fragments,
 // pending DNS questions and reassembly buffers all have bounds.

@@ -65,7 +65,8 @@ type flow struct {
 	icmpN      int64
 	icmpDetail string
 
-	snapN int64 // first client data packet cut by the snaplen
+	snapN       int64 // first client data packet (or QUIC Initial) cut by the snaplen
+	quicUnreadN int64 // first client QUIC Initial that does not decrypt
 }
 
 // closed reports whether the flow has ended on the wire.

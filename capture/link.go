@@ -447,7 +447,7 @@ func (d *decoder) transport(p *packet, proto uint8, b []byte, cut, depth int) st
 				return d.etherType(&inner, et, pl[n:], depth+1)
 			}
 		}
-		d.udp(p)
+		return d.udp(p)
 	case protoICMP, protoICMPv6:
 		p.payload = b
 		d.icmp(p)
