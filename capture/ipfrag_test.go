@@ -123,3 +123,44 @@ func TestFragmentTableBound(t *testing.T) {
 		t.Errorf("skipped %v, want %d waiting and 10 dropped", st.Skipped, maxFragDatagrams)
 	}
 }
+
+// TestFirstFragmentCut reads a DNS answer of which the capture holds only
+// the first fragment, cut short: it cannot be reassembled, but its header
+// and first records are read as an answer cut by the snaplen.
+func TestFirstFragmentCut(t *testing.T) {
+	answer := bigAnswer(5, apiHost, 60)
+	for _, v6 := range []bool{false, true} {
+		name := map[bool]string{false: "ipv4", true: "ipv6"}[v6]
+		t.Run(name, func(t *testing.T) {
+			c := newCap(t)
+			client, resolver := labClient, labResolver
+			if v6 {
+				client, resolver = labClient6, netipPort(labServer6, 53)
+			}
+			c.udp(client, resolver, dnsQueryMsg(5, apiHost))
+			if v6 {
+				fragmentedUDP6(c, resolver, client, answer, 1232, 1, []int{0})
+			} else {
+				ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, Id: 99,
+					SrcIP: resolver.Addr().AsSlice(), DstIP: client.Addr().AsSlice(), Flags: layers.IPv4MoreFragments}
+				u := &layers.UDP{SrcPort: layers.UDPPort(resolver.Port()), DstPort: layers.UDPPort(client.Port())}
+				u.SetNetworkLayerForChecksum(ip)
+				udp := c.serialize(u, gopacket.Payload(answer))
+				c.add(c.ether(layers.EthernetTypeIPv4, ip, gopacket.Payload(udp[:1232])), 0)
+			}
+			c.frames[1].capLen = 200 // the header, the question and a few records
+			obs, st := readAll(t, c.pcap(), nil)
+			if len(obs) != 1 {
+				t.Fatalf("got %d observations, want 1: %v", len(obs), obs)
+			}
+			w := want{kind: Lookup, host: apiHost, source: SourceDNS, outcome: OutcomeOK, packet: 2,
+				detail: "answer cut by the capture's snaplen at packet 2"}
+			if !matches(obs[0], w) || len(obs[0].Answers) == 0 {
+				t.Errorf("got %v %q with %d answers, want %v with some", summary(obs[0]), obs[0].Detail, len(obs[0].Answers), w)
+			}
+			if st.Records != 2 || st.SkippedTotal() != 0 {
+				t.Errorf("stats: %d records, skipped %v; want 2 and none", st.Records, st.Skipped)
+			}
+		})
+	}
+}

@@ -301,10 +301,15 @@ func (d *decoder) ipv4(p *packet, b []byte, depth int) string {
 	proto := b[9]
 	frag := binary.BigEndian.Uint16(b[6:])
 	payload := b[ihl:]
-	if frag&0x3fff != 0 { // more fragments, or an offset
-		if cut > 0 {
-			return skipSnaplen
-		}
+	switch {
+	case frag&0x3fff == 0: // not a fragment
+	case cut > 0 && frag&0x1fff == 0:
+		// A first fragment cut short can never be reassembled, but it
+		// holds the transport header and the first bytes: read it as a
+		// packet cut by the snaplen.
+	case cut > 0:
+		return skipSnaplen
+	default:
 		whole, reason := d.frags.add4(p, b[:ihl], proto, frag, payload)
 		if whole == nil {
 			return reason
@@ -347,7 +352,10 @@ func (d *decoder) ipv6(p *packet, b []byte, depth int) string {
 				return skipSnaplen
 			}
 			off := binary.BigEndian.Uint16(b[2:])
-			if off&0xfff9 == 0 { // an atomic fragment (RFC 6946): the whole packet
+			if off&0xfff9 == 0 || cut > 0 && off&0xfff8 == 0 {
+				// An atomic fragment (RFC 6946), the whole packet; or a
+				// first fragment cut short, read as a packet cut by the
+				// snaplen since its rest can never be reassembled.
 				next, b = b[0], b[8:]
 				continue
 			}
