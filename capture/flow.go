@@ -122,7 +122,9 @@ func newDecoder(name string, cfg *Config, st *Stats, emit func(*Observation)) *d
 		d.maxFlows = DefaultMaxFlows
 	}
 	d.dns.init()
-	d.quic = NewQUICTracker(QUICOptions{Done: d.quicDone})
+	if !cfg.noQUIC {
+		d.quic = NewQUICTracker(QUICOptions{Done: d.quicDone})
+	}
 	return d
 }
 
@@ -221,7 +223,9 @@ func (d *decoder) sweep(now time.Time, full bool) {
 
 // finish judges every flow still open at the end of the capture.
 func (d *decoder) finish() {
-	d.quic.Flush()
+	if d.quic != nil {
+		d.quic.Flush()
+	}
 	d.evicted = d.evicted[:0]
 	for _, f := range d.flows {
 		d.evicted = append(d.evicted, f)

@@ -28,11 +28,13 @@ func (d *decoder) udp(p *packet) string {
 		}
 		return ""
 	}
-	switch r, _ := d.quic.Datagram(src, dst, p.payload, p.t, Packet(p.n)); r {
-	case QUICUsed:
-		return ""
-	case QUICUnmatched:
-		return d.quicUnread(p)
+	if d.quic != nil {
+		switch r, _ := d.quic.Datagram(src, dst, p.payload, p.t, Packet(p.n)); r {
+		case QUICUsed:
+			return ""
+		case QUICUnmatched:
+			return d.quicUnread(p)
+		}
 	}
 	// Google QUIC, unknown versions, short headers of connections the
 	// tracker does not follow, other protocols: on port 443, or on a flow
