@@ -44,8 +44,9 @@
 //     alerts, ChangeCipherSpec and encrypted records.
 //   - http.go: what the first bytes of a flow are, HTTP/1.x requests (Host,
 //     CONNECT target) and the status line of the answer.
-//   - dns.go: DNS messages over UDP and TCP, questions paired with answers,
-//     CNAME chains followed, the name table filled.
+//   - dns.go: DNS messages over UDP and TCP, questions paired with answers
+//     (also answers cut by the snaplen, by their ID), CNAME chains
+//     followed, the name table filled.
 //   - icmp.go: ICMP and ICMPv6 destination unreachable matched to the flow
 //     or DNS question they quote.
 //   - udp.go: UDP dispatch: DNS, QUIC datagrams to the [QUICTracker], and
