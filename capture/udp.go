@@ -29,12 +29,15 @@ func (d *decoder) udp(p *packet) string {
 		return ""
 	}
 	if d.quic != nil {
-		switch r, _ := d.quic.Datagram(src, dst, p.payload, p.t, Packet(p.n)); r {
-		case QUICUsed:
+		r, err := d.quic.Datagram(src, dst, p.payload, p.t, Packet(p.n))
+		switch {
+		case r == QUICUsed:
 			return ""
-		case QUICUnmatched:
+		case r == QUICUnmatched && !errors.Is(err, errQUICTableFull):
 			return d.quicUnread(p)
 		}
+		// A connection the full table could not follow is judged by its
+		// datagram counts, as below.
 	}
 	// Google QUIC, unknown versions, short headers of connections the
 	// tracker does not follow, other protocols: on port 443, or on a flow
