@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -85,4 +86,68 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkReadQUICPath reads a capture without UDP/443 (the generated
+// mix, its QUIC flows left out) with the QUIC tracker in the packet path
+// and without it. The two should cost the same: the tracker's filter turns
+// away a datagram that is not QUIC in a few nanoseconds. Measured
+// 2026-12-04 on a shared 2-core machine (-cpu 1, best of 3): 22.3 ms with
+// the tracker and 24.3 ms without for 49.7 MB, within the noise, and 23 482
+// against 23 479 allocations.
+func BenchmarkReadQUICPath(b *testing.B) {
+	var buf bytes.Buffer
+	if _, err := gencap.Generate(&buf, 100_000, 1); err != nil {
+		b.Fatal(err)
+	}
+	data := withoutUDP443(b, buf.Bytes())
+	for _, bc := range []struct {
+		name string
+		cfg  *Config
+	}{
+		{"quic", &Config{}},
+		{"no_quic", &Config{noQUIC: true}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var st Stats
+				if err := Read(bytes.NewReader(data), "bench.pcap", bc.cfg, &st, func(*Observation) {}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// withoutUDP443 returns the generated pcap (little endian, Ethernet, IPv4
+// or IPv6 without extension headers) without its UDP datagrams to or from
+// port 443.
+func withoutUDP443(tb testing.TB, data []byte) []byte {
+	out := append([]byte(nil), data[:24]...)
+	kept, dropped := 0, 0
+	for b := data[24:]; len(b) >= 16; {
+		n := int(binary.LittleEndian.Uint32(b[8:]))
+		rec, frame := b[:16+n], b[16:16+n]
+		b = b[16+n:]
+		var proto byte
+		var l4 []byte
+		switch binary.BigEndian.Uint16(frame[12:]) {
+		case 0x0800:
+			proto, l4 = frame[14+9], frame[14+int(frame[14]&0x0f)*4:]
+		case 0x86dd:
+			proto, l4 = frame[14+6], frame[14+40:]
+		}
+		if proto == protoUDP && (binary.BigEndian.Uint16(l4) == 443 || binary.BigEndian.Uint16(l4[2:]) == 443) {
+			dropped++
+			continue
+		}
+		kept++
+		out = append(out, rec...)
+	}
+	if dropped == 0 || kept == 0 {
+		tb.Fatalf("kept %d packets, dropped %d: want some of each", kept, dropped)
+	}
+	return out
 }

@@ -38,11 +38,21 @@ type dnsMessage struct {
 	answers  []netip.Addr
 	ttl      uint32
 	ech      bool // an HTTPS or SVCB answer for the name carries an ECH configuration
+
+	// ancount is the header's answer count; records is how many answer
+	// records were whole, fewer than ancount in a message cut short.
+	ancount, records int
 }
 
 // parseDNS decodes the header, the first question and the answer section
 // of a DNS message (RFC 1035, Section 4.1), following the CNAME chain from
 // the question to its addresses. The result does not alias b.
+//
+// A message cut short returns [errDNSShort] with m holding what came before
+// the cut: the header once its 12 bytes are there, the question name once
+// it is whole, and the addresses of the whole answer records (counted in
+// m.records). A capture's snaplen cuts answers this way, and their ID and
+// rcode still tell what the resolver said.
 func parseDNS(b []byte, m *dnsMessage) error {
 	*m = dnsMessage{answers: m.answers[:0]}
 	if len(b) < 12 {
@@ -53,6 +63,7 @@ func parseDNS(b []byte, m *dnsMessage) error {
 	m.rcode = b[3] & 0x0f
 	qd := int(binary.BigEndian.Uint16(b[4:]))
 	an := int(binary.BigEndian.Uint16(b[6:]))
+	m.ancount = an
 	off := 12
 	var name [256]byte
 	if qd == 0 {
@@ -63,11 +74,13 @@ func parseDNS(b []byte, m *dnsMessage) error {
 		if err != nil {
 			return err
 		}
+		if i == 0 {
+			m.question = string(n)
+		}
 		if next+4 > len(b) {
 			return errDNSShort
 		}
 		if i == 0 {
-			m.question = string(n)
 			m.qtype = binary.BigEndian.Uint16(b[next:])
 		}
 		off = next + 4
@@ -82,22 +95,27 @@ func parseDNS(b []byte, m *dnsMessage) error {
 	var owner [256]byte
 	start := off
 	ttl := uint32(0)
+	var short error // errDNSShort once a record is found cut
+	m.records = an
 	for pass := 0; pass < 2; pass++ {
 		off = start
-		for i := 0; i < an; i++ {
+		for i := 0; i < m.records; i++ {
 			o, next, err := readName(b, off, owner[:0])
+			if errors.Is(err, errDNSShort) || err == nil && next+10 > len(b) {
+				// The records before this one are whole: keep them.
+				m.records, short = i, errDNSShort
+				break
+			}
 			if err != nil {
 				return err
-			}
-			if next+10 > len(b) {
-				return errDNSShort
 			}
 			typ := binary.BigEndian.Uint16(b[next:])
 			rttl := binary.BigEndian.Uint32(b[next+4:])
 			rdlen := int(binary.BigEndian.Uint16(b[next+8:]))
 			rdata := next + 10
 			if rdata+rdlen > len(b) {
-				return errDNSShort
+				m.records, short = i, errDNSShort
+				break
 			}
 			off = rdata + rdlen
 			if string(o) != string(target) {
@@ -138,7 +156,7 @@ func parseDNS(b []byte, m *dnsMessage) error {
 		}
 	}
 	m.ttl = ttl
-	return nil
+	return short
 }
 
 func hasAddr(list []netip.Addr, a netip.Addr) bool {
@@ -230,11 +248,18 @@ func (t *dnsTable) init() { t.pending = make(map[dnsKey]dnsQuery) }
 // dnsMessage handles one DNS message from a client (query) or a server.
 func (d *decoder) dnsMessage(p *packet, b []byte, fromClient, tcp bool, client, server netip.AddrPort) {
 	m := &d.dns.msg
+	cut := false
 	if err := parseDNS(b, m); err != nil {
 		if !errors.Is(err, errDNSShort) || p.cut == 0 {
 			d.st.Fail(Packet(p.n), &ProblemError{Input: d.name, Locator: Packet(p.n), Err: err})
+			return
 		}
-		return
+		// Cut by the snaplen: the header is enough to pair an answer with
+		// its question, a question needs its name.
+		if len(b) < 12 || !m.response && m.question == "" {
+			return
+		}
+		cut = true
 	}
 	key := dnsKey{client: client, server: server, id: m.id, tcp: tcp}
 	if !m.response {
@@ -250,8 +275,10 @@ func (d *decoder) dnsMessage(p *packet, b []byte, fromClient, tcp bool, client, 
 	q, ok := d.dns.pending[key]
 	if ok {
 		delete(d.dns.pending, key)
-	} else {
+	} else if m.question != "" {
 		q = dnsQuery{name: m.question, n: p.n, t: p.t}
+	} else {
+		return // cut before its question, and no question to pair it with
 	}
 	o := &d.obs
 	tr := UDP
@@ -278,6 +305,9 @@ func (d *decoder) dnsMessage(p *packet, b []byte, fromClient, tcp bool, client, 
 			o.ECH = true
 			o.Detail = appendDetail(o.Detail, "its HTTPS record publishes an encrypted client hello configuration")
 		}
+		if cut && len(m.answers) == 0 {
+			o.Detail = "" // not "no address": the addresses may be past the cut
+		}
 	case 2:
 		o.block(DNSServFail, p.n, "rcode SERVFAIL")
 	case 3:
@@ -287,6 +317,11 @@ func (d *decoder) dnsMessage(p *packet, b []byte, fromClient, tcp bool, client, 
 	default:
 		o.Outcome = OutcomeUnknown
 		o.Detail = fmt.Sprintf("rcode %d", m.rcode)
+	}
+	if cut {
+		o.Detail = appendDetail(o.Detail, fmt.Sprintf(
+			"answer cut by the capture's snaplen at packet %d: %d of %d answer records read",
+			p.n, m.records, m.ancount))
 	}
 	d.emit(o)
 }

@@ -32,7 +32,7 @@
 //     SLL and SLL2, raw IP, BSD loopback, PPP/PPPoE, MPLS, 802.11 with
 //     radiotap, NFLOG), IPv4 and IPv6 headers, and tunnels (IP in IP, GRE,
 //     VXLAN, Geneve, GTP-U), decoded by hand into a packet on the stack.
-//   - ipfrag.go: bounded IPv4 fragment reassembly.
+//   - ipfrag.go: bounded IPv4 and IPv6 fragment reassembly, in one table.
 //   - flow.go: the flow table (keyed without allocation, bounded, idle
 //     flows judged and forgotten) and the decoder's state.
 //   - stream.go: bounded reassembly of the first bytes of each direction of
@@ -44,12 +44,14 @@
 //     alerts, ChangeCipherSpec and encrypted records.
 //   - http.go: what the first bytes of a flow are, HTTP/1.x requests (Host,
 //     CONNECT target) and the status line of the answer.
-//   - dns.go: DNS messages over UDP and TCP, questions paired with answers,
-//     CNAME chains followed, the name table filled.
+//   - dns.go: DNS messages over UDP and TCP, questions paired with answers
+//     (also answers cut by the snaplen, by their ID), CNAME chains
+//     followed, the name table filled.
 //   - icmp.go: ICMP and ICMPv6 destination unreachable matched to the flow
 //     or DNS question they quote.
-//   - udp.go: UDP dispatch (DNS, and port 443 for QUIC, whose decoding
-//     plugs into quicDatagram).
+//   - udp.go: UDP dispatch: DNS, QUIC datagrams to the [QUICTracker], and
+//     the flows of QUIC attempts it cannot follow (Google QUIC on port 443,
+//     a client Initial cut by the snaplen), judged by datagram counts.
 //
 // Memory does not grow with the capture's length: flows, fragments,
 // pending DNS questions and reassembly buffers all have bounds.
@@ -63,8 +65,6 @@
 // missing privilege ([PermissionError]) or interface
 // ([UnknownInterfaceError]).
 package capture
-
-// BUG(reassembly): IPv6 fragments are counted as skipped, not reassembled.
 
 // BUG(reassembly): only the first 8 KiB of a client stream and 12 KiB of a
 // server stream are reassembled; a later HTTP request on a kept-alive

@@ -65,7 +65,8 @@ type flow struct {
 	icmpN      int64
 	icmpDetail string
 
-	snapN int64 // first client data packet cut by the snaplen
+	snapN       int64 // first client data packet (or QUIC Initial) cut by the snaplen
+	quicUnreadN int64 // first client QUIC Initial that does not decrypt
 }
 
 // closed reports whether the flow has ended on the wire.
@@ -121,7 +122,9 @@ func newDecoder(name string, cfg *Config, st *Stats, emit func(*Observation)) *d
 		d.maxFlows = DefaultMaxFlows
 	}
 	d.dns.init()
-	d.quic = NewQUICTracker(QUICOptions{Done: d.quicDone})
+	if !cfg.noQUIC {
+		d.quic = NewQUICTracker(QUICOptions{Done: d.quicDone})
+	}
 	return d
 }
 
@@ -220,7 +223,9 @@ func (d *decoder) sweep(now time.Time, full bool) {
 
 // finish judges every flow still open at the end of the capture.
 func (d *decoder) finish() {
-	d.quic.Flush()
+	if d.quic != nil {
+		d.quic.Flush()
+	}
 	d.evicted = d.evicted[:0]
 	for _, f := range d.flows {
 		d.evicted = append(d.evicted, f)

@@ -68,7 +68,7 @@ func (d *decoder) icmp(p *packet) {
 		d.dnsUnreachable(&q, reason, detail)
 		return
 	}
-	if proto == protoUDP && d.quic.ICMP(netip.AddrPortFrom(q.src, q.sport), netip.AddrPortFrom(q.dst, q.dport), reason == ICMPProhibited, Packet(p.n)) {
+	if proto == protoUDP && d.quic != nil && d.quic.ICMP(netip.AddrPortFrom(q.src, q.sport), netip.AddrPortFrom(q.dst, q.dport), reason == ICMPProhibited, Packet(p.n)) {
 		return
 	}
 	if proto == protoUDP && q.dport != 443 {

@@ -26,7 +26,6 @@ const (
 	skipTransport   = "IP protocol other than TCP, UDP, ICMP"
 	skipSnaplen     = "cut by snaplen before the transport header"
 	skipFragment    = "IP fragment waiting for the rest of its datagram"
-	skipV6Fragment  = "IPv6 fragment"
 	skipFragDropped = "IP fragment dropped (reassembly table full)"
 )
 
@@ -302,11 +301,16 @@ func (d *decoder) ipv4(p *packet, b []byte, depth int) string {
 	proto := b[9]
 	frag := binary.BigEndian.Uint16(b[6:])
 	payload := b[ihl:]
-	if frag&0x3fff != 0 { // more fragments, or an offset
-		if cut > 0 {
-			return skipSnaplen
-		}
-		whole, reason := d.frags.add(p, b[:ihl], proto, frag, payload)
+	switch {
+	case frag&0x3fff == 0: // not a fragment
+	case cut > 0 && frag&0x1fff == 0:
+		// A first fragment cut short can never be reassembled, but it
+		// holds the transport header and the first bytes: read it as a
+		// packet cut by the snaplen.
+	case cut > 0:
+		return skipSnaplen
+	default:
+		whole, reason := d.frags.add4(p, b[:ihl], proto, frag, payload)
 		if whole == nil {
 			return reason
 		}
@@ -348,12 +352,22 @@ func (d *decoder) ipv6(p *packet, b []byte, depth int) string {
 				return skipSnaplen
 			}
 			off := binary.BigEndian.Uint16(b[2:])
-			if off&0xfff9 != 0 { // an offset, or more fragments to come
-				// TODO(reassembly): IPv6 fragments are counted, not
-				// reassembled; tunnels and DNS over IPv6 rarely fragment.
-				return skipV6Fragment
+			if off&0xfff9 == 0 || cut > 0 && off&0xfff8 == 0 {
+				// An atomic fragment (RFC 6946), the whole packet; or a
+				// first fragment cut short, read as a packet cut by the
+				// snaplen since its rest can never be reassembled.
+				next, b = b[0], b[8:]
+				continue
 			}
-			next, b = b[0], b[8:]
+			if cut > 0 {
+				return skipSnaplen
+			}
+			whole, proto, reason := d.frags.add6(p, b[:8], b[8:])
+			if whole == nil {
+				return reason
+			}
+			// The reassembled part may start with more extension headers.
+			next, b = proto, whole
 			continue
 		case 51: // authentication header
 			if len(b) < 8 {
@@ -441,7 +455,7 @@ func (d *decoder) transport(p *packet, proto uint8, b []byte, cut, depth int) st
 				return d.etherType(&inner, et, pl[n:], depth+1)
 			}
 		}
-		d.udp(p)
+		return d.udp(p)
 	case protoICMP, protoICMPv6:
 		p.payload = b
 		d.icmp(p)

@@ -28,6 +28,10 @@ type Config struct {
 	// Names, when set, is the name table DNS answers fill and unnamed flows
 	// are named from; otherwise the read uses a table of its own.
 	Names *NameTable
+
+	// noQUIC leaves the QUIC tracker out, so that a benchmark can measure
+	// what it costs datagrams that are not QUIC.
+	noQUIC bool
 }
 
 // readBufferSize is the buffered reader's size. pcapgo issues two reads per

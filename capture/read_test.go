@@ -80,6 +80,12 @@ func splitRecords(rec []byte, n int) []byte {
 func TestReadFlows(t *testing.T) {
 	tr := transcripts(t)
 	hello := tr["tls13_ok"][0].data // the ClientHello record
+	// A server that accepts TLS 1.3 only refuses a TLS 1.2 client with a
+	// protocol_version alert (RFC 8446, Section 6.2).
+	good := newPKI(t, "Test Public CA", apiHost)
+	refused := tlsTranscript(t,
+		&tls.Config{ServerName: apiHost, RootCAs: good.pool, MaxVersion: tls.VersionTLS12},
+		&tls.Config{Certificates: []tls.Certificate{good.cert}, MinVersion: tls.VersionTLS13})
 	cases := []struct {
 		name  string
 		build func(c *capBuilder)
@@ -113,6 +119,38 @@ func TestReadFlows(t *testing.T) {
 			k.replay(tr["tls13_intercept"], 1400)
 			k.clientRST()
 		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeBlocked, reason: TLSAlert, detail: "encrypted"}}},
+		{"server_alert_protocol_version", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.replay(refused, 1400)
+			k.serverFIN()
+		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeBlocked,
+			reason: TLSAlert, detail: "server alert fatal protocol_version (70)"}}},
+		{"server_alert_after_server_hello", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.replay(tr["tls12_ok"][:2], 1400)
+			k.server([]byte{
+				21,   // content type: alert
+				3, 3, // legacy record version: TLS 1.2
+				0, 2, // length
+				2,  // level: fatal
+				40, // description: handshake_failure
+			})
+		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeBlocked,
+			reason: TLSAlert, packet: 6, detail: "server alert fatal handshake_failure (40)"}}},
+		{"tls13_server_hello_not_finished", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.replay(tr["tls13_ok"][:2], 1400)
+		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeUnknown,
+			detail: "ServerHello (TLS 1.3) seen at packet 6, handshake not finished"}}},
+		{"tls12_server_hello_not_finished", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.replay(tr["tls12_ok"][:2], 1400)
+		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeUnknown,
+			detail: "ServerHello (TLS 1.2) seen at packet 5, handshake not finished"}}},
 		{"client_hello_two_segments_swapped", func(c *capBuilder) {
 			k := c.conn(labClient, labServer)
 			k.handshake()

@@ -270,6 +270,11 @@ func (d *decoder) judgeTLS(f *flow, o *Observation) {
 		o.block(Reset, f.rstN, resetBy(f)+" before the TLS handshake finished")
 	case f.finClient || f.finServer:
 		o.block(ClosedEarly, f.finN, "closed before the TLS handshake finished")
+	case t.serverHello:
+		// Neither finished nor refused: the capture ended, or the flow went
+		// idle, in the middle of the handshake.
+		o.Detail = appendDetail(o.Detail, fmt.Sprintf("ServerHello (%s) seen at packet %d, handshake not finished",
+			tlsVersionName(t.version), t.serverHelloN))
 	}
 }
 

@@ -260,6 +260,20 @@ func (d *decoder) serverHandshake(f *flow, n int64) {
 	}
 }
 
+// tlsVersionName names a protocol version as RFC 8446, Section 4.2.1 and
+// its predecessors number it: "TLS 1.3", "SSL 3.0", "TLS 1.3 draft 28".
+func tlsVersionName(v uint16) string {
+	switch {
+	case v == 0x0300:
+		return "SSL 3.0"
+	case v >= 0x0301 && v <= 0x0304:
+		return "TLS 1." + strconv.Itoa(int(v-0x0301))
+	case v>>8 == 0x7f:
+		return "TLS 1.3 draft " + strconv.Itoa(int(v&0xff))
+	}
+	return "version 0x" + strconv.FormatUint(uint64(v)|0x10000, 16)[1:]
+}
+
 // serverHelloVersion returns the version a ServerHello selects: the
 // supported_versions extension when present (RFC 8446, Section 4.2.1),
 // else legacy_version.

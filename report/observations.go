@@ -28,6 +28,9 @@ type observationJSON struct {
 	Detail     string     `json:"detail"`
 	Answers    []string   `json:"answers,omitempty"`
 	Issuer     string     `json:"issuer,omitempty"`
+	// ECH: a ClientHello with Encrypted Client Hello (host is its outer
+	// name), or on a lookup an HTTPS record publishing its configuration.
+	ECH bool `json:"ech,omitempty"`
 }
 
 // ObservationEncoder writes observations as JSON lines.
@@ -57,6 +60,7 @@ func (e *ObservationEncoder) Encode(o *capture.Observation) error {
 		Reason:     string(o.Reason),
 		Detail:     o.Detail,
 		Issuer:     o.Issuer,
+		ECH:        o.ECH,
 	}
 	if !o.Time.IsZero() {
 		t := o.Time.UTC()
