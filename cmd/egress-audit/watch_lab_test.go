@@ -24,9 +24,7 @@ import (
 //
 // It runs with the main lab: EGRESS_AUDIT_LAB=1, root and the lab's tools.
 func TestWatchLab(t *testing.T) {
-	if why := labSkip(); why != "" {
-		t.Skip(why)
-	}
+	requireLab(t)
 	l := newWatchLab(t)
 	tests := []struct {
 		name  string
