@@ -372,7 +372,9 @@ scenario() {
 	token-dropped | before-token-dropped)
 		rules="$TOKEN4 log prefix \"LAB-DROP \" group 0 queue-threshold 1 drop" ;;
 	token-reset)
-		rules="$TOKEN4 log prefix \"LAB-REJECT \" group 0 queue-threshold 1 reject with tcp reset" ;;
+		# A prefix of its own, apart from the ICMP reject's: a firewall
+		# log then tells a reset from a denial, as a capture does.
+		rules="$TOKEN4 log prefix \"LAB-RESET \" group 0 queue-threshold 1 reject with tcp reset" ;;
 	token-icmp-prohibited)
 		rules="$TOKEN4 log prefix \"LAB-REJECT \" group 0 queue-threshold 1 reject with icmpx type admin-prohibited" ;;
 	tls-intercepted)
