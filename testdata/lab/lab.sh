@@ -5,8 +5,14 @@
 # dumpcap tshark ulogd curl go.
 #
 #   lab.sh run <out-dir> [scenario...]   build, start, run scenarios, tear down
-#   lab.sh down                          tear down what a killed run left
+#   lab.sh up                            build and start, and leave it running
+#   lab.sh scenario <out-dir> scenario...  run scenarios in the lab that is up
+#   lab.sh down                          tear down (also what a killed run left)
 #   lab.sh list                          print the scenario names
+#
+# up, scenario and down let a test run its own program in the lab (ip netns
+# exec ealab-client ...) while scenarios run; all three must see the same
+# EGRESS_AUDIT_LAB_WORK.
 #
 # Every scenario NAME writes into <out-dir>:
 #   NAME.pcap (or .pcapng)   the client host's traffic (tcpdump or dumpcap)
@@ -484,6 +490,24 @@ run)
 			log "scenario $n: the capture missed segments; running it again"
 			scenario "$n" "$out"
 		fi
+	done
+	;;
+up)
+	need_tools
+	trap down EXIT
+	up
+	trap - EXIT
+	;;
+scenario)
+	[ $# -ge 3 ] || { echo "usage: lab.sh scenario <out-dir> scenario..." >&2; exit 2; }
+	[ -f "$WORK/pids/server" ] || { log "the lab is not up: run lab.sh up first"; exit 2; }
+	out=$(mkdir -p "$2" && cd "$2" && pwd)
+	shift 2
+	for n in "$@"; do
+		case " ${SCENARIOS[*]} " in
+		*" $n "*) scenario "$n" "$out" ;;
+		*) log "no scenario $n; see lab.sh list"; exit 2 ;;
+		esac
 	done
 	;;
 down) down ;;
