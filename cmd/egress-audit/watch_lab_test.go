@@ -20,8 +20,8 @@ import (
 // watch on the client host's interface while lab.sh plays a scenario, and
 // checks the live lines, the final report, and that auditing the capture
 // watch saved (--write) gives the same verdicts. The blocking is done by
-// the lab's forward firewall, as on a real network. The allowed case ends
-// watch with SIGINT, as Ctrl-C would.
+// the lab's forward firewall, as on a real network: a drop, a reset and an
+// ICMP error. The allowed case ends watch with SIGINT, as Ctrl-C would.
 //
 // It runs with the main lab: EGRESS_AUDIT_LAB=1, root and the lab's tools.
 // It uses the main lab's namespaces, so it cannot run beside TestLab; go
@@ -45,6 +45,10 @@ func TestWatchLab(t *testing.T) {
 		{name: "token_reset", scenario: "token-reset", until: "oauth-token",
 			calls: tokenBlocked("reset"),
 			lines: []string{"oauth-token blocked reset", "list-sessions missing dependency-blocked"}},
+		// The kernel filter must let the firewall's ICMP error through.
+		{name: "token_icmp", scenario: "token-icmp-prohibited", until: "oauth-token",
+			calls: tokenBlocked("icmp-prohibited"),
+			lines: []string{"oauth-token blocked icmp-prohibited", "list-sessions missing dependency-blocked"}},
 		{name: "allowed_sigint", scenario: "allowed", calls: labAllOK,
 			lines: []string{"oauth-token ok", "list-sessions ok", "list-okrs ok", "create-task ok"}},
 	}
