@@ -2,6 +2,7 @@ package rules
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -430,24 +431,37 @@ func TestResolverPorts(t *testing.T) {
 	if r.Summary.Unexpected != 2 {
 		t.Errorf("summary unexpected = %d, want 2", r.Summary.Unexpected)
 	}
-	note := "4 destinations reached on a DNS port (53, 853) are counted as resolvers, class known: 198.51.100.53:53, 198.51.100.9:53, [2001:db8:2::53]:53, dns.example.net:853"
+	note := "4 destinations reached on a DNS port (53, 853) are counted as resolvers, class known: 198.51.100.9:53, 198.51.100.53:53, [2001:db8:2::53]:53, dns.example.net:853"
 	if !slices.Contains(r.Notes, note) {
 		t.Errorf("notes = %q, want %q", r.Notes, note)
 	}
 }
 
+// Past a few resolvers, the note counts the rest.
+func TestResolverNoteBounded(t *testing.T) {
+	cl := NewClassifier(DefaultCatalog(), Options{})
+	for i := range 6 {
+		cl.Add(obs{server: fmt.Sprintf("198.51.100.%d:53", 10+i), outcome: ok}.observation(i))
+	}
+	want := "6 destinations reached on a DNS port (53, 853) are counted as resolvers, class known: 198.51.100.10:53, 198.51.100.11:53, 198.51.100.12:53, 198.51.100.13:53 and 2 more"
+	if r := cl.Report(nil); !slices.Contains(r.Notes, want) || r.Summary.Destinations[ClassKnown] != 6 {
+		t.Errorf("notes = %q, known = %d; want %q and 6", r.Notes, r.Summary.Destinations[ClassKnown], want)
+	}
+}
+
 func TestResolverNote(t *testing.T) {
 	tests := []struct {
-		in   []string
-		want string
+		n     int
+		named []string
+		want  string
 	}{
-		{[]string{"[2001:db8:2::53]:53"}, "1 destination reached on a DNS port (53, 853) is counted as a resolver, class known: [2001:db8:2::53]:53"},
-		{[]string{"a:53", "b:53", "c:53", "d:53", "e:53", "f:853"},
+		{1, []string{"[2001:db8:2::53]:53"}, "1 destination reached on a DNS port (53, 853) is counted as a resolver, class known: [2001:db8:2::53]:53"},
+		{6, []string{"a:53", "b:53", "c:53", "d:53"},
 			"6 destinations reached on a DNS port (53, 853) are counted as resolvers, class known: a:53, b:53, c:53, d:53 and 2 more"},
 	}
 	for _, tc := range tests {
-		if got := resolverNote(tc.in); got != tc.want {
-			t.Errorf("resolverNote(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := resolverNote(tc.n, tc.named); got != tc.want {
+			t.Errorf("resolverNote(%d, %q) = %q, want %q", tc.n, tc.named, got, tc.want)
 		}
 	}
 }

@@ -53,7 +53,10 @@ func (c *Classifier) Report(inputs []InputReport) *Report {
 		r.Summary.Calls[cr.Status]++
 	}
 
-	var resolvers []string
+	var (
+		nResolvers int
+		resolvers  []string // the first few, in the order of dests
+	)
 	for _, a := range dests {
 		d := Destination{
 			Host:       a.host,
@@ -91,7 +94,9 @@ func (c *Classifier) Report(inputs []InputReport) *Report {
 			// queries as flows to port 53: both must agree that the
 			// resolver in use is no stranger.
 			d.Class = ClassKnown
-			resolvers = append(resolvers, hostPortString(d.Host, d.Port))
+			if nResolvers++; len(resolvers) < maxResolversNamed {
+				resolvers = append(resolvers, hostPortString(d.Host, d.Port))
+			}
 		default:
 			d.Class = ClassUnexpected
 		}
@@ -114,9 +119,8 @@ func (c *Classifier) Report(inputs []InputReport) *Report {
 	}
 	r.Summary.Unexpected = r.Summary.Destinations[ClassUnexpected]
 
-	if len(resolvers) > 0 {
-		sort.Strings(resolvers)
-		r.Notes = append(r.Notes, resolverNote(resolvers))
+	if nResolvers > 0 {
+		r.Notes = append(r.Notes, resolverNote(nResolvers, resolvers))
 	}
 	if c.outsideClients > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("%d observations from clients outside the audited ranges were left out", c.outsideClients))
@@ -422,8 +426,6 @@ func classRank(class string) int {
 	return 3
 }
 
-// known reports whether the user accepts host (or, for an unnamed flow, one
-// of its addresses) as an expected destination.
 // resolverPort reports whether port serves DNS (RFC 1035, Section 4.2) or
 // DNS over TLS (RFC 7858, Section 3.1).
 func resolverPort(port uint16) bool { return port == 53 || port == 853 }
@@ -432,21 +434,18 @@ func resolverPort(port uint16) bool { return port == 53 || port == 853 }
 // exact.
 const maxResolversNamed = 4
 
-// resolverNote says which destinations were counted as resolvers.
-func resolverNote(resolvers []string) string {
-	named := resolvers
-	if len(named) > maxResolversNamed {
-		named = named[:maxResolversNamed]
-	}
+// resolverNote says that n destinations were counted as resolvers, naming
+// the first of them.
+func resolverNote(n int, named []string) string {
 	list := strings.Join(named, ", ")
-	if more := len(resolvers) - len(named); more > 0 {
+	if more := n - len(named); more > 0 {
 		list += fmt.Sprintf(" and %d more", more)
 	}
 	what := "destination reached on a DNS port (53, 853) is counted as a resolver, class known"
-	if len(resolvers) > 1 {
+	if n > 1 {
 		what = "destinations reached on a DNS port (53, 853) are counted as resolvers, class known"
 	}
-	return fmt.Sprintf("%d %s: %s", len(resolvers), what, list)
+	return fmt.Sprintf("%d %s: %s", n, what, list)
 }
 
 // hostPortString joins a destination's host and port, with an IPv6
@@ -461,6 +460,8 @@ func hostPortString(host string, port int) string {
 	return host + ":" + strconv.Itoa(port)
 }
 
+// known reports whether the user accepts host (or, for an unnamed flow, one
+// of its addresses) as an expected destination.
 func (c *Classifier) known(host string, addrs []netip.Addr) bool {
 	for _, k := range c.opts.Known {
 		k = strings.ToLower(k)
