@@ -7,11 +7,12 @@ import (
 )
 
 // LiveFilter returns a BPF program for Ethernet frames that keeps what an
-// audit needs and drops the rest in the kernel: ICMP and ICMPv6 (errors
-// name the flows they answer), DNS over UDP and TCP, TCP and UDP to or from
-// the given ports (the catalog's and the proxy's), and IP fragments (a
-// fragmented DNS answer has no ports past its first piece). Frames with an
-// 802.1Q tag are kept whole, for the decoder to judge.
+// audit needs and drops the rest in the kernel: ICMP and ICMPv6 errors
+// (they name the flows they answer; echoes, neighbour discovery and MLD
+// name none), DNS over UDP and TCP, TCP and UDP to or from the given ports
+// (the catalog's and the proxy's), and IP fragments (a fragmented DNS
+// answer has no ports past its first piece). Frames with an 802.1Q tag are
+// kept whole, for the decoder to judge.
 func LiveFilter(ports []uint16) ([]bpf.RawInstruction, error) {
 	ports = append([]uint16{53}, ports...)
 	if len(ports) > 40 {
@@ -26,7 +27,7 @@ func LiveFilter(ports []uint16) ([]bpf.RawInstruction, error) {
 
 	a.label("ipv4")
 	a.op(bpf.LoadAbsolute{Off: 23, Size: 1}) // protocol
-	a.jeq(1, "accept", "")
+	a.jeq(1, "ipv4-icmp", "")
 	a.jeq(6, "ipv4-ports", "")
 	a.jeq(17, "ipv4-ports", "reject")
 	a.label("ipv4-ports")
@@ -38,12 +39,30 @@ func LiveFilter(ports []uint16) ([]bpf.RawInstruction, error) {
 	a.op(bpf.LoadIndirect{Off: 16, Size: 2})
 	a.ports(ports, "accept", "reject")
 
+	// RFC 792 and RFC 1122, Section 3.2.2: destination unreachable (3),
+	// source quench (4), redirect (5), time exceeded (11) and parameter
+	// problem (12) quote the datagram they answer.
+	a.label("ipv4-icmp")
+	a.op(bpf.LoadAbsolute{Off: 20, Size: 2})
+	a.jset(0x1fff, "accept", "") // a later fragment carries no type
+	a.op(bpf.LoadMemShift{Off: 14})
+	a.op(bpf.LoadIndirect{Off: 14, Size: 1}) // ICMP type
+	a.ports([]uint16{3, 4, 5, 11, 12}, "accept", "reject")
+
 	a.label("ipv6")
 	a.op(bpf.LoadAbsolute{Off: 20, Size: 1}) // next header
-	a.jeq(58, "accept", "")
+	a.jeq(58, "ipv6-icmp", "")
 	a.jeq(44, "accept", "")
 	a.jeq(6, "ipv6-ports", "")
 	a.jeq(17, "ipv6-ports", "reject")
+
+	// RFC 4443, Section 2.1: the error messages are types 1 to 4
+	// (unreachable, packet too big, time exceeded, parameter problem).
+	a.label("ipv6-icmp")
+	a.op(bpf.LoadAbsolute{Off: 54, Size: 1}) // ICMPv6 type
+	a.jeq(0, "reject", "")
+	a.jgt(4, "reject", "accept")
+
 	a.label("ipv6-ports")
 	a.op(bpf.LoadAbsolute{Off: 54, Size: 2})
 	a.ports(ports, "accept", "")
@@ -84,8 +103,10 @@ func (a *asm) jump(i bpf.JumpIf, t, f string) {
 
 func (a *asm) jeq(v uint32, t, f string)  { a.jump(bpf.JumpIf{Cond: bpf.JumpEqual, Val: v}, t, f) }
 func (a *asm) jset(v uint32, t, f string) { a.jump(bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: v}, t, f) }
+func (a *asm) jgt(v uint32, t, f string)  { a.jump(bpf.JumpIf{Cond: bpf.JumpGreaterThan, Val: v}, t, f) }
 
-// ports jumps to t when A holds one of ports, else to f.
+// ports jumps to t when A holds one of ports (or of any small values, such
+// as ICMP types), else to f.
 func (a *asm) ports(ports []uint16, t, f string) {
 	for i, p := range ports {
 		if i == len(ports)-1 {

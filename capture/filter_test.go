@@ -62,6 +62,20 @@ func TestLiveFilter(t *testing.T) {
 	withOptions.Options = []layers.IPv4Option{{OptionType: 1}, {OptionType: 1}, {OptionType: 1}, {OptionType: 1}}
 	fragment := v4(layers.IPProtocolUDP)
 	fragment.FragOffset = 185
+	icmp4 := func(typ, code uint8) []byte {
+		return ethFrame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolICMPv4), &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(typ, code)})
+	}
+	icmp6 := func(typ uint8) []byte {
+		// The message body is four bytes of zeros: enough for the filter,
+		// which reads only the type.
+		return ethFrame(t, layers.EthernetTypeIPv6, v6(layers.IPProtocolICMPv6), &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(typ, 0)}, gopacket.Payload(make([]byte, 4)))
+	}
+	icmpWithOptions := v4(layers.IPProtocolICMPv4)
+	icmpWithOptions.Options = withOptions.Options
+	// A later piece of a fragmented ICMP error: its first bytes are the
+	// quoted datagram, not an ICMP type, so it is kept for reassembly.
+	icmpFragment := v4(layers.IPProtocolICMPv4)
+	icmpFragment.FragOffset = 185
 	tests := []struct {
 		name  string
 		frame []byte
@@ -76,11 +90,34 @@ func TestLiveFilter(t *testing.T) {
 		{"udp_quic", ethFrame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolUDP), &layers.UDP{SrcPort: 5353, DstPort: 443}, payload), true},
 		{"udp_ntp", ethFrame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolUDP), &layers.UDP{SrcPort: 123, DstPort: 123}, payload), false},
 		{"ipv4_fragment", ethFrame(t, layers.EthernetTypeIPv4, fragment, payload), true},
-		{"icmp", ethFrame(t, layers.EthernetTypeIPv4, v4(layers.IPProtocolICMPv4), &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(3, 13)}), true},
+		{"icmp_unreachable", icmp4(3, 13), true},
+		{"icmp_source_quench", icmp4(4, 0), true},
+		{"icmp_redirect", icmp4(5, 1), true},
+		{"icmp_time_exceeded", icmp4(11, 0), true},
+		{"icmp_parameter_problem", icmp4(12, 0), true},
+		{"icmp_echo_reply", icmp4(0, 0), false},
+		{"icmp_echo_request", icmp4(8, 0), false},
+		{"icmp_router_advertisement", icmp4(9, 0), false},
+		{"icmp_timestamp", icmp4(13, 0), false},
+		{"icmp_ip_options_unreachable", ethFrame(t, layers.EthernetTypeIPv4, icmpWithOptions, &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(3, 1)}), true},
+		{"icmp_ip_options_echo", ethFrame(t, layers.EthernetTypeIPv4, icmpWithOptions, &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(8, 0)}), false},
+		{"icmp_later_fragment", ethFrame(t, layers.EthernetTypeIPv4, icmpFragment, payload), true},
 		{"ipv6_tcp_443", ethFrame(t, layers.EthernetTypeIPv6, v6(layers.IPProtocolTCP), &layers.TCP{SrcPort: 40000, DstPort: 443}), true},
 		{"ipv6_tcp_22", ethFrame(t, layers.EthernetTypeIPv6, v6(layers.IPProtocolTCP), &layers.TCP{SrcPort: 40000, DstPort: 22}), false},
 		{"ipv6_udp_dns_reply", ethFrame(t, layers.EthernetTypeIPv6, v6(layers.IPProtocolUDP), &layers.UDP{SrcPort: 53, DstPort: 40000}, payload), true},
-		{"icmpv6", ethFrame(t, layers.EthernetTypeIPv6, v6(layers.IPProtocolICMPv6), &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(1, 1)}), true},
+		{"icmpv6_reserved", icmp6(0), false},
+		{"icmpv6_unreachable", icmp6(1), true},
+		{"icmpv6_packet_too_big", icmp6(2), true},
+		{"icmpv6_time_exceeded", icmp6(3), true},
+		{"icmpv6_parameter_problem", icmp6(4), true},
+		{"icmpv6_private_error", icmp6(100), false},
+		{"icmpv6_echo_request", icmp6(128), false},
+		{"icmpv6_echo_reply", icmp6(129), false},
+		{"icmpv6_mld_report", icmp6(131), false},
+		{"icmpv6_router_solicitation", icmp6(133), false},
+		{"icmpv6_neighbor_solicitation", icmp6(135), false},
+		{"icmpv6_neighbor_advertisement", icmp6(136), false},
+		{"icmpv6_mldv2_report", icmp6(143), false},
 		{"arp", ethFrame(t, layers.EthernetTypeARP, &layers.ARP{AddrType: 1, Protocol: 0x0800, HwAddressSize: 6, ProtAddressSize: 4,
 			SourceHwAddress: make([]byte, 6), SourceProtAddress: make([]byte, 4), DstHwAddress: make([]byte, 6), DstProtAddress: make([]byte, 4)}), false},
 	}

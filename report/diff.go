@@ -466,7 +466,7 @@ func DiffTable(w io.Writer, d *Diff) error {
 		c := &d.Calls[i]
 		calls.Append([]string{
 			callID(c),
-			fmt.Sprintf("%s:%d", c.Host, c.Port),
+			hostPort(c.Host, c.Port),
 			c.Change,
 			callText(c.Before),
 			callText(c.After),
@@ -496,7 +496,7 @@ func DiffTable(w io.Writer, d *Diff) error {
 			if c.Finding != "" {
 				change += " (" + c.Finding + ")"
 			}
-			dests.Append([]string{hostAndPort(c.Host, c.Port), change, destText(c.Before), destText(c.After)})
+			dests.Append([]string{hostPort(c.Host, c.Port), change, destText(c.Before), destText(c.After)})
 		}
 		if err := dests.Render(); err != nil {
 			return err
@@ -508,14 +508,6 @@ func DiffTable(w io.Writer, d *Diff) error {
 	fmt.Fprintf(w, "Destinations: %s.\n", changeCounts(d.Summary.Destinations, destChanges...))
 	fmt.Fprintln(w, verdictLine(d))
 	return nil
-}
-
-func hostAndPort(host string, port int) string {
-	host = Clean(host)
-	if port == 0 {
-		return host
-	}
-	return host + ":" + strconv.Itoa(port)
 }
 
 // verdictLine says in one sentence whether the change is safe.
@@ -570,8 +562,8 @@ func DiffMarkdown(w io.Writer, d *Diff) error {
 		if c.Change == ChangeRegressed || c.Change == ChangeFixed {
 			change = "**" + change + "**"
 		}
-		fmt.Fprintf(w, "| %s | `%s:%d` | %s | %s | %s | %s |\n",
-			mdEscape(callID(c)), c.Host, c.Port, change,
+		fmt.Fprintf(w, "| %s | `%s` | %s | %s | %s | %s |\n",
+			mdEscape(callID(c)), hostPortRaw(c.Host, c.Port), change,
 			mdEscape(callText(c.Before)), mdEscape(callText(c.After)), mdEscape(callNote(c)))
 	}
 	fmt.Fprintln(w)
@@ -593,7 +585,7 @@ func DiffMarkdown(w io.Writer, d *Diff) error {
 			change = "**" + change + " (" + c.Finding + ")**"
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n",
-			mdEscape(hostAndPort(c.Host, c.Port)), change,
+			mdEscape(hostPort(c.Host, c.Port)), change,
 			mdEscape(destText(c.Before)), mdEscape(destText(c.After)))
 	}
 	if changed == 0 {

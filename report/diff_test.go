@@ -123,7 +123,7 @@ func TestCompareTransitions(t *testing.T) {
 		"app.gtmhub.com:443":      ChangeUnchanged + " ", // mixed on both sides
 	}
 	for _, c := range d.Destinations {
-		k := hostAndPort(c.Host, c.Port)
+		k := hostPort(c.Host, c.Port)
 		got := c.Change + " " + c.Finding
 		if want, ok := wantDests[k]; !ok || got != want {
 			t.Errorf("destination %s: %q, want %q", k, got, want)

@@ -31,7 +31,7 @@ func Hint(r *rules.Report) string {
 			groups[kind] = g
 			order = append(order, kind)
 		}
-		hp := fmt.Sprintf("%s:%d", c.Host, c.Port)
+		hp := hostPortRaw(c.Host, c.Port)
 		if kind == fixDNS || kind == fixTLS {
 			hp = c.Host
 		}

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -201,9 +202,15 @@ func codeSpan(s string) string {
 	return strings.ReplaceAll(s, "|", "\\|")
 }
 
+// hostPortRaw joins a host and a port as a URL would: an IPv6 address in
+// brackets, so that the port cannot be read as the address's last group.
+// Only an address is bracketed: a name holding a colon is shown as it is.
 func hostPortRaw(host string, port int) string {
 	if port == 0 {
 		return host
+	}
+	if a, err := netip.ParseAddr(host); err == nil && a.Is6() {
+		host = "[" + host + "]"
 	}
 	return host + ":" + strconv.Itoa(port)
 }

@@ -333,13 +333,7 @@ func boldWords(h string) string {
 	return strings.Join(words, " ")
 }
 
-func hostPort(host string, port int) string {
-	h := Clean(host)
-	if port != 0 {
-		h += ":" + strconv.Itoa(port)
-	}
-	return h
-}
+func hostPort(host string, port int) string { return hostPortRaw(Clean(host), port) }
 
 func reasonText(reason, detail string) string {
 	switch {

@@ -2,12 +2,14 @@ package report
 
 import (
 	"bytes"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
 
+	"github.com/egress-audit/egress-audit/capture"
 	"github.com/egress-audit/egress-audit/rules"
 )
 
@@ -132,5 +134,44 @@ func TestCutWords(t *testing.T) {
 				t.Errorf("cutWords(%q, %d) = %q, want %q", tc.in, tc.width, got, tc.want)
 			}
 		})
+	}
+}
+
+// An IPv6 destination is written [addr]:port wherever host and port are
+// joined, so that the port is not read as the address's last group.
+func TestIPv6HostPort(t *testing.T) {
+	cl := rules.NewClassifier(rules.DefaultCatalog(), rules.Options{})
+	for _, server := range []string{"[2001:db8:3::99]:443", "[2001:db8:2::53]:53"} {
+		cl.Add(&capture.Observation{
+			Kind:      capture.Connection,
+			Input:     "v6.log",
+			Locator:   capture.Line(1),
+			Client:    netip.MustParseAddrPort("[2001:db8:1::10]:40000"),
+			Server:    netip.MustParseAddrPort(server),
+			Transport: capture.UDP,
+			Outcome:   capture.OutcomeOK,
+		})
+	}
+	rep := cl.Report(nil)
+	for _, w := range writers {
+		if w.ext == "json" || w.ext == "csv" {
+			continue // host and port are fields of their own
+		}
+		var buf bytes.Buffer
+		if err := w.write(&buf, rep); err != nil {
+			t.Fatalf("%s: %v", w.ext, err)
+		}
+		out := buf.String()
+		if w.ext == "md" {
+			out = strings.NewReplacer(`\[`, "[", `\]`, "]").Replace(out) // as rendered
+		}
+		for _, want := range []string{"[2001:db8:3::99]:443", "[2001:db8:2::53]:53"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s report lacks %s:\n%s", w.ext, want, out)
+			}
+		}
+		if strings.Contains(out, "2001:db8:2::53:53") {
+			t.Errorf("%s report joins address and port without brackets:\n%s", w.ext, out)
+		}
 	}
 }

@@ -2,8 +2,10 @@ package rules
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -389,6 +391,87 @@ func TestValidateOptions(t *testing.T) {
 		}
 		if got != tc.want {
 			t.Errorf("ValidateOptions(%+v) = %q, want %q", tc.opts, got, tc.want)
+		}
+	}
+}
+
+// A firewall log shows DNS queries as flows to port 53, where a capture
+// reads them as naming evidence: such flows, and DNS over TLS, are counted
+// as resolvers, whichever input they came from.
+func TestResolverPorts(t *testing.T) {
+	cl := NewClassifier(DefaultCatalog(), Options{})
+	for i, o := range []obs{
+		{server: "198.51.100.53:53", outcome: ok},
+		{server: "198.51.100.53:53", outcome: ok},
+		{server: "[2001:db8:2::53]:53", outcome: ok},
+		{host: "dns.example.net", server: "203.0.113.53:853", source: capture.SourceSNI, outcome: ok},
+		{server: "198.51.100.9:53", outcome: blocked, reason: capture.FirewallDeny},
+		// The same resolver reached on another port is a stranger there.
+		{server: "198.51.100.53:443", outcome: ok},
+		{server: "203.0.113.99:8853", outcome: ok},
+	} {
+		cl.Add(o.observation(i))
+	}
+	r := cl.Report(nil)
+	type dest struct {
+		host  string
+		port  int
+		class string
+	}
+	var got []dest
+	for _, d := range r.Destinations {
+		got = append(got, dest{d.Host, d.Port, d.Class})
+	}
+	want := []dest{
+		{"198.51.100.53", 443, ClassUnexpected},
+		{"203.0.113.99", 8853, ClassUnexpected},
+		{"198.51.100.53", 53, ClassKnown},
+		{"198.51.100.9", 53, ClassKnown},
+		{"2001:db8:2::53", 53, ClassKnown},
+		{"dns.example.net", 853, ClassKnown},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("destinations = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("destination %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+	if r.Summary.Unexpected != 2 {
+		t.Errorf("summary unexpected = %d, want 2", r.Summary.Unexpected)
+	}
+	note := "4 destinations reached on a DNS port (53, 853) are counted as resolvers, class known: 198.51.100.9:53, 198.51.100.53:53, [2001:db8:2::53]:53, dns.example.net:853"
+	if !slices.Contains(r.Notes, note) {
+		t.Errorf("notes = %q, want %q", r.Notes, note)
+	}
+}
+
+// Past a few resolvers, the note counts the rest.
+func TestResolverNoteBounded(t *testing.T) {
+	cl := NewClassifier(DefaultCatalog(), Options{})
+	for i := range 6 {
+		cl.Add(obs{server: fmt.Sprintf("198.51.100.%d:53", 10+i), outcome: ok}.observation(i))
+	}
+	want := "6 destinations reached on a DNS port (53, 853) are counted as resolvers, class known: 198.51.100.10:53, 198.51.100.11:53, 198.51.100.12:53, 198.51.100.13:53 and 2 more"
+	if r := cl.Report(nil); !slices.Contains(r.Notes, want) || r.Summary.Destinations[ClassKnown] != 6 {
+		t.Errorf("notes = %q, known = %d; want %q and 6", r.Notes, r.Summary.Destinations[ClassKnown], want)
+	}
+}
+
+func TestResolverNote(t *testing.T) {
+	tests := []struct {
+		n     int
+		named []string
+		want  string
+	}{
+		{1, []string{"[2001:db8:2::53]:53"}, "1 destination reached on a DNS port (53, 853) is counted as a resolver, class known: [2001:db8:2::53]:53"},
+		{6, []string{"a:53", "b:53", "c:53", "d:53"},
+			"6 destinations reached on a DNS port (53, 853) are counted as resolvers, class known: a:53, b:53, c:53, d:53 and 2 more"},
+	}
+	for _, tc := range tests {
+		if got := resolverNote(tc.n, tc.named); got != tc.want {
+			t.Errorf("resolverNote(%d, %q) = %q, want %q", tc.n, tc.named, got, tc.want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/egress-audit/egress-audit/capture"
@@ -52,6 +53,10 @@ func (c *Classifier) Report(inputs []InputReport) *Report {
 		r.Summary.Calls[cr.Status]++
 	}
 
+	var (
+		nResolvers int
+		resolvers  []string // the first few, in the order of dests
+	)
 	for _, a := range dests {
 		d := Destination{
 			Host:       a.host,
@@ -83,6 +88,15 @@ func (c *Classifier) Report(inputs []InputReport) *Report {
 			d.Class = ClassOtherDatacenter
 		case c.known(a.host, a.addrs):
 			d.Class = ClassKnown
+		case resolverPort(a.port):
+			// A capture reads DNS as naming evidence and lists no
+			// destination for it, but a firewall log shows the same
+			// queries as flows to port 53: both must agree that the
+			// resolver in use is no stranger.
+			d.Class = ClassKnown
+			if nResolvers++; len(resolvers) < maxResolversNamed {
+				resolvers = append(resolvers, hostPortString(d.Host, d.Port))
+			}
 		default:
 			d.Class = ClassUnexpected
 		}
@@ -106,6 +120,9 @@ func (c *Classifier) Report(inputs []InputReport) *Report {
 	}
 	r.Summary.Unexpected = r.Summary.Destinations[ClassUnexpected]
 
+	if nResolvers > 0 {
+		r.Notes = append(r.Notes, resolverNote(nResolvers, resolvers))
+	}
 	if c.outsideClients > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("%d observations from clients outside the audited ranges were left out", c.outsideClients))
 	}
@@ -408,6 +425,40 @@ func classRank(class string) int {
 		return 2
 	}
 	return 3
+}
+
+// resolverPort reports whether port serves DNS (RFC 1035, Section 4.2) or
+// DNS over TLS (RFC 7858, Section 3.1).
+func resolverPort(port uint16) bool { return port == 53 || port == 853 }
+
+// maxResolversNamed bounds the resolvers a note names; the count stays
+// exact.
+const maxResolversNamed = 4
+
+// resolverNote says that n destinations were counted as resolvers, naming
+// the first of them.
+func resolverNote(n int, named []string) string {
+	list := strings.Join(named, ", ")
+	if more := n - len(named); more > 0 {
+		list += fmt.Sprintf(" and %d more", more)
+	}
+	what := "destination reached on a DNS port (53, 853) is counted as a resolver, class known"
+	if n > 1 {
+		what = "destinations reached on a DNS port (53, 853) are counted as resolvers, class known"
+	}
+	return fmt.Sprintf("%d %s: %s", n, what, list)
+}
+
+// hostPortString joins a destination's host and port, with an IPv6
+// address in brackets.
+func hostPortString(host string, port int) string {
+	if port == 0 {
+		return host
+	}
+	if a, err := netip.ParseAddr(host); err == nil && a.Is6() {
+		host = "[" + host + "]"
+	}
+	return host + ":" + strconv.Itoa(port)
 }
 
 // known reports whether the user accepts host (or, for an unnamed flow, one

@@ -69,16 +69,29 @@ type labCase struct {
 	dests map[string]string
 	// ips maps a destination host to an address it must list.
 	ips map[string]string
+	// ports maps a destination host to its port.
+	ports map[string]int
 	// sources maps a destination host to how its name was learned.
 	sources map[string]string
 	// evidence is a substring of the detail of oauth-token's evidence.
 	evidence string
 	note     string // a substring of one of the report's notes
+	// unexpected lists every destination of class unexpected, by host,
+	// in the report's order; none when empty.
+	unexpected []string
+	// helloSegments, when set, is how many TCP segments carry every
+	// ClientHello of the capture; maxFrame is the length on the wire of
+	// its largest frame.
+	helloSegments int
+	maxFrame      int
 	// defect, when set, names a known defect that makes the case fail: the
 	// case is skipped while it fails and fails once it passes, so that the
 	// mark is dropped with the fix.
 	defect string
 }
+
+// unexpectedEgress are the strangers the unexpected-egress scenario calls.
+var unexpectedEgress = []string{"203.0.113.99", "telemetry.example.net", "updates.example.com"}
 
 var labCases = []labCase{
 	// Captures of the client host.
@@ -89,9 +102,11 @@ var labCases = []labCase{
 	// The Go client's ClientHello spans two segments: the name must come
 	// from the reassembled SNI, not from DNS.
 	{name: "allowed_go_pcap", scenario: "allowed-go", inputs: []string{".pcap"}, calls: labAllOK,
-		sources: map[string]string{"auth.gtmhub.com": "sni", "app.gtmhub.com": "sni"}},
+		sources:       map[string]string{"auth.gtmhub.com": "sni", "app.gtmhub.com": "sni"},
+		helloSegments: 2},
 	{name: "go_mtu1280_pcap", scenario: "go-mtu1280", inputs: []string{".pcap"}, calls: labAllOK,
-		sources: map[string]string{"auth.gtmhub.com": "sni", "app.gtmhub.com": "sni"}},
+		sources:       map[string]string{"auth.gtmhub.com": "sni", "app.gtmhub.com": "sni"},
+		helloSegments: 2, maxFrame: 1280 + 14},
 	{name: "token_dropped_pcap", scenario: "token-dropped", inputs: []string{".pcap"}, calls: tokenBlocked("no-response"),
 		sources: map[string]string{"auth.gtmhub.com": "dns"}},
 	{name: "token_reset_pcap_nano", scenario: "token-reset", inputs: []string{".pcap"}, calls: tokenBlocked("reset")},
@@ -108,7 +123,8 @@ var labCases = []labCase{
 			"updates.example.com":   "unexpected/allowed",
 			"telemetry.example.net": "unexpected/allowed",
 			"203.0.113.99":          "unexpected/allowed",
-		}},
+		},
+		unexpected: unexpectedEgress},
 	{name: "ipv6_only_pcapng", scenario: "ipv6-only", inputs: []string{".pcapng"}, calls: labAllOK,
 		ips: map[string]string{"auth.gtmhub.com": "2001:db8:3::10", "app.gtmhub.com": "2001:db8:3::11"}},
 	{name: "other_datacenter_pcap", scenario: "after-token-allowed", inputs: []string{".pcap"}, args: []string{"--datacenter", "us"},
@@ -127,19 +143,41 @@ var labCases = []labCase{
 	// The resolver's query log alone.
 	{name: "token_nxdomain_dnsmasq", scenario: "token-nxdomain", inputs: []string{"-dnsmasq.log"}, calls: tokenBlocked("dns-nxdomain")},
 
-	// The firewall's log, named by the resolver's log beside it.
-	{name: "allowed_netfilter", scenario: "allowed", inputs: []string{"-netfilter.log", "-dnsmasq.log"}, calls: labAllOK},
-	{name: "token_dropped_netfilter", scenario: "token-dropped", inputs: []string{"-netfilter.log", "-dnsmasq.log"},
-		calls: tokenBlocked("firewall-deny")},
-	{name: "token_reset_netfilter", scenario: "token-reset", inputs: []string{"-netfilter.log", "-dnsmasq.log"},
-		calls: tokenBlocked("reset", "firewall-deny")},
-	{name: "token_icmp_netfilter", scenario: "token-icmp-prohibited", inputs: []string{"-netfilter.log", "-dnsmasq.log"},
-		calls: tokenBlocked("icmp-prohibited", "firewall-deny")},
-	{name: "unexpected_netfilter", scenario: "unexpected-egress", inputs: []string{"-netfilter.log", "-dnsmasq.log"},
-		calls: labAllOK,
-		dests: map[string]string{"updates.example.com": "unexpected", "203.0.113.99": "unexpected"}},
-	{name: "ipv6_only_netfilter", scenario: "ipv6-only", inputs: []string{"-netfilter.log", "-dnsmasq.log"}, calls: labAllOK},
+	// The firewall's log, named by the resolver's log beside it. The
+	// queries to the resolver are flows there, counted as the resolver's.
+	{name: "allowed_netfilter", scenario: "allowed", inputs: labLogs, calls: labAllOK,
+		note: "counted as a resolver, class known: 198.51.100.53:53"},
+	{name: "allowed_us_netfilter", scenario: "allowed-us", inputs: labLogs, calls: labAllOK,
+		dests: map[string]string{"auth.us.gtmhub.com": "catalog/allowed", "app.us.gtmhub.com": "catalog/allowed"}},
+	{name: "allowed_go_netfilter", scenario: "allowed-go", inputs: labLogs, calls: labAllOK,
+		sources: map[string]string{"auth.gtmhub.com": "dns", "app.gtmhub.com": "dns"}},
+	{name: "go_mtu1280_netfilter", scenario: "go-mtu1280", inputs: labLogs, calls: labAllOK},
+	{name: "token_dropped_netfilter", scenario: "token-dropped", inputs: labLogs, calls: tokenBlocked("firewall-deny")},
+	{name: "token_reset_netfilter", scenario: "token-reset", inputs: labLogs, calls: tokenBlocked("reset")},
+	// The reject's ICMP error comes from the firewall itself and is not
+	// logged: its LAB-REJECT line is a denial.
+	{name: "token_icmp_netfilter", scenario: "token-icmp-prohibited", inputs: labLogs, calls: tokenBlocked("firewall-deny")},
+	// The forward chain sees the flow after the redirection to the
+	// inspecting proxy's port: a firewall log shows no interception, only
+	// the token host reached on 8443 instead of 443.
+	{name: "tls_intercepted_netfilter", scenario: "tls-intercepted", inputs: labLogs,
+		calls: map[string]string{"oauth-token": "missing:not-seen", "list-sessions": "missing:not-seen"},
+		dests: map[string]string{"auth.gtmhub.com": "catalog/allowed"}, ports: map[string]int{"auth.gtmhub.com": 8443}},
+	{name: "unexpected_netfilter", scenario: "unexpected-egress", inputs: labLogs, calls: labAllOK,
+		dests:      map[string]string{"updates.example.com": "unexpected", "telemetry.example.net": "unexpected", "203.0.113.99": "unexpected"},
+		unexpected: unexpectedEgress},
+	{name: "ipv6_only_netfilter", scenario: "ipv6-only", inputs: labLogs, calls: labAllOK,
+		note: "counted as a resolver, class known: [2001:db8:2::53]:53"},
+	{name: "other_datacenter_netfilter", scenario: "after-token-allowed", inputs: labLogs, args: []string{"--datacenter", "us"},
+		calls: map[string]string{"oauth-token": "missing:not-seen"},
+		dests: map[string]string{"auth.gtmhub.com": "other-datacenter", "app.gtmhub.com": "other-datacenter"},
+		note:  "the configured data center is us, but the calls went to eu"},
+	{name: "before_token_dropped_netfilter", scenario: "before-token-dropped", inputs: labLogs, calls: tokenBlocked("firewall-deny")},
+	{name: "after_token_allowed_netfilter", scenario: "after-token-allowed", inputs: labLogs, calls: labAllOK},
 }
+
+// labLogs are the inputs of a firewall log case.
+var labLogs = []string{"-netfilter.log", "-dnsmasq.log"}
 
 // labSkip returns why the lab cannot run here, or "".
 func labSkip() string {
@@ -199,10 +237,23 @@ func runLab(t *testing.T) string {
 	return out
 }
 
-func TestLab(t *testing.T) {
-	if why := labSkip(); why != "" {
+// requireLab skips the test, with one line saying why, when the lab cannot
+// run here. CI's lab step installs every tool, runs as root and asks for
+// the lab, so there a lab that cannot run is a failure, not a skip.
+func requireLab(t *testing.T) {
+	t.Helper()
+	why := labSkip()
+	switch {
+	case why == "":
+	case os.Getenv("CI") == "true" && os.Getenv("EGRESS_AUDIT_LAB") != "":
+		t.Fatalf("%s; CI runs the lab, so this is a failure", why)
+	default:
 		t.Skip(why)
 	}
+}
+
+func TestLab(t *testing.T) {
+	requireLab(t)
 	dir := runLab(t)
 	for _, tc := range labCases {
 		t.Run(tc.name, func(t *testing.T) { auditLabCase(t, dir, tc) })
@@ -240,6 +291,11 @@ func auditLabCase(t *testing.T, dir string, tc labCase) {
 		f := filepath.Join(dir, tc.scenario+suffix)
 		requireFormat(t, f)
 		files = append(files, f)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, ".pcap") || strings.HasSuffix(f, ".pcapng") {
+			checkLabFrames(t, f, tc)
+		}
 	}
 	args := append([]string{"audit", "-o", "json", "--fail-on", "none"}, tc.args...)
 	args = append(args, files...)
@@ -345,6 +401,20 @@ func checkLabReport(t reporter, rep *rules.Report, tc labCase) {
 		if got != want {
 			t.Errorf("destination %s = %q, want %q\n%s", host, got, want, labSummary(rep))
 		}
+	}
+	for host, port := range tc.ports {
+		if d := labDest(rep, host); d == nil || d.Port != port {
+			t.Errorf("destination %s: not reported on port %d\n%s", host, port, labSummary(rep))
+		}
+	}
+	var unexpected []string
+	for _, d := range rep.Destinations {
+		if d.Class == rules.ClassUnexpected {
+			unexpected = append(unexpected, d.Host)
+		}
+	}
+	if !slices.Equal(unexpected, tc.unexpected) {
+		t.Errorf("unexpected destinations = %q, want %q\n%s", unexpected, tc.unexpected, labSummary(rep))
 	}
 	for host, ip := range tc.ips {
 		d := labDest(rep, host)

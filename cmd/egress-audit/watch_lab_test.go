@@ -3,11 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,42 +16,74 @@ import (
 	"github.com/egress-audit/egress-audit/rules"
 )
 
-// TestWatchLab runs watch on the client's interface in a small network lab
-// of its own (a client namespace and a network namespace holding the
-// resolver and the vendor's servers) while the Go client plays the OAuth
-// flow, then checks the live verdicts, the saved capture, and that auditing
-// the saved capture gives the same verdicts. Its namespaces are named
-// eawatch-*, apart from the main lab's, so that both may run at once.
+// TestWatchLab brings the network lab up (testdata/lab/lab.sh up), runs
+// watch on the client host's interface while lab.sh plays a scenario, and
+// checks the live lines, the final report, and that auditing the capture
+// watch saved (--write) gives the same verdicts. The blocking is done by
+// the lab's forward firewall, as on a real network: a drop, a reset and an
+// ICMP error. The allowed case ends watch with SIGINT, as Ctrl-C would.
 //
 // It runs with the main lab: EGRESS_AUDIT_LAB=1, root and the lab's tools.
+// It uses the main lab's namespaces, so it cannot run beside TestLab; go
+// test runs the two one after the other.
 func TestWatchLab(t *testing.T) {
-	if why := labSkip(); why != "" {
-		t.Skip(why)
-	}
+	requireLab(t)
 	l := newWatchLab(t)
 	tests := []struct {
-		name  string
-		nft   string // rules of the network namespace's input chain
-		args  []string
+		name     string
+		scenario string
+		// until, when set, is the call watch waits for; otherwise the
+		// test ends watch with SIGINT once the scenario is over.
+		until string
 		calls map[string]string
+		// lines are the live lines watch must print, as "call state".
+		lines []string
 	}{
-		{name: "token_dropped", nft: "ip daddr 203.0.113.10 tcp dport 443 drop",
-			args: []string{"--until", "oauth-token"}, calls: tokenBlocked("no-response")},
-		{name: "allowed", args: []string{"--duration", "20s"}, calls: labAllOK},
+		{name: "token_dropped", scenario: "token-dropped", until: "oauth-token",
+			calls: tokenBlocked("no-response"),
+			lines: []string{"oauth-token blocked no-response", "list-sessions missing dependency-blocked"}},
+		{name: "token_reset", scenario: "token-reset", until: "oauth-token",
+			calls: tokenBlocked("reset"),
+			lines: []string{"oauth-token blocked reset", "list-sessions missing dependency-blocked"}},
+		// The kernel filter must let the firewall's ICMP error through.
+		{name: "token_icmp", scenario: "token-icmp-prohibited", until: "oauth-token",
+			calls: tokenBlocked("icmp-prohibited"),
+			lines: []string{"oauth-token blocked icmp-prohibited", "list-sessions missing dependency-blocked"}},
+		{name: "allowed_sigint", scenario: "allowed", calls: labAllOK,
+			lines: []string{"oauth-token ok", "list-sessions ok", "list-okrs ok", "create-task ok"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			l.firewall(t, tc.nft)
 			saved := filepath.Join(l.dir, tc.name+".pcap")
-			args := append([]string{"watch", "-i", "eth0", "-o", "json", "--write", saved}, tc.args...)
-			rep, stderr := l.watch(t, args, func() { l.client(t) })
+			// --duration bounds a run whose call never settles: the
+			// report then shows what watch saw instead of a hang.
+			args := []string{"watch", "-i", "eth0", "-o", "json", "--write", saved, "--duration", "90s"}
+			if tc.until != "" {
+				args = append(args, "--until", tc.until)
+			}
+			w := l.startWatch(t, args)
+			l.scenario(t, tc.scenario)
+			if tc.until == "" {
+				// The last call's flow has ended; let watch read its
+				// last packets before the interrupt.
+				time.Sleep(time.Second)
+				if err := w.cmd.Process.Signal(os.Interrupt); err != nil {
+					t.Fatalf("SIGINT: %v", err)
+				}
+			}
+			rep, stderr := w.wait(t)
+
 			checkLabReport(t, rep, labCase{name: tc.name, calls: tc.calls})
-			if rep.Inputs[0].Format != "live" || rep.Inputs[0].Records == 0 {
-				t.Errorf("input = %+v, want a live capture with records", rep.Inputs[0])
+			if len(rep.Inputs) != 1 || rep.Inputs[0].Format != "live" || rep.Inputs[0].Records == 0 {
+				t.Errorf("inputs = %+v, want one live capture with records", rep.Inputs)
 			}
-			if !strings.Contains(stderr, "oauth-token "+strings.Replace(tc.calls["oauth-token"], ":", " ", 1)) {
-				t.Errorf("live view lacks the oauth-token line:\n%s", stderr)
+			for _, want := range tc.lines {
+				re := regexp.MustCompile(`(?m)^\d\d:\d\d:\d\d ` + regexp.QuoteMeta(want) + `(:|$)`)
+				if !re.MatchString(stderr) {
+					t.Errorf("live view lacks the line %q:\n%s", want, stderr)
+				}
 			}
+
 			requireFormat(t, saved)
 			again := runCLI(t, piped, "", "audit", "-o", "json", "--fail-on", "none", saved)
 			if again.code != exitOK {
@@ -71,172 +104,138 @@ func TestWatchLab(t *testing.T) {
 	}
 }
 
-// watchLab is the lab of TestWatchLab.
+// watchLab is the main lab, up for TestWatchLab, and the binaries it runs.
 type watchLab struct {
-	dir, bin, ca string
-	procs        []*exec.Cmd
+	dir    string // the test's files
+	bin    string // egress-audit, built from this package
+	script string // lab.sh
+	env    []string
 }
 
-const (
-	watchLabClient = "eawatch-cli"
-	watchLabNet    = "eawatch-net"
-)
+// watchLabClient is the lab's client namespace, where watch runs.
+const watchLabClient = "ealab-client"
 
 func newWatchLab(t *testing.T) *watchLab {
 	l := &watchLab{dir: t.TempDir()}
-	l.bin = filepath.Join(l.dir, "bin")
-	l.ca = filepath.Join(l.dir, "ca")
-	t.Cleanup(l.down)
-	l.down()
-	for _, pkg := range []string{".", "../../testdata/lab/server", "../../testdata/lab/client"} {
-		out := filepath.Join(l.bin, filepath.Base(pkg))
-		if pkg == "." {
-			out = filepath.Join(l.bin, "egress-audit")
-		}
-		l.sh(t, "go", "build", "-o", out, pkg)
+	l.bin = filepath.Join(l.dir, "egress-audit")
+	if out, err := exec.Command("go", "build", "-o", l.bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	l.sh(t, filepath.Join(l.bin, "server"), "ca", l.ca)
-
-	cli, inet := watchLabClient, watchLabNet
-	for _, ns := range []string{cli, inet} {
-		l.sh(t, "ip", "netns", "add", ns)
-		l.sh(t, "ip", "-n", ns, "link", "set", "lo", "up")
-	}
-	l.sh(t, "ip", "link", "add", "eth0", "netns", cli, "address", "02:00:00:00:03:10", "type", "veth",
-		"peer", "name", "eth0", "netns", inet, "address", "02:00:00:00:03:01")
-	l.sh(t, "ip", "-n", cli, "addr", "add", "192.0.2.10/24", "dev", "eth0")
-	l.sh(t, "ip", "-n", cli, "link", "set", "eth0", "up")
-	l.sh(t, "ip", "-n", cli, "route", "add", "default", "via", "192.0.2.1")
-	l.sh(t, "ip", "-n", inet, "addr", "add", "192.0.2.1/24", "dev", "eth0")
-	l.sh(t, "ip", "-n", inet, "link", "set", "eth0", "up")
-	for _, a := range []string{"198.51.100.53/32", "203.0.113.10/32", "203.0.113.11/32"} {
-		l.sh(t, "ip", "-n", inet, "addr", "add", a, "dev", "lo")
-	}
-	if err := os.MkdirAll("/etc/netns/"+cli, 0o755); err != nil {
+	script, err := filepath.Abs(filepath.Join("..", "..", "testdata", "lab", "lab.sh"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile("/etc/netns/"+cli+"/resolv.conf", []byte("nameserver 198.51.100.53\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	l.start(t, "ip", "netns", "exec", inet, filepath.Join(l.bin, "server"), "serve", "-ca", l.ca,
-		"-listen", ":443", "-inspect-listen", "127.0.0.1:8443")
-	l.start(t, "ip", "netns", "exec", inet, "dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
-		"--bind-interfaces", "--listen-address=198.51.100.53", "--user=root", "--local=/gtmhub.com/",
-		"--host-record=auth.gtmhub.com,203.0.113.10", "--host-record=app.gtmhub.com,203.0.113.11",
-		"--pid-file="+filepath.Join(l.dir, "dnsmasq.pid"))
-	for i := 0; ; i++ {
-		err := exec.Command("ip", "netns", "exec", inet, "bash", "-c", "exec 3<>/dev/tcp/203.0.113.10/443").Run()
-		if err == nil {
-			break
+	l.script = script
+	l.env = append(os.Environ(), "EGRESS_AUDIT_LAB_WORK="+t.TempDir())
+	t.Cleanup(func() {
+		if out, err := l.lab("down"); err != nil {
+			t.Errorf("lab.sh down: %v\n%s", err, out)
 		}
-		if i == 100 {
-			t.Fatalf("the lab's server did not start: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	})
+	if out, err := l.lab("up"); err != nil {
+		t.Fatalf("lab.sh up: %v\n%s", err, out)
 	}
 	return l
 }
 
-// sh runs a command of the lab's set-up.
-func (l *watchLab) sh(t *testing.T, name string, args ...string) {
-	t.Helper()
-	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-}
-
-// start runs a server of the lab until the lab goes down.
-func (l *watchLab) start(t *testing.T, name string, args ...string) {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	l.procs = append(l.procs, cmd)
-}
-
-// down stops the lab's servers and removes its namespaces.
-func (l *watchLab) down() {
-	for _, p := range l.procs {
-		p.Process.Kill()
-		p.Wait()
-	}
-	l.procs = nil
-	for _, ns := range []string{watchLabClient, watchLabNet} {
-		exec.Command("ip", "netns", "delete", ns).Run()
-	}
-	os.RemoveAll("/etc/netns/" + watchLabClient)
-}
-
-// firewall loads the network namespace's input rules.
-func (l *watchLab) firewall(t *testing.T, rules string) {
-	t.Helper()
-	conf := fmt.Sprintf("flush ruleset\ntable inet watchlab {\n chain input {\n  type filter hook input priority filter; policy accept;\n  %s\n }\n}\n", rules)
-	cmd := exec.Command("ip", "netns", "exec", watchLabNet, "nft", "-f", "-")
-	cmd.Stdin = strings.NewReader(conf)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("nft: %v\n%s", err, out)
-	}
-}
-
-// client plays the plugin's OAuth flow from the client namespace; a failed
-// call is what some cases are about.
-func (l *watchLab) client(t *testing.T) {
-	out, err := exec.Command("ip", "netns", "exec", watchLabClient, filepath.Join(l.bin, "client"),
-		"-ca", filepath.Join(l.ca, "ca.pem")).CombinedOutput()
-	t.Logf("client: %v %s", err, out)
-}
-
-// watch runs the built binary's watch in the client namespace with args,
-// runs flow once it captures, and returns the report and its stderr.
-func (l *watchLab) watch(t *testing.T, args []string, flow func()) (*rules.Report, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+// lab runs lab.sh with args and returns what it printed.
+func (l *watchLab) lab(args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", watchLabClient,
-		filepath.Join(l.bin, "egress-audit")}, args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
+	cmd := exec.CommandContext(ctx, l.script, args...)
+	cmd.Env = l.env
+	return cmd.CombinedOutput()
+}
+
+// scenario plays one of lab.sh's scenarios; its files go to the test's
+// directory, beside watch's capture.
+func (l *watchLab) scenario(t *testing.T, name string) {
+	t.Helper()
+	out, err := l.lab("scenario", filepath.Join(l.dir, "lab"), name)
+	if err != nil {
+		t.Fatalf("lab.sh scenario %s: %v\n%s", name, err, out)
+	}
+	if b, err := os.ReadFile(filepath.Join(l.dir, "lab", name+"-client.txt")); err == nil {
+		t.Logf("%s-client.txt:\n%s", name, b)
+	}
+}
+
+// runningWatch is a watch started in the lab's client namespace.
+type runningWatch struct {
+	cmd    *exec.Cmd
+	cancel context.CancelFunc
+	stdout bytes.Buffer
+	stderr *waitWriter
+	args   []string
+}
+
+// startWatch starts the built binary's watch in the client namespace with
+// args and returns once it captures.
+func (l *watchLab) startWatch(t *testing.T, args []string) *runningWatch {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	w := &runningWatch{cancel: cancel, args: args}
+	t.Cleanup(cancel)
+	// ip netns exec becomes the program (it forks only in batch mode), so
+	// a signal sent to the process reaches watch.
+	w.cmd = exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", watchLabClient, l.bin}, args...)...)
 	started := make(chan struct{})
-	watching := &waitWriter{w: &stderr, want: "watching eth0", seen: started}
-	cmd.Stderr = watching
-	if err := cmd.Start(); err != nil {
+	w.stderr = &waitWriter{want: "watching eth0", seen: started}
+	w.cmd.Stdout = &w.stdout
+	w.cmd.Stderr = w.stderr
+	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	select {
 	case <-started:
 	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("watch did not start:\n%s", stderr.String())
+		cancel()
+		w.cmd.Wait()
+		t.Fatalf("watch did not start:\n%s", w.stderr.String())
 	}
-	flow()
-	err := cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != exitOK && code != exitFindings {
-		t.Fatalf("watch %q: %v\n%s", args, err, stderr.String())
-	}
-	rep, err := report.ReadJSON(&stdout)
-	if err != nil {
-		t.Fatalf("watch %q: report: %v\nstderr: %s", args, err, stderr.String())
-	}
-	return rep, stderr.String()
+	return w
 }
 
-// waitWriter passes writes on and closes seen once want has been written.
+// wait waits for watch to end and returns its report and its stderr.
+func (w *runningWatch) wait(t *testing.T) (*rules.Report, string) {
+	t.Helper()
+	err := w.cmd.Wait()
+	w.cancel()
+	stderr := w.stderr.String()
+	if code := w.cmd.ProcessState.ExitCode(); code != exitOK && code != exitFindings {
+		t.Fatalf("watch %q: %v\n%s", w.args, err, stderr)
+	}
+	rep, err := report.ReadJSON(&w.stdout)
+	if err != nil {
+		t.Fatalf("watch %q: report: %v\nstderr: %s", w.args, err, stderr)
+	}
+	return rep, stderr
+}
+
+// waitWriter keeps what is written and closes seen once want has been
+// written. It is safe for concurrent use.
 type waitWriter struct {
-	w    *bytes.Buffer
+	mu   sync.Mutex
+	buf  bytes.Buffer
 	want string
 	seen chan struct{}
 }
 
 func (w *waitWriter) Write(p []byte) (int, error) {
-	n, err := w.w.Write(p)
-	if w.seen != nil && strings.Contains(w.w.String(), w.want) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.buf.Write(p)
+	if w.seen != nil && strings.Contains(w.buf.String(), w.want) {
 		close(w.seen)
 		w.seen = nil
 	}
 	return n, err
+}
+
+func (w *waitWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
 
 // packetsOf counts the packets of a report's only input: used or skipped.

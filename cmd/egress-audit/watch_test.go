@@ -349,6 +349,17 @@ func TestWatchDropped(t *testing.T) {
 	if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, "dropped 7 packets") }) {
 		t.Errorf("notes = %q, want one about 7 dropped packets", rep.Notes)
 	}
+
+	// The table, which a person reads after the live view, says it too.
+	src = newFakeLive(t, sample)
+	src.dropped = 7
+	res = runWatch(t, piped, src, nil, "watch", "-i", "eth0", "-o", "table")
+	if want := "note: the capture socket on eth0 dropped 7 packets"; !strings.Contains(res.stdout, want) {
+		t.Errorf("watch -o table: stdout lacks %q:\n%s", want, res.stdout)
+	}
+	if want := "input eth0 (live): "; !strings.Contains(res.stdout, want) {
+		t.Errorf("watch -o table: stdout lacks %q:\n%s", want, res.stdout)
+	}
 }
 
 func TestWatchErrors(t *testing.T) {

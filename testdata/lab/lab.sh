@@ -5,8 +5,14 @@
 # dumpcap tshark ulogd curl go.
 #
 #   lab.sh run <out-dir> [scenario...]   build, start, run scenarios, tear down
-#   lab.sh down                          tear down what a killed run left
+#   lab.sh up                            build and start, and leave it running
+#   lab.sh scenario <out-dir> scenario...  run scenarios in the lab that is up
+#   lab.sh down                          tear down (also what a killed run left)
 #   lab.sh list                          print the scenario names
+#
+# up, scenario and down let a test run its own program in the lab (ip netns
+# exec ealab-client ...) while scenarios run; all three must see the same
+# EGRESS_AUDIT_LAB_WORK.
 #
 # Every scenario NAME writes into <out-dir>:
 #   NAME.pcap (or .pcapng)   the client host's traffic (tcpdump or dumpcap)
@@ -372,7 +378,9 @@ scenario() {
 	token-dropped | before-token-dropped)
 		rules="$TOKEN4 log prefix \"LAB-DROP \" group 0 queue-threshold 1 drop" ;;
 	token-reset)
-		rules="$TOKEN4 log prefix \"LAB-REJECT \" group 0 queue-threshold 1 reject with tcp reset" ;;
+		# A prefix of its own, apart from the ICMP reject's: a firewall
+		# log then tells a reset from a denial, as a capture does.
+		rules="$TOKEN4 log prefix \"LAB-RESET \" group 0 queue-threshold 1 reject with tcp reset" ;;
 	token-icmp-prohibited)
 		rules="$TOKEN4 log prefix \"LAB-REJECT \" group 0 queue-threshold 1 reject with icmpx type admin-prohibited" ;;
 	tls-intercepted)
@@ -482,6 +490,24 @@ run)
 			log "scenario $n: the capture missed segments; running it again"
 			scenario "$n" "$out"
 		fi
+	done
+	;;
+up)
+	need_tools
+	trap down EXIT
+	up
+	trap - EXIT
+	;;
+scenario)
+	[ $# -ge 3 ] || { echo "usage: lab.sh scenario <out-dir> scenario..." >&2; exit 2; }
+	[ -f "$WORK/pids/server" ] || { log "the lab is not up: run lab.sh up first"; exit 2; }
+	out=$(mkdir -p "$2" && cd "$2" && pwd)
+	shift 2
+	for n in "$@"; do
+		case " ${SCENARIOS[*]} " in
+		*" $n "*) scenario "$n" "$out" ;;
+		*) log "no scenario $n; see lab.sh list"; exit 2 ;;
+		esac
 	done
 	;;
 down) down ;;
