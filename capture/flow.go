@@ -11,11 +11,15 @@ import (
 // 40 MB at worst.
 const DefaultMaxFlows = 1 << 16
 
-// Idle times after which a flow is judged and forgotten (capture time).
-const (
-	idleClosed  = 10 * time.Second // after a RST or FINs both ways
-	sweepPeriod = 30 * time.Second // a sweep visits every flow: 10% of the time at 5 s
-)
+// sweepPeriod is how often, in capture time, a file's flows are visited
+// for idle ones: a sweep visits every flow, 10% of the time at 5 s.
+const sweepPeriod = 30 * time.Second
+
+// DefaultIdleClosed is how long a flow that ended on the wire (a RST, or FINs
+// both ways) is kept before it is judged, when [Config] does not say, so
+// that what follows the end (an ICMP error, a retransmitted FIN) still
+// counts for it.
+const DefaultIdleClosed = 10 * time.Second
 
 // DefaultIdleOpen is how long a flow that has not ended on the wire may stay
 // idle before it is judged, when [Config] does not say: long enough to cover
@@ -86,14 +90,15 @@ type decoder struct {
 	missing int   // bytes of the current packet cut by the snaplen
 	now     time.Time
 
-	frags     fragTable
-	flows     map[flowKey]*flow
-	maxFlows  int
-	idleOpen  time.Duration
-	lastSweep time.Time
-	dns       dnsTable
-	bufs      bufPool
-	quic      *QUICTracker
+	frags      fragTable
+	flows      map[flowKey]*flow
+	maxFlows   int
+	idleOpen   time.Duration
+	idleClosed time.Duration
+	lastSweep  time.Time
+	dns        dnsTable
+	bufs       bufPool
+	quic       *QUICTracker
 
 	hs      []byte  // handshake message assembly, reused
 	evicted []*flow // reused by sweep
@@ -103,17 +108,21 @@ type decoder struct {
 
 func newDecoder(name string, cfg *Config, st *Stats, emit func(*Observation)) *decoder {
 	d := &decoder{
-		name:     name,
-		cfg:      cfg,
-		st:       st,
-		emit:     emit,
-		names:    cfg.Names,
-		flows:    make(map[flowKey]*flow),
-		maxFlows: cfg.MaxFlows,
-		idleOpen: cfg.IdleOpen,
+		name:       name,
+		cfg:        cfg,
+		st:         st,
+		emit:       emit,
+		names:      cfg.Names,
+		flows:      make(map[flowKey]*flow),
+		maxFlows:   cfg.MaxFlows,
+		idleOpen:   cfg.IdleOpen,
+		idleClosed: cfg.IdleClosed,
 	}
 	if d.idleOpen <= 0 {
 		d.idleOpen = DefaultIdleOpen
+	}
+	if d.idleClosed <= 0 {
+		d.idleClosed = DefaultIdleClosed
 	}
 	if d.names == nil {
 		d.names = NewNameTable()
@@ -191,7 +200,7 @@ func (d *decoder) sweep(now time.Time, full bool) {
 	d.evicted = d.evicted[:0]
 	for _, f := range d.flows {
 		idle := now.Sub(f.last)
-		if (f.closed() && idle > idleClosed) || idle > d.idleOpen {
+		if (f.closed() && idle > d.idleClosed) || idle > d.idleOpen {
 			d.evicted = append(d.evicted, f)
 		}
 	}
@@ -204,7 +213,7 @@ func (d *decoder) sweep(now time.Time, full bool) {
 		limit := d.ages[len(d.ages)/8]
 		d.evicted = d.evicted[:0]
 		for _, f := range d.flows {
-			if f.last.UnixNano() <= limit && !(f.closed() && now.Sub(f.last) > idleClosed) && now.Sub(f.last) <= d.idleOpen {
+			if f.last.UnixNano() <= limit && !(f.closed() && now.Sub(f.last) > d.idleClosed) && now.Sub(f.last) <= d.idleOpen {
 				d.st.Evicted++
 			}
 			if f.last.UnixNano() <= limit {

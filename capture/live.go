@@ -12,6 +12,12 @@ import (
 // after it; a client that waits longer keeps the flow alive with each retry.
 const LiveIdleOpen = 10 * time.Second
 
+// LiveIdleClosed is how long a live capture keeps a flow that ended on the
+// wire before it judges it: short, since someone watches for the verdict,
+// and long enough for the ICMP error or retransmission that follows a
+// refusal on a local network.
+const LiveIdleClosed = 2 * time.Second
+
 // liveSweep is how often a live capture looks for idle flows, so that a
 // flow is judged within a second of its idle time.
 const liveSweep = time.Second
@@ -27,7 +33,8 @@ type Live struct {
 
 // NewLive returns a live decoder for the capture named name (used in
 // evidence and messages). emit receives every observation, as [Read] gives
-// them. A zero cfg.IdleOpen becomes [LiveIdleOpen].
+// them. A zero cfg.IdleOpen becomes [LiveIdleOpen], a zero cfg.IdleClosed
+// [LiveIdleClosed].
 func NewLive(name string, cfg *Config, emit func(*Observation)) *Live {
 	c := Config{}
 	if cfg != nil {
@@ -35,6 +42,9 @@ func NewLive(name string, cfg *Config, emit func(*Observation)) *Live {
 	}
 	if c.IdleOpen <= 0 {
 		c.IdleOpen = LiveIdleOpen
+	}
+	if c.IdleClosed <= 0 {
+		c.IdleClosed = LiveIdleClosed
 	}
 	l := &Live{}
 	l.st.Format = "live"

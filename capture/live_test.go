@@ -173,3 +173,52 @@ func TestPermissionError(t *testing.T) {
 		}
 	}
 }
+
+// A refused connection is judged within a few seconds of its RST, not after
+// the idle time a file read keeps closed flows for, so that someone watching
+// sees the verdict at once.
+func TestLiveRefusedJudgedSoon(t *testing.T) {
+	_, _, syn := liveFrames(t)
+	rst := ethFrame(t, layers.EthernetTypeIPv4,
+		&layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolTCP,
+			SrcIP: net.ParseIP("203.0.113.10"), DstIP: net.ParseIP("192.0.2.10")},
+		&layers.TCP{SrcPort: 443, DstPort: 40000, Ack: 1001, RST: true, ACK: true})
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name       string
+		idleClosed time.Duration
+		tick       time.Duration
+		judged     int
+	}{
+		{name: "before_live_idle_closed", tick: LiveIdleClosed - 500*time.Millisecond, judged: 0},
+		{name: "after_live_idle_closed", tick: LiveIdleClosed + 1500*time.Millisecond, judged: 1},
+		{name: "configured_longer", idleClosed: DefaultIdleClosed, tick: LiveIdleClosed + 1500*time.Millisecond, judged: 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var conns []Observation
+			l := NewLive("eth0", &Config{IdleClosed: tc.idleClosed}, func(o *Observation) {
+				if o.Kind == Connection {
+					conns = append(conns, *o)
+				}
+			})
+			l.Packet(layers.LinkTypeEthernet, syn, gopacket.CaptureInfo{Timestamp: t0})
+			l.Packet(layers.LinkTypeEthernet, rst, gopacket.CaptureInfo{Timestamp: t0.Add(time.Millisecond)})
+			// Ticks a second apart, as the watch loop gives them.
+			for d := time.Second; d <= tc.tick; d += time.Second {
+				l.Tick(t0.Add(d))
+			}
+			l.Tick(t0.Add(tc.tick))
+			if len(conns) != tc.judged {
+				t.Fatalf("after Tick(+%s): %d judged, want %d", tc.tick, len(conns), tc.judged)
+			}
+			if tc.judged == 1 && (conns[0].Outcome != OutcomeBlocked || conns[0].Reason != Reset) {
+				t.Errorf("observation = %s %s, want blocked reset", conns[0].Outcome, conns[0].Reason)
+			}
+			l.Close()
+			if len(conns) != 1 {
+				t.Errorf("after Close: %d judged, want 1", len(conns))
+			}
+		})
+	}
+}

@@ -25,6 +25,9 @@ type Config struct {
 	// unanswered SYN, a connection left open) may stay idle before it is
 	// judged; 0 means [DefaultIdleOpen]. A live capture wants seconds.
 	IdleOpen time.Duration
+	// IdleClosed is how long a flow that ended on the wire is kept for
+	// late packets before it is judged; 0 means [DefaultIdleClosed].
+	IdleClosed time.Duration
 	// Names, when set, is the name table DNS answers fill and unnamed flows
 	// are named from; otherwise the read uses a table of its own.
 	Names *NameTable
