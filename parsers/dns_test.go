@@ -191,6 +191,26 @@ func TestDNSCorpus(t *testing.T) {
 		checkObservation(t, &obs[7], want{host: "www.example.com", client: "127.0.0.1:44063", reason: capture.DNSRefused})
 		checkObservation(t, &obs[8], want{host: "mycompany.com.cn", client: "219.135.228.103:17635", reason: capture.DNSRefused})
 	})
+	t.Run("wazuh_named", func(t *testing.T) {
+		// The source asserts only that these are named's "query (cache)
+		// denied" refusals; none names the domain asked, so none is a
+		// destination. The last line is cut before "denied".
+		file := filepath.Join(dir, "wazuh-named.log")
+		lines := strings.Split(strings.TrimRight(readText(t, file), "\n"), "\n")
+		p := bind.NewLine(&Options{})
+		for i, line := range lines {
+			w := want{skip: string(SkipDNSOther)}
+			if strings.Contains(line, "query (cache) denied") {
+				w.skip = string(SkipDNSNoName)
+			}
+			t.Run(itoa(i+1), func(t *testing.T) { checkLine(t, p, line, w) })
+		}
+		obs, res := readFileAll(t, file, nil, nil)
+		if res.Stats.Format != "bind" || len(obs) != 0 || res.Stats.SkippedTotal() != int64(len(lines)) {
+			t.Errorf("format %s, %d observations, skipped %v; want bind, none, all %d lines skipped",
+				res.Stats.Format, len(obs), res.Stats.Skipped, len(lines))
+		}
+	})
 	t.Run("logstash_bind", func(t *testing.T) {
 		obs, _ := readFileAll(t, filepath.Join(dir, "logstash-bind_spec.log"), nil, nil)
 		if len(obs) != 1 {

@@ -2,7 +2,9 @@ package parsers
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/egress-audit/egress-audit/capture"
 )
@@ -91,19 +93,77 @@ func TestProxyCorpus(t *testing.T) {
 	})
 	dir := corpusDir(t, "proxy-access")
 	t.Run("envoy", func(t *testing.T) {
-		obs, res := readFileAll(t, filepath.Join(dir, "crowdsec-envoy-logs.log"), nil, nil)
-		if res.Stats.Format != "envoy" || res.Stats.Failed != 0 || len(obs) != 10 {
-			t.Fatalf("format %s, %d observations, %d failed: %v", res.Stats.Format, len(obs), res.Stats.Failed, res.Stats.Problems)
+		file := filepath.Join(dir, "crowdsec-envoy-logs.log")
+		obs, res := readFileAll(t, file, nil, nil)
+		if res.Stats.Format != "envoy" || res.Stats.Failed != 0 {
+			t.Fatalf("format %s, %d failed: %v", res.Stats.Format, res.Stats.Failed, res.Stats.Problems)
 		}
-		// The source asserts the client and the target of each line.
-		checkObservation(t, &obs[0], want{client: "10.0.0.12:59292", host: "www.example.com", method: "GET", path: "/assets/image.webp", server: "10.42.0.82:8080"})
-		checkObservation(t, &obs[4], want{client: "fd00:1234:5678::5a24", host: "example.com", path: "/test", server: "[fd00:1234:5678::e18]:8080"})
-		checkObservation(t, &obs[8], want{client: "192.168.1.100", host: "proxy.example.com"})
+		// The CrowdSec parser test gives the client, request, authority
+		// and upstream of every line.
+		asserted := crowdsecParsed(t, filepath.Join(dir, "crowdsec-envoy-logs.parser-assert.expected.txt"), "s01-parse")
+		if len(asserted) == 0 || len(obs) != len(asserted) {
+			t.Fatalf("%d observations, want one for each of the %d lines the source asserts", len(obs), len(asserted))
+		}
+		for i, o := range obs {
+			e := asserted[int(o.Locator.N)-1]
+			t.Run(itoa(i+1), func(t *testing.T) {
+				if e == nil {
+					t.Fatalf("%s: no assertion for this line", o.Where())
+				}
+				w := want{client: e["remote_addr"], method: e["verb"], path: e["request"], host: e["target_fqdn"], time: e["time"]}
+				if ts, err := time.Parse(time.RFC3339Nano, w.time); err == nil {
+					w.time = ts.UTC().Format(time.RFC3339Nano)
+				}
+				if o.Client.Port() != 0 {
+					w.client = endpointString(e["remote_addr"], o.Client.Port())
+				}
+				if u := strings.TrimPrefix(e["upstream_host"], "tcp://"); u != "" {
+					w.server = u
+				}
+				if !strings.Contains(o.Detail, e["status"]) {
+					t.Errorf("detail = %q, want the status %s", o.Detail, e["status"])
+				}
+				checkObservation(t, &o, w)
+			})
+		}
 	})
 	t.Run("haproxy", func(t *testing.T) {
-		_, res := readFileAll(t, filepath.Join(dir, "crowdsec-haproxy-logs.log"), nil, nil)
-		if res.Stats.Format != "haproxy" || res.Stats.Failed != 0 || res.Stats.SkippedTotal() != 5 {
-			t.Fatalf("format %s, %d failed, skipped %v", res.Stats.Format, res.Stats.Failed, res.Stats.Skipped)
+		file := filepath.Join(dir, "crowdsec-haproxy-logs.log")
+		asserted := crowdsecParsed(t, filepath.Join(dir, "crowdsec-haproxy-logs.parser-assert.expected.txt"), "s01-parse")
+		lines := strings.Split(readText(t, file), "\n")
+		if len(asserted) == 0 {
+			t.Fatal("no assertions read")
+		}
+		// Every line of the sample names no destination: two requests
+		// with a relative path to a reverse proxy, TLS events and one line
+		// the source's parser rejects too. Each must be skipped, for the
+		// reason its asserted fields give.
+		p := haproxy.NewLine(&Options{})
+		for i, line := range lines {
+			e := asserted[i]
+			if e == nil {
+				// Rejected by the source's parser: no observation either.
+				o := capture.Observation{}
+				if err := p.ParseLine([]byte(line), &o); err == nil {
+					t.Errorf("line %d gave %+v, want it skipped or failed", i+1, o)
+				}
+				continue
+			}
+			var w want
+			switch {
+			case e["verb"] != "" && strings.HasPrefix(e["http_request"], "/"):
+				w.skip = string(errNoDestination)
+			case e["verb"] == "":
+				w.skip = string(SkipHAProxyEvent)
+			default:
+				t.Fatalf("line %d: asserted %v, a request with a destination", i+1, e)
+			}
+			t.Run(itoa(i+1), func(t *testing.T) { checkLine(t, p, line, w) })
+		}
+		_, res := readFileAll(t, file, nil, nil)
+		if res.Stats.Format != "haproxy" || res.Stats.Records+res.Stats.SkippedTotal()+res.Stats.Failed != int64(len(lines)) {
+			t.Errorf("format %s, %d records, skipped %v, %d failed; want haproxy and all %d lines counted",
+				res.Stats.Format, res.Stats.Records, res.Stats.Skipped, res.Stats.Failed, len(lines))
 		}
 	})
 }
