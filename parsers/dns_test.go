@@ -142,6 +142,25 @@ func TestBIND(t *testing.T) {
 			want{time: "2022-10-19T05:34:02.425Z", client: "104.219.136.31:3076", host: "example.com", outcome: capture.OutcomeBlocked, reason: capture.DNSRefused}},
 		{"servfail", "client @0x1 192.0.2.10#5353 (app.gtmhub.com): query failed (SERVFAIL) for app.gtmhub.com/IN/A at query.c:7375",
 			want{host: "app.gtmhub.com", outcome: capture.OutcomeBlocked, reason: capture.DNSServFail, detail: "SERVFAIL"}},
+		// The responses category (BIND 9.20 responselog): name, class,
+		// type, rcode, then the answer, authority and additional counts,
+		// the query's flags and the address it was sent to.
+		{"response_nxdomain", "03-Dec-2025 09:00:01.135 responses: info: client @0x7f6 192.0.2.10#53124 (nosuch.gtmhub.com): response: nosuch.gtmhub.com IN A NXDOMAIN 0 1 0 +E(0)K (192.0.2.53)",
+			want{time: "2025-12-03T09:00:01.135Z", client: "192.0.2.10:53124", server: "192.0.2.53:53", host: "nosuch.gtmhub.com", source: capture.SourceDNS,
+				outcome: capture.OutcomeBlocked, reason: capture.DNSNXDomain, detail: "response A NXDOMAIN, 0 answers"}},
+		{"response_noerror_view", "client @0x7f83 10.1.2.3#50001 (App.Gtmhub.com): view internal: response: App.Gtmhub.com IN AAAA NOERROR 2 0 1 +E(0)K (127.0.0.1)",
+			want{host: "app.gtmhub.com", outcome: capture.OutcomeOK, detail: "response AAAA NOERROR, 2 answers"}},
+		{"response_servfail_tcp", "client 192.0.2.10#53125: response: app.gtmhub.com IN A SERVFAIL 0 0 0 +T (192.0.2.53)",
+			want{host: "app.gtmhub.com", reason: capture.DNSServFail}},
+		{"response_refused", "client 192.0.2.10#53126: response: app.gtmhub.com IN A REFUSED 0 0 0 -",
+			want{host: "app.gtmhub.com", outcome: capture.OutcomeBlocked, reason: capture.DNSRefused}},
+		// Cut after the type: a response without its rcode says nothing
+		// of the outcome.
+		{"response_no_rcode", "21-Sep-2026 23:37:38.921 responses: info: client @0x7b61bf23bc00 192.0.2.10#33513 (app.gtmhub.com): response: app.gtmhub.com IN A",
+			want{host: "app.gtmhub.com", outcome: capture.OutcomeUnknown, detail: "response A"}},
+		{"response_bad_rcode", "client 192.0.2.10#1: response: app.gtmhub.com IN A no-such 0 0 0", want{err: "bind: response rcode"}},
+		{"response_bad_count", "client 192.0.2.10#1: response: app.gtmhub.com IN A NOERROR x 0 0", want{err: "bind: response answer count"}},
+		{"response_short", "client 192.0.2.10#1: response: app.gtmhub.com IN", want{err: "bind: response line with 2 fields"}},
 		{"denied_no_name", "client 127.0.0.1#1126: query (cache) denied", want{skip: string(SkipDNSNoName)}},
 		{"zone_transfer", "client 219.135.228.103#17635: zone transfer 'somedomain.com/IN' denied", want{skip: string(SkipDNSOther)}},
 		{"not_client", "zone localdomain/IN: transferred serial 2006070304", want{skip: string(SkipDNSOther)}},
@@ -152,6 +171,17 @@ func TestBIND(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			checkLine(t, bind.NewLine(&Options{}), tc.line, tc.want)
 		})
+	}
+}
+
+// TestDetectBINDResponses checks that a log of the responses category
+// alone is taken for BIND.
+func TestDetectBINDResponses(t *testing.T) {
+	head := "03-Dec-2025 09:00:01.135 responses: info: client @0x7f6 192.0.2.10#53124 (a.example): response: a.example IN A NOERROR 1 0 0 +E(0)K (192.0.2.53)\n" +
+		"03-Dec-2025 09:00:01.140 responses: info: client @0x7f7 192.0.2.10#53125 (b.example): response: b.example IN A NXDOMAIN 0 1 0 +E(0)K (192.0.2.53)\n"
+	f, err := Detect([]byte(head))
+	if err != nil || f != bind {
+		t.Errorf("Detect = %v, %v, want bind", f, err)
 	}
 }
 
