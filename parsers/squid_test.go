@@ -185,6 +185,11 @@ func TestSquidLogFormatErrors(t *testing.T) {
 		{"no_destination", "%ts %>a %Ss/%>Hs", "no code names the destination"},
 		{"bare_percent", "%ts % %ru", "column 5: % without a code"},
 		{"unclosed_arg", "%ts %{Host %ru", "column 5: unclosed {"},
+		{"unknown_code", "%ts %zz %ru", "column 5: unknown code %zz"},
+		{"unknown_with_direction", "%ts %>a %ru %<zz", "column 13: unknown code %<zz"},
+		{"unknown_with_width", "%ts %03zz %ru", "column 5: unknown code %03zz"},
+		{"unknown_http_code", "%ts %http::>zz %ru", "column 5: unknown code %http::>zz"},
+		{"unknown_in_directive", "logformat x %ts %ru %Zq", `"%ts %ru %Zq": column 9: unknown code %Zq`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,6 +197,32 @@ func TestSquidLogFormatErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Fatalf("NewSquidLogFormat(%q) = %v, want error with %q", tc.spec, err, tc.err)
 			}
+		})
+	}
+}
+
+// TestSquidLogFormatCodes compiles specifications with the codes Squid
+// documents that the tool reads nothing from, and with namespaced codes:
+// each must be accepted, and the lines read.
+func TestSquidLogFormatCodes(t *testing.T) {
+	tests := []struct {
+		name, spec, line string
+		want             want
+	}{
+		{"ignored_codes", "%ts.%03tu %>a %<la %>eui %err_code %note %Ss/%>Hs %rm %ru",
+			"1764752401.352 192.0.2.10 198.51.100.1 02:00:00:00:00:01 ERR_ACCESS_DENIED - TCP_DENIED/403 CONNECT auth.gtmhub.com:443",
+			want{host: "auth.gtmhub.com", reason: capture.ProxyDenied}},
+		{"namespaced", "%ts %>a %ssl::bump_mode %icap::tt %adapt::<last_h %Ss/%>Hs %rm %http::>rd",
+			"1764752401 192.0.2.10 splice 0 - TCP_TUNNEL/200 CONNECT app.gtmhub.com",
+			want{host: "app.gtmhub.com", outcome: capture.OutcomeOK}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := NewSquidLogFormat("x", tc.spec)
+			if err != nil {
+				t.Fatalf("NewSquidLogFormat(%q) = %v", tc.spec, err)
+			}
+			checkLine(t, f.NewLine(&Options{}), tc.line, tc.want)
 		})
 	}
 }
