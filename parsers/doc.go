@@ -21,8 +21,7 @@
 //
 // DNS: dnsmasq.go joins dnsmasq's log-queries lines into lookups with
 // their answers; bind.go reads BIND query and response logs, refusals and
-// failures;
-// unbound.go reads Unbound's log-queries and log-replies lines.
+// failures; unbound.go reads Unbound's log-queries and log-replies lines.
 //
 // custom.go builds the formats a user configures: a regular expression
 // with named groups, a delimited layout with column names, or a Squid
