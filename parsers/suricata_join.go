@@ -13,8 +13,10 @@ import (
 
 // maxEveFlows bounds the flows held until the end of the run, and
 // maxEveLookups the DNS queries and version 1 answers waiting for the rest
-// of their transaction. Past them events are emitted at once, unjoined,
-// and counted in the input's problems.
+// of their transaction. Past maxEveFlows the oldest flow whose flow event
+// was read is emitted to make room; when none was, and past
+// maxEveLookups, events are emitted at once, unjoined, and counted in the
+// input's problems.
 const (
 	maxEveFlows   = 1 << 19
 	maxEveLookups = 1 << 18
@@ -107,9 +109,14 @@ type eveJoin struct {
 	// answers reports whether any DNS answer was seen: only then is an
 	// unanswered query a timeout rather than a log without answers.
 	answers bool
-	// done remembers the last maxEveDone flows emitted at their flow event
-	// because no room was left to hold them, so that a late event of one
-	// does not count the connection twice; ring holds them oldest first.
+	// ended lists the held flows whose flow event was read, oldest first
+	// from endedAt: when the limit is reached the oldest of them is
+	// emitted to make room, as it is the least likely to get more events.
+	ended   []uint64
+	endedAt int
+	// done remembers the last maxEveDone flows emitted before the end of
+	// the run, so that a late event of one does not count the connection
+	// twice; ring holds them oldest first.
 	done map[uint64]struct{}
 	ring []uint64
 	next int
@@ -118,9 +125,9 @@ type eveJoin struct {
 // maxEveDone bounds the finished flows remembered.
 const maxEveDone = 1 << 16
 
-// skipEveLate is the skip reason of an event that came after the flow
-// event of a flow that could not be held.
-const skipEveLate Skip = "suricata: event after its flow's flow event, when more flows were held than the limit"
+// skipEveLate is the skip reason of an event that came after its flow
+// was emitted to make room for others.
+const skipEveLate Skip = "suricata: event of a flow already emitted to make room for others"
 
 func newEveJoin() *eveJoin {
 	return &eveJoin{
@@ -129,7 +136,8 @@ func newEveJoin() *eveJoin {
 	}
 }
 
-// finished records that the flow of id was emitted at its flow event.
+// finished records that the flow of id was emitted before the end of the
+// run.
 func (j *eveJoin) finished(id uint64) {
 	if _, ok := j.done[id]; ok {
 		return
@@ -146,13 +154,18 @@ func (j *eveJoin) finished(id uint64) {
 
 // add takes one non-DNS event. Events are gathered by flow_id whatever
 // their order, the flow event included, and the flow is emitted at the end
-// of the run. An event without a flow_id, or one that finds no room, is
+// of the run. When the limit is reached the oldest flow whose flow event
+// was read is emitted to make room; when every held flow still waits for
+// its flow event, an event without room, like one without a flow_id, is
 // emitted at once.
 func (j *eveJoin) add(id uint64, typ string, r *suricataEvent, o *capture.Observation, emit func(*capture.Observation)) error {
 	f := j.flows[id]
 	if f == nil {
 		if _, late := j.done[id]; late && id != 0 {
 			return skipEveLate
+		}
+		if id != 0 && len(j.flows) >= j.limit {
+			j.evict(emit)
 		}
 		if id == 0 || len(j.flows) >= j.limit {
 			if id != 0 {
@@ -177,8 +190,32 @@ func (j *eveJoin) add(id uint64, typ string, r *suricataEvent, o *capture.Observ
 	if typ == "flow" && !f.ended {
 		f.base = *o
 		f.ended, f.end = true, newEveFlowEnd(r)
+		j.ended = append(j.ended, id)
 	}
 	return nil
+}
+
+// evict emits the oldest held flow whose flow event was read, if any, and
+// forgets it.
+func (j *eveJoin) evict(emit func(*capture.Observation)) {
+	for j.endedAt < len(j.ended) {
+		id := j.ended[j.endedAt]
+		j.endedAt++
+		if j.endedAt > len(j.ended)/2 && j.endedAt > 1024 {
+			// Drop the consumed half so that the list stays as long as
+			// the flows it names.
+			j.ended = append(j.ended[:0], j.ended[j.endedAt:]...)
+			j.endedAt = 0
+		}
+		f := j.flows[id]
+		if f == nil || !f.ended {
+			continue
+		}
+		f.emit(emit)
+		delete(j.flows, id)
+		j.finished(id)
+		return
+	}
 }
 
 // take adds what one event says to the flow.
@@ -562,6 +599,7 @@ func (j *eveJoin) flush(emit func(*capture.Observation)) {
 		f.emit(emit)
 	}
 	clear(j.flows)
+	j.ended, j.endedAt = j.ended[:0], 0
 }
 
 // andMore says how many more events of a kind a flow had than the one

@@ -313,17 +313,23 @@ func TestEveJoinFileOrder(t *testing.T) {
 	}
 }
 
-// TestEveJoinLimit checks that past the held flows' limit a flow is
-// emitted at its flow event and a later event of it is skipped, not
-// counted as a second connection.
+// TestEveJoinLimit checks what happens past the held flows' limit: the
+// oldest flow whose flow event was read is emitted to make room, a later
+// event of it is skipped rather than counted as a second connection, and
+// when every held flow still waits for its flow event a new event is
+// emitted alone and reported.
 func TestEveJoinLimit(t *testing.T) {
 	opts := &Options{}
-	opts.State(eveJoinKey, func() any { j := newEveJoin(); j.limit = 1; return j })
-	eve := eveLine("01.000000", 1, "flow", cl, 40001, "203.0.113.10", 443, "TCP",
-		`"flow":{"pkts_toserver":3,"pkts_toclient":3,"state":"closed"}`) +
-		eveLine("02.000000", 2, "flow", cl, 40002, "203.0.113.10", 443, "TCP",
-			`"flow":{"pkts_toserver":3,"pkts_toclient":3,"state":"closed"}`) +
-		eveLine("03.000000", 2, "tls", cl, 40002, "203.0.113.10", 443, "TCP", `"tls":{"sni":"auth.gtmhub.com"}`)
+	opts.State(eveJoinKey, func() any { j := newEveJoin(); j.limit = 2; return j })
+	closed := `"flow":{"pkts_toserver":3,"pkts_toclient":3,"state":"closed"}`
+	eve := eveLine("01.000000", 1, "flow", cl, 40001, "203.0.113.10", 443, "TCP", closed) +
+		eveLine("02.000000", 2, "tls", cl, 40002, "203.0.113.20", 443, "TCP", `"tls":{"sni":"app.gtmhub.com"}`) +
+		eveLine("03.000000", 3, "flow", cl, 40003, "203.0.113.10", 443, "TCP", closed) + // emits flow 1
+		eveLine("04.000000", 3, "tls", cl, 40003, "203.0.113.10", 443, "TCP", `"tls":{"sni":"auth.gtmhub.com"}`) +
+		eveLine("05.000000", 1, "anomaly", cl, 40001, "203.0.113.10", 443, "TCP", `"anomaly":{"type":"stream","event":"x"}`) +
+		eveLine("06.000000", 4, "tls", cl, 40004, "203.0.113.30", 443, "TCP", `"tls":{"sni":"a.example"}`) + // emits flow 3
+		eveLine("07.000000", 5, "tls", cl, 40005, "203.0.113.40", 443, "TCP", `"tls":{"sni":"b.example"}`) + // no room
+		eveLine("08.000000", 2, "flow", cl, 40002, "203.0.113.20", 443, "TCP", closed)
 	var obs []capture.Observation
 	emit := func(o *capture.Observation) { obs = append(obs, *o) }
 	res, err := Read(strings.NewReader(eve), "eve.json", nil, opts, emit)
@@ -331,9 +337,54 @@ func TestEveJoinLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts.Flush(emit)
-	if len(obs) != 2 || res.Stats.Skipped[string(skipEveLate)] != 1 || len(res.Stats.Problems) != 1 {
-		t.Errorf("got %d observations, skipped %v, problems %v; want 2, the late tls event skipped and the overflow reported",
-			len(obs), res.Stats.Skipped, res.Stats.Problems)
+	var got []string
+	for _, o := range obs {
+		got = append(got, itoa(int(o.Client.Port()))+" "+o.Host+" "+string(o.Outcome))
+	}
+	want := "40001  ok, 40003 auth.gtmhub.com ok, 40005 b.example unknown, 40002 app.gtmhub.com ok, 40004 a.example unknown"
+	if strings.Join(got, ", ") != want {
+		t.Errorf("observations = %s, want %s", strings.Join(got, ", "), want)
+	}
+	if res.Stats.Skipped[string(skipEveLate)] != 1 || len(res.Stats.Problems) != 1 {
+		t.Errorf("skipped %v, problems %v; want the late anomaly skipped and the unjoined event reported", res.Stats.Skipped, res.Stats.Problems)
+	}
+}
+
+// TestEveJoinEvictMany runs many more flows than the limit through the
+// join, each flow event read before its tls event: every flow keeps its
+// name and is emitted once.
+func TestEveJoinEvictMany(t *testing.T) {
+	opts := &Options{}
+	opts.State(eveJoinKey, func() any { j := newEveJoin(); j.limit = 4; return j })
+	var b strings.Builder
+	const n = 5000
+	for i := 1; i <= n; i++ {
+		b.WriteString(eveLine("01.000000", i, "flow", cl, 10000+i, "203.0.113.10", 443, "TCP",
+			`"flow":{"pkts_toserver":3,"pkts_toclient":3,"state":"closed"}`))
+		b.WriteString(eveLine("01.100000", i, "tls", cl, 10000+i, "203.0.113.10", 443, "TCP", `"tls":{"sni":"auth.gtmhub.com"}`))
+	}
+	named := 0
+	seen := make(map[uint16]bool)
+	emit := func(o *capture.Observation) {
+		if seen[o.Client.Port()] {
+			t.Errorf("client port %d emitted twice", o.Client.Port())
+		}
+		seen[o.Client.Port()] = true
+		if o.Host == "auth.gtmhub.com" {
+			named++
+		}
+	}
+	res, err := Read(strings.NewReader(b.String()), "eve.json", nil, opts, emit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Flush(emit)
+	if len(seen) != n || named != n || res.Stats.SkippedTotal() != 0 || len(res.Stats.Problems) != 0 {
+		t.Errorf("%d flows, %d named, skipped %v, problems %v; want all %d named, none skipped",
+			len(seen), named, res.Stats.Skipped, res.Stats.Problems, n)
+	}
+	if j := opts.State(eveJoinKey, nil).(*eveJoin); cap(j.ended) > 4096 {
+		t.Errorf("the list of ended flows grew to %d ids, want it compacted as flows leave", cap(j.ended))
 	}
 }
 
