@@ -188,38 +188,70 @@ func TestDetectBINDResponses(t *testing.T) {
 func TestDNSCorpus(t *testing.T) {
 	dir := corpusDir(t, "dns-query")
 	t.Run("crowdsec_bind9", func(t *testing.T) {
-		obs, res := readFileAll(t, filepath.Join(dir, "crowdsec-bind9-syslog.log"), nil, nil)
-		if res.Stats.Format != "bind" || res.Stats.Failed != 0 {
-			t.Fatalf("format %s, %d failed: %v", res.Stats.Format, res.Stats.Failed, res.Stats.Problems)
+		// The CrowdSec test gives each line's client address, port and
+		// BIND time stamp. The query refusals are lookups refused; zone
+		// transfers are not lookups.
+		file := filepath.Join(dir, "crowdsec-bind9-syslog.log")
+		asserted := crowdsecParsed(t, filepath.Join(dir, "crowdsec-bind9-syslog.parser-assert.expected.txt"), "s01-parse")
+		lines := strings.Split(readText(t, file), "\n")
+		if len(asserted) != len(lines) {
+			t.Fatalf("%d lines asserted, want all %d", len(asserted), len(lines))
 		}
-		// The source asserts remote_addr 104.219.136.31, port 3076 and time
-		// 19-Oct-2022 05:34:02.425 for the first line.
-		checkObservation(t, &obs[0], want{client: "104.219.136.31:3076", time: "2022-10-19T05:34:02.425Z", host: "example.com", reason: capture.DNSRefused})
-		denied := 0
-		for _, o := range obs {
-			if o.Reason == capture.DNSRefused {
-				denied++
+		p := bind.NewLine(&Options{})
+		for i, line := range lines {
+			e := asserted[i]
+			w := want{skip: string(SkipDNSOther)}
+			if strings.Contains(line, ": query ") {
+				w = want{client: endpointString(e["remote_addr"], uint16(atoiOr(e["remote_port"]))), reason: capture.DNSRefused}
+				if ts, err := time.Parse("02-Jan-2006 15:04:05.000", e["timestamp"]); err == nil {
+					w.time = ts.UTC().Format(time.RFC3339Nano)
+				}
 			}
+			t.Run(itoa(i+1), func(t *testing.T) { checkLine(t, p, line, w) })
 		}
-		if denied != 5 {
-			t.Errorf("%d denied queries, want the 5 query lines", denied)
+		_, res := readFileAll(t, file, nil, nil)
+		if res.Stats.Format != "bind" || res.Stats.Failed != 0 {
+			t.Errorf("format %s, %d failed: %v", res.Stats.Format, res.Stats.Failed, res.Stats.Problems)
 		}
 	})
 	t.Run("pylogsparser_named", func(t *testing.T) {
-		obs, res := readFileAll(t, filepath.Join(dir, "pylogsparser-named.log"), bind, nil)
-		if res.Stats.Failed != 0 {
-			t.Fatalf("%d failed: %v", res.Stats.Failed, res.Stats.Problems)
+		// The source gives each line's event, domain, client and type.
+		var exp []struct {
+			Text         string            `json:"text"`
+			ExpectedTags map[string]string `json:"expectedTags"`
 		}
-		// Seven query lines and two named refusals; the source gives the
-		// domain, source_ip and source_port of each.
-		if len(obs) != 9 {
-			t.Fatalf("%d observations, want 9", len(obs))
+		readJSON(t, filepath.Join(dir, "pylogsparser-named.expected.json"), &exp)
+		lines := strings.Split(readText(t, filepath.Join(dir, "pylogsparser-named.log")), "\n")
+		if len(exp) != len(lines) {
+			t.Fatalf("%d expectations for %d lines", len(exp), len(lines))
 		}
-		for _, o := range obs[:7] {
-			checkObservation(t, &o, want{host: "tpf.qa.ifr.lan", client: "10.10.4.4:39583"})
+		p := bind.NewLine(&Options{})
+		lookups := 0
+		for i, x := range exp {
+			e := x.ExpectedTags
+			if x.Text != lines[i] {
+				t.Fatalf("expectation %d is not line %d", i+1, i+1)
+			}
+			var w want
+			switch {
+			case e["event_id"] == "client_query":
+				w = want{host: e["domain"], client: e["source_ip"] + ":" + e["source_port"], detail: "query " + e["type"], outcome: capture.OutcomeUnknown}
+				lookups++
+			case e["event_id"] == "client_query_denied" && e["domain"] != "":
+				w = want{host: e["domain"], client: e["source_ip"] + ":" + e["source_port"], reason: capture.DNSRefused}
+				lookups++
+			case e["event_id"] == "client_query_denied":
+				w = want{skip: string(SkipDNSNoName)}
+			default:
+				// Fetches, zone transfers and updates are not lookups
+				// of a client.
+				w = want{skip: string(SkipDNSOther)}
+			}
+			t.Run(itoa(i+1), func(t *testing.T) { checkLine(t, p, x.Text, w) })
 		}
-		checkObservation(t, &obs[7], want{host: "www.example.com", client: "127.0.0.1:44063", reason: capture.DNSRefused})
-		checkObservation(t, &obs[8], want{host: "mycompany.com.cn", client: "219.135.228.103:17635", reason: capture.DNSRefused})
+		if lookups == 0 {
+			t.Error("no lookup among the expectations")
+		}
 	})
 	t.Run("wazuh_named", func(t *testing.T) {
 		// The source asserts only that these are named's "query (cache)

@@ -1,6 +1,8 @@
 package parsers
 
 import (
+	"encoding/json"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,13 +85,47 @@ func TestHAProxy(t *testing.T) {
 
 func TestProxyCorpus(t *testing.T) {
 	t.Run("zscaler", func(t *testing.T) {
-		obs, res := readFileAll(t, filepath.Join(corpusDir(t, "zscaler"), "elastic-integrations-zscaler_zia-web-test-web.log"), nil, nil)
-		if res.Stats.Format != "zscaler" || res.Stats.Failed != 0 || len(obs) != 6 {
-			t.Fatalf("format %s, %d observations, %d failed: %v", res.Stats.Format, len(obs), res.Stats.Failed, res.Stats.Problems)
+		// The NSS feed's records are JSON: decode each with encoding/json
+		// and compare its fields with the observation of its line.
+		file := filepath.Join(corpusDir(t, "zscaler"), "elastic-integrations-zscaler_zia-web-test-web.log")
+		obs, res := readFileAll(t, file, nil, nil)
+		lines := strings.Split(readText(t, file), "\n")
+		if res.Stats.Format != "zscaler" || res.Stats.Failed != 0 || len(obs) != len(lines) {
+			t.Fatalf("format %s, %d observations for %d lines, %d failed: %v", res.Stats.Format, len(obs), len(lines), res.Stats.Failed, res.Stats.Problems)
 		}
-		checkObservation(t, &obs[0], want{client: "81.2.69.193", server: "81.2.69.145:443", host: "www.example.com", method: "CONNECT", reason: capture.ProxyDenied})
-		checkObservation(t, &obs[1], want{host: "www.example.com.com", method: "POST", path: "/join/", reason: capture.ProxyDenied})
-		checkObservation(t, &obs[5], want{outcome: capture.OutcomeOK})
+		for i, line := range lines {
+			var rec struct {
+				Event struct {
+					CIP, SIP, EURL, Action, ReqMethod string
+				}
+			}
+			if err := json.Unmarshal([]byte(line), &rec); err != nil {
+				t.Fatalf("line %d: %v", i+1, err)
+			}
+			e := rec.Event
+			host, path, _ := strings.Cut(e.EURL, "/")
+			if h, _, err := net.SplitHostPort(host); err == nil {
+				host = h
+			}
+			w := want{client: e.CIP, method: e.ReqMethod, host: host}
+			if path != "" {
+				w.path = "/" + path
+			}
+			switch e.Action {
+			case "Blocked":
+				w.outcome = capture.OutcomeBlocked
+			case "Allowed":
+				w.outcome = capture.OutcomeOK
+			default:
+				t.Fatalf("line %d: action %q", i+1, e.Action)
+			}
+			t.Run(itoa(i+1), func(t *testing.T) {
+				if o := obs[i]; o.Server.Addr().String() != e.SIP {
+					t.Errorf("server = %s, want %s", o.Server, e.SIP)
+				}
+				checkObservation(t, &obs[i], w)
+			})
+		}
 	})
 	dir := corpusDir(t, "proxy-access")
 	t.Run("envoy", func(t *testing.T) {
