@@ -40,6 +40,23 @@ func TestDetect(t *testing.T) {
 	}
 }
 
+// TestFieldRedacts checks that error messages, which need no exact value,
+// redact more than reports do: any long mix of letters and digits.
+func TestFieldRedacts(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"hunter2passhunter2passhunter2pass", Redacted},
+		{"Zk3pQ9x7Lm2vR8tY4wB6nC1dF5gH0jKs", Redacted},
+		{"TCP_MISS/200", "TCP_MISS/200"},
+		{"3fa85f64-5717-4562-b3fc-2c963f66afa6", "3fa85f64-5717-4562-b3fc-2c963f66afa6"},
+		{"https://a.example/x?code=abc", "https://a.example/x"},
+	}
+	for _, tc := range tests {
+		if got := field([]byte(tc.in)); got != tc.want {
+			t.Errorf("field(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
 func TestRedactPath(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"/authorize?client_id=jira&code=abc&state=xyz", "/authorize?client_id=jira&code=REDACTED&state=REDACTED"},

@@ -226,14 +226,18 @@ func unescape(v string) string {
 
 // redactSegments replaces path segments that look like bearer tokens (a
 // JWT or a long opaque key put in the path) by [Redacted].
-func redactSegments(p string) string {
+func redactSegments(p string) string { return redactSegmentsIf(p, looksLikeBearer) }
+
+// redactSegmentsIf replaces the path segments secret reports true of by
+// [Redacted].
+func redactSegmentsIf(p string, secret func(string) bool) string {
 	if len(p) < 24 || !strings.Contains(p, "/") {
 		return p
 	}
 	segs := strings.Split(p, "/")
 	changed := false
 	for i, s := range segs {
-		if looksLikeBearer(s) {
+		if secret(s) {
 			segs[i], changed = Redacted, true
 		}
 	}
@@ -326,6 +330,30 @@ func looksLikeToken(v string) bool {
 	return changes >= len(v)/4
 }
 
+// mayBeToken reports whether v could hold a secret at all: long, and made
+// only of base64url, hex or JWT characters, letters and digits mixed. It
+// is what error messages, which need no exact value, redact: a password
+// repeated in a broken field reads as words, not as random base64.
+func mayBeToken(v string) bool {
+	if len(v) < 24 {
+		return false
+	}
+	digits, letters := 0, 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			letters++
+		case c == '-' || c == '_' || c == '.' || c == '%' || c == '+' || c == '/' || c == '=' || c == '~':
+		default:
+			return false
+		}
+	}
+	return digits > 0 && letters > 0 || strings.HasPrefix(v, "eyJ")
+}
+
 // hasFileExtension reports whether v ends like a file name: a dot and one
 // to five lowercase letters or digits, at least one a letter (".png",
 // ".mp4"), after a name.
@@ -362,7 +390,9 @@ func redactForMessage(u []byte) string {
 	if len(u) > 200 {
 		u = u[:200]
 	}
-	return redactSegments(string(u))
+	return redactSegmentsIf(string(u), func(s string) bool {
+		return looksLikeBearer(s) || mayBeToken(s) && !isHexID(s)
+	})
 }
 
 // maxField bounds the part of an input field an error message quotes.
@@ -376,7 +406,7 @@ func field(b []byte) string {
 	if i := bytes.IndexAny(b, "?#"); i >= 0 {
 		b = b[:i]
 	}
-	if looksLikeToken(string(b)) && !isHexID(string(b)) && bytes.IndexByte(b, '/') < 0 {
+	if mayBeToken(string(b)) && !isHexID(string(b)) && bytes.IndexByte(b, '/') < 0 {
 		return Redacted
 	}
 	if len(b) > maxField {
