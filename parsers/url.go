@@ -268,7 +268,7 @@ func isHexID(s string) bool {
 	return true
 }
 
-// tokenPrefixes start the API keys and access tokens that services issue
+// tokenPrefixes start the API keys and access tokens that services hand out
 // in a recognisable form (GitHub, Slack, OpenAI-style, AWS access keys).
 var tokenPrefixes = []string{"ghp_", "gho_", "ghu_", "ghs_", "github_pat_", "xoxb-", "xoxp-", "xoxa-", "sk-", "AKIA", "ASIA"}
 
