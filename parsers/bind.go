@@ -9,17 +9,22 @@ import (
 	"github.com/egress-audit/egress-audit/capture"
 )
 
-// bind reads BIND's query log (category queries) and the failures and
+// bind reads BIND's query log (category queries), its response log
+// (category responses, BIND 9.20's responselog), and the failures and
 // refusals it logs per client:
 //
 //	03-Dec-2025 09:00:01.123 queries: info: client @0x7f65100ee4d8 192.0.2.10#53124 (app.gtmhub.com): query: app.gtmhub.com IN A +E(0)K (192.0.2.53)
+//	03-Dec-2025 09:00:01.135 responses: info: client @0x7f65100ee4d8 192.0.2.10#53124 (app.gtmhub.com): response: app.gtmhub.com IN A NXDOMAIN 0 1 0 +E(0)K (192.0.2.53)
 //	client @0x7f65100ee4d8 192.0.2.10#3076 (example.com): query (cache) 'example.com/A/IN' denied
 //	client @0x7f65100ee4d8 192.0.2.10#3076 (example.com): query failed (SERVFAIL) for example.com/IN/A at query.c:7375
 //
 // with or without BIND's own time stamp and a syslog header. A query line
-// is a question without its answer (BIND does not log answers), so it
-// names the destination but feeds no address to the name table; denied
-// and failed queries carry dns-refused, dns-servfail or dns-nxdomain.
+// is a question without its answer, so it names the destination with an
+// unknown outcome. A response line gives the rcode (NOERROR ok; NXDOMAIN,
+// SERVFAIL and REFUSED blocked) and the counts of the answer, authority
+// and additional sections, but not the records themselves, so neither
+// feeds an address to the name table. Denied and failed queries carry
+// dns-refused, dns-servfail or dns-nxdomain.
 var bind = &Format{
 	Name:      "bind",
 	Title:     "BIND (named) query log",
@@ -37,7 +42,8 @@ func detectBIND(_ []byte, lines [][]byte) int {
 		}
 		rest := l[i:]
 		switch {
-		case bytes.Contains(rest, []byte(": query: ")), bytes.Contains(rest, []byte("query failed (")):
+		case bytes.Contains(rest, []byte(": query: ")), bytes.Contains(rest, []byte(": response: ")),
+			bytes.Contains(rest, []byte("query failed (")):
 			score += 10
 		case bytes.Contains(rest, []byte("#")) && (bytes.Contains(rest, []byte(" denied")) || bytes.Contains(rest, []byte("zone transfer"))):
 			score += 6
@@ -113,6 +119,8 @@ func (p *bindParser) ParseLine(line []byte, o *capture.Observation) error {
 			}
 		}
 		return nil
+	case bytes.HasPrefix(rest, []byte("response: ")):
+		return p.response(rest[len("response: "):], o)
 	case bytes.HasPrefix(rest, []byte("query failed (")):
 		// query failed (SERVFAIL) for name/IN/TYPE at query.c:N
 		rc, after, _ := bytes.Cut(rest[len("query failed ("):], []byte(")"))
@@ -150,6 +158,72 @@ func (p *bindParser) ParseLine(line []byte, o *capture.Observation) error {
 		return nil
 	}
 	return SkipDNSOther
+}
+
+// response reads the rest of a response line:
+//
+//	name class type rcode answers authority additional flags (server)
+//
+// Lines cut after the type (no rcode) keep an unknown outcome; the counts,
+// flags and server are optional.
+func (p *bindParser) response(rest []byte, o *capture.Observation) error {
+	var fa [10][]byte
+	n := splitFields(rest, fa[:])
+	if n < 3 {
+		return fmt.Errorf("bind: response line with %d fields, want name, class and type", n)
+	}
+	if n > len(fa) {
+		n = len(fa)
+	}
+	f := fa[:n]
+	if err := p.setName(o, f[0]); err != nil {
+		return err
+	}
+	b := append(p.cache.buf[:0], "response "...)
+	b = append(b, f[2]...)
+	o.Outcome, o.Reason = capture.OutcomeUnknown, capture.ReasonNone
+	if n > 3 {
+		rcode := f[3]
+		if !isRcode(rcode) {
+			return fmt.Errorf("bind: response rcode %q: not an rcode", field(rcode))
+		}
+		o.Outcome, o.Reason = dnsRcodeOutcome(rcode)
+		b = append(append(b, ' '), rcode...)
+		if n > 4 {
+			if _, err := atoi(f[4]); err != nil {
+				return fmt.Errorf("bind: response answer count %q: not a number", field(f[4]))
+			}
+			b = append(append(append(b, ", "...), f[4]...), " answers"...)
+		}
+	}
+	for _, x := range f[3:] {
+		if len(x) > 0 && (x[0] == '+' || x[0] == '-') && bytes.IndexByte(x, 'T') >= 0 {
+			o.Transport = capture.TCP
+		}
+	}
+	if n > 4 && len(f[n-1]) > 0 && f[n-1][0] == '(' {
+		s := bytes.Trim(f[n-1], "()")
+		if a, err := parseAddrMaybePort(s); err == nil && a.Port() == 0 {
+			o.Server = netip.AddrPortFrom(a.Addr(), 53)
+		}
+	}
+	p.cache.buf = b
+	o.Detail = p.cache.internDetail(b)
+	return nil
+}
+
+// isRcode reports whether b reads as an rcode mnemonic (NOERROR, NXDOMAIN,
+// BADVERS...) or, for one BIND has no name for, a number.
+func isRcode(b []byte) bool {
+	if len(b) == 0 || len(b) > 12 {
+		return false
+	}
+	for _, c := range b {
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // SkipDNSNoName is the skip of a refusal BIND logged without the name.

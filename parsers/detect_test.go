@@ -40,6 +40,23 @@ func TestDetect(t *testing.T) {
 	}
 }
 
+// TestFieldRedacts checks that error messages, which need no exact value,
+// redact more than reports do: any long mix of letters and digits.
+func TestFieldRedacts(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"hunter2passhunter2passhunter2pass", Redacted},
+		{"Zk3pQ9x7Lm2vR8tY4wB6nC1dF5gH0jKs", Redacted},
+		{"TCP_MISS/200", "TCP_MISS/200"},
+		{"3fa85f64-5717-4562-b3fc-2c963f66afa6", "3fa85f64-5717-4562-b3fc-2c963f66afa6"},
+		{"https://a.example/x?code=abc", "https://a.example/x"},
+	}
+	for _, tc := range tests {
+		if got := field([]byte(tc.in)); got != tc.want {
+			t.Errorf("field(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
 func TestRedactPath(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"/authorize?client_id=jira&code=abc&state=xyz", "/authorize?client_id=jira&code=REDACTED&state=REDACTED"},
@@ -52,6 +69,19 @@ func TestRedactPath(t *testing.T) {
 		{"/api/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl/okrs", "/api/REDACTED/okrs"},
 		{"/api/v1/tasks/3fa85f64-5717-4562-b3fc-2c963f66afa6", "/api/v1/tasks/3fa85f64-5717-4562-b3fc-2c963f66afa6"},
 		{"/x?eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "/x?REDACTED"},
+		// File names from the public samples (Zeek's http.log of a
+		// Wikipedia visit, squid access logs) are not secrets.
+		{"/wikipedia/commons/thumb/b/bb/Wikipedia_wordmark.svg/174px-Wikipedia_wordmark.svg.png", "/wikipedia/commons/thumb/b/bb/Wikipedia_wordmark.svg/174px-Wikipedia_wordmark.svg.png"},
+		{"/wikipedia/commons/thumb/f/fa/Wikibooks-logo.svg/35px-Wikibooks-logo.svg.png", "/wikipedia/commons/thumb/f/fa/Wikibooks-logo.svg/35px-Wikibooks-logo.svg.png"},
+		{"/pki/certs/MicRooCerAut2011_2011_03_22.crt", "/pki/certs/MicRooCerAut2011_2011_03_22.crt"},
+		{"/download/Quarterly_Report_2025_Q3_final_v2.pdf", "/download/Quarterly_Report_2025_Q3_final_v2.pdf"},
+		{"/x?file=174px-Wikipedia_wordmark.svg.png", "/x?file=174px-Wikipedia_wordmark.svg.png"},
+		// Secrets: random base64url in the path or a query, known key
+		// prefixes, presigned-URL signatures.
+		{"/hooks/Zk3pQ9x7Lm2vR8tY4wB6nC1dF5gH0jKs/run", "/hooks/REDACTED/run"},
+		{"/x?t=Zk3pQ9x7Lm2vR8tY4wB6nC1d", "/x?t=REDACTED"},
+		{"/x?k=ghp_abcdefghijklmnopqrst", "/x?k=REDACTED"},
+		{"/b/o.png?X-Amz-Signature=0f1e2d3c4b5a69788796a5b4c3d2e1f0", "/b/o.png?X-Amz-Signature=REDACTED"},
 	}
 	for _, tc := range tests {
 		if got := RedactPath(tc.in); got != tc.want {

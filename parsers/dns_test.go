@@ -142,6 +142,25 @@ func TestBIND(t *testing.T) {
 			want{time: "2022-10-19T05:34:02.425Z", client: "104.219.136.31:3076", host: "example.com", outcome: capture.OutcomeBlocked, reason: capture.DNSRefused}},
 		{"servfail", "client @0x1 192.0.2.10#5353 (app.gtmhub.com): query failed (SERVFAIL) for app.gtmhub.com/IN/A at query.c:7375",
 			want{host: "app.gtmhub.com", outcome: capture.OutcomeBlocked, reason: capture.DNSServFail, detail: "SERVFAIL"}},
+		// The responses category (BIND 9.20 responselog): name, class,
+		// type, rcode, then the answer, authority and additional counts,
+		// the query's flags and the address it was sent to.
+		{"response_nxdomain", "03-Dec-2025 09:00:01.135 responses: info: client @0x7f6 192.0.2.10#53124 (nosuch.gtmhub.com): response: nosuch.gtmhub.com IN A NXDOMAIN 0 1 0 +E(0)K (192.0.2.53)",
+			want{time: "2025-12-03T09:00:01.135Z", client: "192.0.2.10:53124", server: "192.0.2.53:53", host: "nosuch.gtmhub.com", source: capture.SourceDNS,
+				outcome: capture.OutcomeBlocked, reason: capture.DNSNXDomain, detail: "response A NXDOMAIN, 0 answers"}},
+		{"response_noerror_view", "client @0x7f83 10.1.2.3#50001 (App.Gtmhub.com): view internal: response: App.Gtmhub.com IN AAAA NOERROR 2 0 1 +E(0)K (127.0.0.1)",
+			want{host: "app.gtmhub.com", outcome: capture.OutcomeOK, detail: "response AAAA NOERROR, 2 answers"}},
+		{"response_servfail_tcp", "client 192.0.2.10#53125: response: app.gtmhub.com IN A SERVFAIL 0 0 0 +T (192.0.2.53)",
+			want{host: "app.gtmhub.com", reason: capture.DNSServFail}},
+		{"response_refused", "client 192.0.2.10#53126: response: app.gtmhub.com IN A REFUSED 0 0 0 -",
+			want{host: "app.gtmhub.com", outcome: capture.OutcomeBlocked, reason: capture.DNSRefused}},
+		// Cut after the type: a response without its rcode says nothing
+		// of the outcome.
+		{"response_no_rcode", "21-Sep-2026 23:37:38.921 responses: info: client @0x7b61bf23bc00 192.0.2.10#33513 (app.gtmhub.com): response: app.gtmhub.com IN A",
+			want{host: "app.gtmhub.com", outcome: capture.OutcomeUnknown, detail: "response A"}},
+		{"response_bad_rcode", "client 192.0.2.10#1: response: app.gtmhub.com IN A no-such 0 0 0", want{err: "bind: response rcode"}},
+		{"response_bad_count", "client 192.0.2.10#1: response: app.gtmhub.com IN A NOERROR x 0 0", want{err: "bind: response answer count"}},
+		{"response_short", "client 192.0.2.10#1: response: app.gtmhub.com IN", want{err: "bind: response line with 2 fields"}},
 		{"denied_no_name", "client 127.0.0.1#1126: query (cache) denied", want{skip: string(SkipDNSNoName)}},
 		{"zone_transfer", "client 219.135.228.103#17635: zone transfer 'somedomain.com/IN' denied", want{skip: string(SkipDNSOther)}},
 		{"not_client", "zone localdomain/IN: transferred serial 2006070304", want{skip: string(SkipDNSOther)}},
@@ -155,41 +174,104 @@ func TestBIND(t *testing.T) {
 	}
 }
 
+// TestDetectBINDResponses checks that a log of the responses category
+// alone is taken for BIND.
+func TestDetectBINDResponses(t *testing.T) {
+	head := "03-Dec-2025 09:00:01.135 responses: info: client @0x7f6 192.0.2.10#53124 (a.example): response: a.example IN A NOERROR 1 0 0 +E(0)K (192.0.2.53)\n" +
+		"03-Dec-2025 09:00:01.140 responses: info: client @0x7f7 192.0.2.10#53125 (b.example): response: b.example IN A NXDOMAIN 0 1 0 +E(0)K (192.0.2.53)\n"
+	f, err := Detect([]byte(head))
+	if err != nil || f != bind {
+		t.Errorf("Detect = %v, %v, want bind", f, err)
+	}
+}
+
 func TestDNSCorpus(t *testing.T) {
 	dir := corpusDir(t, "dns-query")
 	t.Run("crowdsec_bind9", func(t *testing.T) {
-		obs, res := readFileAll(t, filepath.Join(dir, "crowdsec-bind9-syslog.log"), nil, nil)
-		if res.Stats.Format != "bind" || res.Stats.Failed != 0 {
-			t.Fatalf("format %s, %d failed: %v", res.Stats.Format, res.Stats.Failed, res.Stats.Problems)
+		// The CrowdSec test gives each line's client address, port and
+		// BIND time stamp. The query refusals are lookups refused; zone
+		// transfers are not lookups.
+		file := filepath.Join(dir, "crowdsec-bind9-syslog.log")
+		asserted := crowdsecParsed(t, filepath.Join(dir, "crowdsec-bind9-syslog.parser-assert.expected.txt"), "s01-parse")
+		lines := strings.Split(readText(t, file), "\n")
+		if len(asserted) != len(lines) {
+			t.Fatalf("%d lines asserted, want all %d", len(asserted), len(lines))
 		}
-		// The source asserts remote_addr 104.219.136.31, port 3076 and time
-		// 19-Oct-2022 05:34:02.425 for the first line.
-		checkObservation(t, &obs[0], want{client: "104.219.136.31:3076", time: "2022-10-19T05:34:02.425Z", host: "example.com", reason: capture.DNSRefused})
-		denied := 0
-		for _, o := range obs {
-			if o.Reason == capture.DNSRefused {
-				denied++
+		p := bind.NewLine(&Options{})
+		for i, line := range lines {
+			e := asserted[i]
+			w := want{skip: string(SkipDNSOther)}
+			if strings.Contains(line, ": query ") {
+				w = want{client: endpointString(e["remote_addr"], uint16(atoiOr(e["remote_port"]))), reason: capture.DNSRefused}
+				if ts, err := time.Parse("02-Jan-2006 15:04:05.000", e["timestamp"]); err == nil {
+					w.time = ts.UTC().Format(time.RFC3339Nano)
+				}
 			}
+			t.Run(itoa(i+1), func(t *testing.T) { checkLine(t, p, line, w) })
 		}
-		if denied != 5 {
-			t.Errorf("%d denied queries, want the 5 query lines", denied)
+		_, res := readFileAll(t, file, nil, nil)
+		if res.Stats.Format != "bind" || res.Stats.Failed != 0 {
+			t.Errorf("format %s, %d failed: %v", res.Stats.Format, res.Stats.Failed, res.Stats.Problems)
 		}
 	})
 	t.Run("pylogsparser_named", func(t *testing.T) {
-		obs, res := readFileAll(t, filepath.Join(dir, "pylogsparser-named.log"), bind, nil)
-		if res.Stats.Failed != 0 {
-			t.Fatalf("%d failed: %v", res.Stats.Failed, res.Stats.Problems)
+		// The source gives each line's event, domain, client and type.
+		var exp []struct {
+			Text         string            `json:"text"`
+			ExpectedTags map[string]string `json:"expectedTags"`
 		}
-		// Seven query lines and two named refusals; the source gives the
-		// domain, source_ip and source_port of each.
-		if len(obs) != 9 {
-			t.Fatalf("%d observations, want 9", len(obs))
+		readJSON(t, filepath.Join(dir, "pylogsparser-named.expected.json"), &exp)
+		lines := strings.Split(readText(t, filepath.Join(dir, "pylogsparser-named.log")), "\n")
+		if len(exp) != len(lines) {
+			t.Fatalf("%d expectations for %d lines", len(exp), len(lines))
 		}
-		for _, o := range obs[:7] {
-			checkObservation(t, &o, want{host: "tpf.qa.ifr.lan", client: "10.10.4.4:39583"})
+		p := bind.NewLine(&Options{})
+		lookups := 0
+		for i, x := range exp {
+			e := x.ExpectedTags
+			if x.Text != lines[i] {
+				t.Fatalf("expectation %d is not line %d", i+1, i+1)
+			}
+			var w want
+			switch {
+			case e["event_id"] == "client_query":
+				w = want{host: e["domain"], client: e["source_ip"] + ":" + e["source_port"], detail: "query " + e["type"], outcome: capture.OutcomeUnknown}
+				lookups++
+			case e["event_id"] == "client_query_denied" && e["domain"] != "":
+				w = want{host: e["domain"], client: e["source_ip"] + ":" + e["source_port"], reason: capture.DNSRefused}
+				lookups++
+			case e["event_id"] == "client_query_denied":
+				w = want{skip: string(SkipDNSNoName)}
+			default:
+				// Fetches, zone transfers and updates are not lookups
+				// of a client.
+				w = want{skip: string(SkipDNSOther)}
+			}
+			t.Run(itoa(i+1), func(t *testing.T) { checkLine(t, p, x.Text, w) })
 		}
-		checkObservation(t, &obs[7], want{host: "www.example.com", client: "127.0.0.1:44063", reason: capture.DNSRefused})
-		checkObservation(t, &obs[8], want{host: "mycompany.com.cn", client: "219.135.228.103:17635", reason: capture.DNSRefused})
+		if lookups == 0 {
+			t.Error("no lookup among the expectations")
+		}
+	})
+	t.Run("wazuh_named", func(t *testing.T) {
+		// The source asserts only that these are named's "query (cache)
+		// denied" refusals; none names the domain asked, so none is a
+		// destination. The last line is cut before "denied".
+		file := filepath.Join(dir, "wazuh-named.log")
+		lines := strings.Split(strings.TrimRight(readText(t, file), "\n"), "\n")
+		p := bind.NewLine(&Options{})
+		for i, line := range lines {
+			w := want{skip: string(SkipDNSOther)}
+			if strings.Contains(line, "query (cache) denied") {
+				w.skip = string(SkipDNSNoName)
+			}
+			t.Run(itoa(i+1), func(t *testing.T) { checkLine(t, p, line, w) })
+		}
+		obs, res := readFileAll(t, file, nil, nil)
+		if res.Stats.Format != "bind" || len(obs) != 0 || res.Stats.SkippedTotal() != int64(len(lines)) {
+			t.Errorf("format %s, %d observations, skipped %v; want bind, none, all %d lines skipped",
+				res.Stats.Format, len(obs), res.Stats.Skipped, len(lines))
+		}
 	})
 	t.Run("logstash_bind", func(t *testing.T) {
 		obs, _ := readFileAll(t, filepath.Join(dir, "logstash-bind_spec.log"), nil, nil)

@@ -20,8 +20,8 @@
 // is the small allocation-free JSON member scanner they share.
 //
 // DNS: dnsmasq.go joins dnsmasq's log-queries lines into lookups with
-// their answers; bind.go reads BIND query logs, refusals and failures;
-// unbound.go reads Unbound's log-queries and log-replies lines.
+// their answers; bind.go reads BIND query and response logs, refusals and
+// failures; unbound.go reads Unbound's log-queries and log-replies lines.
 //
 // custom.go builds the formats a user configures: a regular expression
 // with named groups, a delimited layout with column names, or a Squid

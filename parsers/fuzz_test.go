@@ -142,7 +142,8 @@ func FuzzParseDnsmasqLine(f *testing.F) {
 func FuzzParseBINDLine(f *testing.F) {
 	seedLines(f, `client @0x7f85b4026ed0 127.0.0.1#42520 (ci.elastic.co): query: ci.elastic.co IN A +E(0)K (35.193.103.164)
 03-Dec-2025 09:00:01.123 queries: info: client @0x7f6 192.0.2.10#53124 (App.Gtmhub.com.): query: App.Gtmhub.com. IN AAAA +T (192.0.2.53)
-client @0x1 192.0.2.10#5353 (app.gtmhub.com): query failed (SERVFAIL) for app.gtmhub.com/IN/A at query.c:7375`, "dns-query")
+client @0x1 192.0.2.10#5353 (app.gtmhub.com): query failed (SERVFAIL) for app.gtmhub.com/IN/A at query.c:7375
+03-Dec-2025 09:00:01.135 responses: info: client @0x7f6 192.0.2.10#53124 (nosuch.gtmhub.com): response: nosuch.gtmhub.com IN A NXDOMAIN 0 1 0 +E(0)K (192.0.2.53)`, "dns-query")
 	fuzzFormat(f, bind)
 }
 

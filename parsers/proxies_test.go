@@ -1,8 +1,12 @@
 package parsers
 
 import (
+	"encoding/json"
+	"net"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/egress-audit/egress-audit/capture"
 )
@@ -81,29 +85,121 @@ func TestHAProxy(t *testing.T) {
 
 func TestProxyCorpus(t *testing.T) {
 	t.Run("zscaler", func(t *testing.T) {
-		obs, res := readFileAll(t, filepath.Join(corpusDir(t, "zscaler"), "elastic-integrations-zscaler_zia-web-test-web.log"), nil, nil)
-		if res.Stats.Format != "zscaler" || res.Stats.Failed != 0 || len(obs) != 6 {
-			t.Fatalf("format %s, %d observations, %d failed: %v", res.Stats.Format, len(obs), res.Stats.Failed, res.Stats.Problems)
+		// The NSS feed's records are JSON: decode each with encoding/json
+		// and compare its fields with the observation of its line.
+		file := filepath.Join(corpusDir(t, "zscaler"), "elastic-integrations-zscaler_zia-web-test-web.log")
+		obs, res := readFileAll(t, file, nil, nil)
+		lines := strings.Split(readText(t, file), "\n")
+		if res.Stats.Format != "zscaler" || res.Stats.Failed != 0 || len(obs) != len(lines) {
+			t.Fatalf("format %s, %d observations for %d lines, %d failed: %v", res.Stats.Format, len(obs), len(lines), res.Stats.Failed, res.Stats.Problems)
 		}
-		checkObservation(t, &obs[0], want{client: "81.2.69.193", server: "81.2.69.145:443", host: "www.example.com", method: "CONNECT", reason: capture.ProxyDenied})
-		checkObservation(t, &obs[1], want{host: "www.example.com.com", method: "POST", path: "/join/", reason: capture.ProxyDenied})
-		checkObservation(t, &obs[5], want{outcome: capture.OutcomeOK})
+		for i, line := range lines {
+			var rec struct {
+				Event struct {
+					CIP, SIP, EURL, Action, ReqMethod string
+				}
+			}
+			if err := json.Unmarshal([]byte(line), &rec); err != nil {
+				t.Fatalf("line %d: %v", i+1, err)
+			}
+			e := rec.Event
+			host, path, _ := strings.Cut(e.EURL, "/")
+			if h, _, err := net.SplitHostPort(host); err == nil {
+				host = h
+			}
+			w := want{client: e.CIP, method: e.ReqMethod, host: host}
+			if path != "" {
+				w.path = "/" + path
+			}
+			switch e.Action {
+			case "Blocked":
+				w.outcome = capture.OutcomeBlocked
+			case "Allowed":
+				w.outcome = capture.OutcomeOK
+			default:
+				t.Fatalf("line %d: action %q", i+1, e.Action)
+			}
+			t.Run(itoa(i+1), func(t *testing.T) {
+				if o := obs[i]; o.Server.Addr().String() != e.SIP {
+					t.Errorf("server = %s, want %s", o.Server, e.SIP)
+				}
+				checkObservation(t, &obs[i], w)
+			})
+		}
 	})
 	dir := corpusDir(t, "proxy-access")
 	t.Run("envoy", func(t *testing.T) {
-		obs, res := readFileAll(t, filepath.Join(dir, "crowdsec-envoy-logs.log"), nil, nil)
-		if res.Stats.Format != "envoy" || res.Stats.Failed != 0 || len(obs) != 10 {
-			t.Fatalf("format %s, %d observations, %d failed: %v", res.Stats.Format, len(obs), res.Stats.Failed, res.Stats.Problems)
+		file := filepath.Join(dir, "crowdsec-envoy-logs.log")
+		obs, res := readFileAll(t, file, nil, nil)
+		if res.Stats.Format != "envoy" || res.Stats.Failed != 0 {
+			t.Fatalf("format %s, %d failed: %v", res.Stats.Format, res.Stats.Failed, res.Stats.Problems)
 		}
-		// The source asserts the client and the target of each line.
-		checkObservation(t, &obs[0], want{client: "10.0.0.12:59292", host: "www.example.com", method: "GET", path: "/assets/image.webp", server: "10.42.0.82:8080"})
-		checkObservation(t, &obs[4], want{client: "fd00:1234:5678::5a24", host: "example.com", path: "/test", server: "[fd00:1234:5678::e18]:8080"})
-		checkObservation(t, &obs[8], want{client: "192.168.1.100", host: "proxy.example.com"})
+		// The CrowdSec parser test gives the client, request, authority
+		// and upstream of every line.
+		asserted := crowdsecParsed(t, filepath.Join(dir, "crowdsec-envoy-logs.parser-assert.expected.txt"), "s01-parse")
+		if len(asserted) == 0 || len(obs) != len(asserted) {
+			t.Fatalf("%d observations, want one for each of the %d lines the source asserts", len(obs), len(asserted))
+		}
+		for i, o := range obs {
+			e := asserted[int(o.Locator.N)-1]
+			t.Run(itoa(i+1), func(t *testing.T) {
+				if e == nil {
+					t.Fatalf("%s: no assertion for this line", o.Where())
+				}
+				w := want{client: e["remote_addr"], method: e["verb"], path: e["request"], host: e["target_fqdn"], time: e["time"]}
+				if ts, err := time.Parse(time.RFC3339Nano, w.time); err == nil {
+					w.time = ts.UTC().Format(time.RFC3339Nano)
+				}
+				if o.Client.Port() != 0 {
+					w.client = endpointString(e["remote_addr"], o.Client.Port())
+				}
+				if u := strings.TrimPrefix(e["upstream_host"], "tcp://"); u != "" {
+					w.server = u
+				}
+				if !strings.Contains(o.Detail, e["status"]) {
+					t.Errorf("detail = %q, want the status %s", o.Detail, e["status"])
+				}
+				checkObservation(t, &o, w)
+			})
+		}
 	})
 	t.Run("haproxy", func(t *testing.T) {
-		_, res := readFileAll(t, filepath.Join(dir, "crowdsec-haproxy-logs.log"), nil, nil)
-		if res.Stats.Format != "haproxy" || res.Stats.Failed != 0 || res.Stats.SkippedTotal() != 5 {
-			t.Fatalf("format %s, %d failed, skipped %v", res.Stats.Format, res.Stats.Failed, res.Stats.Skipped)
+		file := filepath.Join(dir, "crowdsec-haproxy-logs.log")
+		asserted := crowdsecParsed(t, filepath.Join(dir, "crowdsec-haproxy-logs.parser-assert.expected.txt"), "s01-parse")
+		lines := strings.Split(readText(t, file), "\n")
+		if len(asserted) == 0 {
+			t.Fatal("no assertions read")
+		}
+		// Every line of the sample names no destination: two requests
+		// with a relative path to a reverse proxy, TLS events and one line
+		// the source's parser rejects too. Each must be skipped, for the
+		// reason its asserted fields give.
+		p := haproxy.NewLine(&Options{})
+		for i, line := range lines {
+			e := asserted[i]
+			if e == nil {
+				// Rejected by the source's parser: no observation either.
+				o := capture.Observation{}
+				if err := p.ParseLine([]byte(line), &o); err == nil {
+					t.Errorf("line %d gave %+v, want it skipped or failed", i+1, o)
+				}
+				continue
+			}
+			var w want
+			switch {
+			case e["verb"] != "" && strings.HasPrefix(e["http_request"], "/"):
+				w.skip = string(errNoDestination)
+			case e["verb"] == "":
+				w.skip = string(SkipHAProxyEvent)
+			default:
+				t.Fatalf("line %d: asserted %v, a request with a destination", i+1, e)
+			}
+			t.Run(itoa(i+1), func(t *testing.T) { checkLine(t, p, line, w) })
+		}
+		_, res := readFileAll(t, file, nil, nil)
+		if res.Stats.Format != "haproxy" || res.Stats.Records+res.Stats.SkippedTotal()+res.Stats.Failed != int64(len(lines)) {
+			t.Errorf("format %s, %d records, skipped %v, %d failed; want haproxy and all %d lines counted",
+				res.Stats.Format, res.Stats.Records, res.Stats.Skipped, res.Stats.Failed, len(lines))
 		}
 	})
 }

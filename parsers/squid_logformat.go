@@ -105,8 +105,8 @@ func compileLogFormat(spec string) (*logFormat, error) {
 			i += end + 1
 		}
 		j := i
-		if strings.HasPrefix(s[j:], "ssl::") {
-			j += 5
+		if ns := lfNamespace(s[j:]); ns != "" {
+			j += len(ns) + 2
 		}
 		for m := j; j < len(s) && (s[j] == '<' || s[j] == '>') && j-m < 2; {
 			j++
@@ -126,11 +126,14 @@ func compileLogFormat(spec string) (*logFormat, error) {
 				i += end + 1
 			}
 		}
+		if !knownCode(name) {
+			return nil, fmt.Errorf("%w %q: column %d: unknown code %s", errLogFormat, s, start+1, s[start:i])
+		}
 		flush()
 		if n := len(lf.toks); n > 0 && lf.toks[n-1].lit == nil {
 			return nil, fmt.Errorf("%w %q: column %d: codes %s and %s need text between them", errLogFormat, s, start+1, lf.toks[n-1].name, s[start:i])
 		}
-		lf.toks = append(lf.toks, lfToken{code: codeMeaning(name, arg), name: s[start:i]})
+		lf.toks = append(lf.toks, lfToken{code: codeMeaning(strings.TrimPrefix(name, "http::"), arg), name: s[start:i]})
 	}
 	flush()
 	has := func(c lfCode) bool {
@@ -145,6 +148,66 @@ func compileLogFormat(spec string) (*logFormat, error) {
 		return nil, fmt.Errorf("%w %q: no code names the destination: want %%ru, %%>rd, %%{Host}>h or %%ssl::>sni", errLogFormat, s)
 	}
 	return lf, nil
+}
+
+// lfNamespaces are the prefixes of Squid's namespaced codes (ssl::>sni,
+// icap::tt, adapt::<last_h); the codes of a namespace other than http are
+// accepted whatever their name, since Squid adds to them from release to
+// release.
+var lfNamespaces = map[string]bool{
+	"http": true, "ssl": true, "tls": true, "icap": true, "adapt": true,
+	"proxy_protocol": true, "transport": true,
+}
+
+// lfNamespace returns the namespace s starts with ("ssl" for "ssl::>sni"),
+// or "".
+func lfNamespace(s string) string {
+	i := strings.Index(s, "::")
+	if i <= 0 || !lfNamespaces[s[:i]] {
+		return ""
+	}
+	return s[:i]
+}
+
+// lfCodes are the logformat codes squid.conf documents (squid 6, "logformat"
+// in cf.data.pre), with the Apache and nginx spellings the common and
+// combined formats use (a, h, r, s).
+var lfCodes = map[string]bool{
+	// Connection.
+	">a": true, ">A": true, ">p": true, "<a": true, "<A": true, "<p": true,
+	"<la": true, "<lp": true, ">la": true, ">lp": true, "la": true, "lp": true,
+	"sn": true, ">eui": true, ">qos": true, "<qos": true, ">nfmark": true,
+	"<nfmark": true, ">handshake": true,
+	// Time.
+	"ts": true, "tu": true, "tl": true, "tg": true, "tr": true, "dt": true,
+	"tS": true, "busy_time": true, "<tt": true, "<pt": true,
+	// Access control and authentication.
+	"et": true, "ea": true, "un": true, "ul": true, "ue": true, "ui": true,
+	"us": true, "credentials": true,
+	// HTTP.
+	">h": true, ">ha": true, "<h": true, ">Hs": true, "<Hs": true, "Hs": true,
+	"<bs": true, "mt": true, "rm": true, ">rm": true, "<rm": true,
+	"ru": true, ">ru": true, "<ru": true, "rs": true, ">rs": true, "<rs": true,
+	"rd": true, ">rd": true, "<rd": true, ">rP": true, "<rP": true,
+	"rp": true, ">rp": true, "<rp": true, "rv": true, ">rv": true, "<rv": true,
+	"st": true, ">st": true, "<st": true, ">sh": true, "<sh": true,
+	"Ss": true, "Sh": true,
+	// Errors, annotations, transactions.
+	"err_code": true, "err_detail": true, "note": true, "master_xaction": true,
+	// Apache and nginx spellings.
+	"a": true, "h": true, "r": true, "s": true,
+}
+
+// knownCode reports whether name, as the tokenizer cut it (with its
+// namespace and direction), is a logformat code.
+func knownCode(name string) bool {
+	if ns := lfNamespace(name); ns != "" {
+		if ns != "http" {
+			return len(name) > len(ns)+2
+		}
+		name = name[len(ns)+2:]
+	}
+	return lfCodes[name]
 }
 
 func codeMeaning(name, arg string) lfCode {

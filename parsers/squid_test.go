@@ -1,7 +1,9 @@
 package parsers
 
 import (
+	"bytes"
 	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/egress-audit/egress-audit/capture"
+	"go.yaml.in/yaml/v3"
 )
 
 // want is what a parser test checks of one observation; empty fields are
@@ -183,6 +186,11 @@ func TestSquidLogFormatErrors(t *testing.T) {
 		{"no_destination", "%ts %>a %Ss/%>Hs", "no code names the destination"},
 		{"bare_percent", "%ts % %ru", "column 5: % without a code"},
 		{"unclosed_arg", "%ts %{Host %ru", "column 5: unclosed {"},
+		{"unknown_code", "%ts %zz %ru", "column 5: unknown code %zz"},
+		{"unknown_with_direction", "%ts %>a %ru %<zz", "column 13: unknown code %<zz"},
+		{"unknown_with_width", "%ts %03zz %ru", "column 5: unknown code %03zz"},
+		{"unknown_http_code", "%ts %http::>zz %ru", "column 5: unknown code %http::>zz"},
+		{"unknown_in_directive", "logformat x %ts %ru %Zq", `"%ts %ru %Zq": column 9: unknown code %Zq`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -190,6 +198,32 @@ func TestSquidLogFormatErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Fatalf("NewSquidLogFormat(%q) = %v, want error with %q", tc.spec, err, tc.err)
 			}
+		})
+	}
+}
+
+// TestSquidLogFormatCodes compiles specifications with the codes Squid
+// documents that the tool reads nothing from, and with namespaced codes:
+// each must be accepted, and the lines read.
+func TestSquidLogFormatCodes(t *testing.T) {
+	tests := []struct {
+		name, spec, line string
+		want             want
+	}{
+		{"ignored_codes", "%ts.%03tu %>a %<la %>eui %err_code %note %Ss/%>Hs %rm %ru",
+			"1764752401.352 192.0.2.10 198.51.100.1 02:00:00:00:00:01 ERR_ACCESS_DENIED - TCP_DENIED/403 CONNECT auth.gtmhub.com:443",
+			want{host: "auth.gtmhub.com", reason: capture.ProxyDenied}},
+		{"namespaced", "%ts %>a %ssl::bump_mode %icap::tt %adapt::<last_h %Ss/%>Hs %rm %http::>rd",
+			"1764752401 192.0.2.10 splice 0 - TCP_TUNNEL/200 CONNECT app.gtmhub.com",
+			want{host: "app.gtmhub.com", outcome: capture.OutcomeOK}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := NewSquidLogFormat("x", tc.spec)
+			if err != nil {
+				t.Fatalf("NewSquidLogFormat(%q) = %v", tc.spec, err)
+			}
+			checkLine(t, f.NewLine(&Options{}), tc.line, tc.want)
 		})
 	}
 }
@@ -244,16 +278,87 @@ func TestSquidCorpus(t *testing.T) {
 			t.Run(itoa(i+1), func(t *testing.T) { checkObservation(t, &o, w) })
 		}
 	})
-	t.Run("datadog_mixed", func(t *testing.T) {
-		obs, res := readFileAll(t, filepath.Join(dir, "datadog-squid_tests.samples.log"), nil, nil)
-		if res.Stats.Format != "squid" || res.Stats.Failed != 0 || len(obs) != 14 {
-			t.Fatalf("format %s, %d observations, %d failed (%v); want squid, 14, 0", res.Stats.Format, len(obs), res.Stats.Failed, res.Stats.Problems)
+	t.Run("datadog_expected", func(t *testing.T) {
+		// The test file's last cases are indented wrongly upstream (and
+		// have result: null, asserting nothing): decode the valid part.
+		b, err := os.ReadFile(filepath.Join(dir, "datadog-squid_tests.yaml"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		// Values the Datadog pipeline test asserts for its first cases.
-		checkObservation(t, &obs[0], want{client: "127.0.0.1", server: "99.86.88.89:80", host: "www.datadog.com", detail: "TCP_MISS/301"})
-		checkObservation(t, &obs[6], want{host: "www.google.com", server: "172.217.20.68:443", method: "CONNECT", detail: "TCP_TUNNEL/200"})
-		if got := res.Stats.Skipped[string(SkipSquidCacheLog)]; got != 3 {
-			t.Errorf("cache.log lines skipped = %d, want 3", got)
+		if i := bytes.Index(b, []byte("\n  - ")); i > 0 {
+			b = b[:i]
+		}
+		var spec struct {
+			Tests []struct {
+				Sample string
+				Result struct {
+					Timestamp int64
+					Custom    struct {
+						HTTP *struct {
+							Method     string
+							StatusCode int `yaml:"status_code"`
+							URLDetails struct {
+								Host string
+							} `yaml:"url_details"`
+						}
+						Network struct {
+							Client      struct{ IP string }
+							Destination struct{ IP string }
+						}
+						Squid struct{ Status string }
+					}
+				}
+			}
+		}
+		if err := yaml.Unmarshal(b, &spec); err != nil {
+			t.Fatal(err)
+		}
+		obs, res := readFileAll(t, filepath.Join(dir, "datadog-squid_tests.samples.log"), nil, nil)
+		if res.Stats.Format != "squid" || res.Stats.Failed != 0 {
+			t.Fatalf("format %s, %d failed (%v); want squid, 0", res.Stats.Format, res.Stats.Failed, res.Stats.Problems)
+		}
+		atLine := make(map[capture.Locator]*capture.Observation)
+		for i := range obs {
+			atLine[obs[i].Locator] = &obs[i]
+		}
+		samples := strings.Split(readText(t, filepath.Join(dir, "datadog-squid_tests.samples.log")), "\n")
+		checked := 0
+		for i, tc := range spec.Tests {
+			t.Run(itoa(i+1), func(t *testing.T) {
+				if i >= len(samples) || samples[i] != tc.Sample {
+					t.Fatalf("sample %d is not line %d of the samples file", i+1, i+1)
+				}
+				o := atLine[capture.Line(int64(i+1))]
+				c := tc.Result.Custom
+				if c.HTTP == nil {
+					// A cache.log line: the pipeline finds no request in it.
+					if o != nil {
+						t.Errorf("line %d gave %+v, want no observation", i+1, *o)
+					}
+					return
+				}
+				if o == nil {
+					t.Fatalf("line %d gave no observation, want %s %s", i+1, c.HTTP.Method, c.HTTP.URLDetails.Host)
+				}
+				w := want{
+					client: c.Network.Client.IP,
+					method: c.HTTP.Method,
+					host:   c.HTTP.URLDetails.Host,
+					time:   time.UnixMilli(tc.Result.Timestamp).UTC().Format(time.RFC3339Nano),
+					detail: "TCP_" + c.Squid.Status + "/",
+				}
+				if c.HTTP.StatusCode != 0 {
+					w.detail += itoa(c.HTTP.StatusCode)
+				}
+				if d := c.Network.Destination.IP; d != "" && o.Server.Addr().String() != d {
+					t.Errorf("server = %s, want %s", o.Server, d)
+				}
+				checkObservation(t, o, w)
+				checked++
+			})
+		}
+		if checked < 10 {
+			t.Errorf("checked %d requests, want the 10 the test file asserts", checked)
 		}
 	})
 	for _, name := range []string{"elastic-integrations-squid-test-access.log", "pylogsparser-squid.log", "wazuh-squid_rules.log"} {
@@ -269,13 +374,65 @@ func TestSquidCorpus(t *testing.T) {
 			}
 		})
 	}
-	t.Run("opnsense_ecs", func(t *testing.T) {
-		obs, res := readFileAll(t, filepath.Join(dir, "elastic-integrations-pfsense-test-opnsense-squid.log"), nil, nil)
-		if res.Stats.Format != "squid" || res.Stats.Failed != 0 || len(obs) != 5 {
-			t.Fatalf("format %s, %d observations, %d failed: %v", res.Stats.Format, len(obs), res.Stats.Failed, res.Stats.Problems)
+	t.Run("pfsense_artefact", func(t *testing.T) {
+		// The upstream fixture's time and elapsed fields were turned into
+		// markdown ("[ts elapsed](tel:...)"): no squid line, so detection
+		// fails, and read as squid the line fails naming its position.
+		file := filepath.Join(dir, "elastic-integrations-pfsense-test-pfsense-squid.log")
+		if _, err := ReadFile(file, nil, &Options{}, func(*capture.Observation) {}); err == nil || !strings.Contains(err.Error(), "format not recognised") {
+			t.Errorf("detection: %v, want format not recognised", err)
 		}
-		checkObservation(t, &obs[0], want{host: "www.microsoft.com", method: "GET", path: "/pki/certs/MicRooCerAut2011_2011_03_22.crt", reason: capture.ProxyDenied, detail: "TCP_DENIED/403"})
-		checkObservation(t, &obs[3], want{client: "192.168.2.2", host: "eu-mobile.events.data.microsoft.com", method: "POST", server: ":443", outcome: capture.OutcomeOK})
+		obs, res := readFileAll(t, file, squidNative, nil)
+		if len(obs) != 0 || res.Stats.Failed != 1 || len(res.Stats.Problems) != 1 ||
+			!strings.Contains(res.Stats.Problems[0].Err, "pfsense-squid.log:1: squid: time \"[1598040493.253\"") {
+			t.Errorf("%d observations, %d failed (%v); want the line failed, naming line 1 and its time", len(obs), res.Stats.Failed, res.Stats.Problems)
+		}
+	})
+	t.Run("opnsense_ecs", func(t *testing.T) {
+		// Each line carries its fields as ECS JSON: decode them with
+		// encoding/json and compare.
+		file := filepath.Join(dir, "elastic-integrations-pfsense-test-opnsense-squid.log")
+		obs, res := readFileAll(t, file, nil, nil)
+		lines := strings.Split(readText(t, file), "\n")
+		if res.Stats.Format != "squid" || res.Stats.Failed != 0 || len(obs) != len(lines) {
+			t.Fatalf("format %s, %d observations for %d lines, %d failed: %v", res.Stats.Format, len(obs), len(lines), res.Stats.Failed, res.Stats.Problems)
+		}
+		for i, line := range lines {
+			var e struct {
+				Timestamp string `json:"@timestamp"`
+				HTTP      struct {
+					Request  struct{ Method string }
+					Response struct {
+						Body struct {
+							StatusCode int `json:"status_code"`
+						}
+					}
+				}
+				Source struct{ IP string }
+				URL    struct{ Original string }
+				Labels struct {
+					RequestStatus string `json:"request_status"`
+				}
+			}
+			if err := json.Unmarshal([]byte(line[strings.IndexByte(line, '{'):]), &e); err != nil {
+				t.Fatalf("line %d: %v", i+1, err)
+			}
+			w := want{method: e.HTTP.Request.Method, client: e.Source.IP,
+				detail: e.Labels.RequestStatus + "/" + itoa(e.HTTP.Response.Body.StatusCode)}
+			if ts, err := time.Parse("2006-01-02T15:04:05-0700", e.Timestamp); err == nil {
+				w.time = ts.UTC().Format(time.RFC3339Nano)
+			}
+			if u, err := url.Parse(e.URL.Original); err == nil && u.Scheme != "" && u.Host != "" {
+				w.host, w.path = u.Hostname(), u.EscapedPath()
+				if u.RawQuery != "" || u.ForceQuery {
+					w.path += "?" + u.RawQuery
+				}
+			} else {
+				w.host, _, _ = strings.Cut(e.URL.Original, ":")
+				w.source = capture.SourceConnect
+			}
+			t.Run(itoa(i+1), func(t *testing.T) { checkObservation(t, &obs[i], w) })
+		}
 	})
 	t.Run("pylogsparser_expected", func(t *testing.T) {
 		var exp []map[string]any
@@ -310,6 +467,16 @@ func str(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// readText returns a file's text without its final newline.
+func readText(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSuffix(string(b), "\n")
 }
 
 func readJSON(t *testing.T, path string, v any) {

@@ -393,10 +393,10 @@ func detectEve(_ []byte, lines [][]byte) int {
 }
 
 // flagsOf parses a hex TCP flags string ("1b").
-func flagsOf(b []byte) (byte, bool) {
+func flagsOf(b string) (byte, bool) {
 	if len(b) == 0 || len(b) > 2 {
 		return 0, false
 	}
-	n, err := strconv.ParseUint(string(b), 16, 8)
+	n, err := strconv.ParseUint(b, 16, 8)
 	return byte(n), err == nil
 }

@@ -11,10 +11,12 @@ import (
 	"github.com/egress-audit/egress-audit/capture"
 )
 
-// maxEveFlows bounds the flows whose events wait for their flow event, and
+// maxEveFlows bounds the flows held until the end of the run, and
 // maxEveLookups the DNS queries and version 1 answers waiting for the rest
-// of their transaction. Past them events are emitted at once, unjoined,
-// and counted in the input's problems.
+// of their transaction. Past maxEveFlows the oldest flow whose flow event
+// was read is emitted to make room; when none was, and past
+// maxEveLookups, events are emitted at once, unjoined, and counted in the
+// input's problems.
 const (
 	maxEveFlows   = 1 << 19
 	maxEveLookups = 1 << 18
@@ -31,10 +33,17 @@ type eveHTTP struct {
 	status int
 }
 
-// eveFlow is what the events of one flow_id say, until its flow event.
+// eveFlow is what the events of one flow_id say. It is held to the end of
+// the run, not emitted at its flow event: rotated and split outputs put a
+// flow's flow event in a file read before its tls or http event
+// (eve.json sorts before eve.json-20251203.gz, eve-flow.json before
+// eve-tls.json).
 type eveFlow struct {
 	seq  uint64
-	base capture.Observation // the first event's position and endpoints
+	base capture.Observation // the flow event's position and endpoints, else the first event's
+
+	ended bool       // the flow event was read
+	end   eveFlowEnd // what it said
 
 	tlsSNI, tlsVersion, issuer string
 	tlsInput                   string
@@ -48,6 +57,21 @@ type eveFlow struct {
 	alerts    int
 	anomaly   string
 	anomalies int
+}
+
+// eveFlowEnd is what a flow event says of how the flow ended, copied out
+// of the line.
+type eveFlowEnd struct {
+	state, reason string
+	tcpFlagsTC    string
+	pktsToClient  string
+}
+
+func newEveFlowEnd(r *suricataEvent) eveFlowEnd {
+	return eveFlowEnd{
+		state: string(r.flowState), reason: string(r.flowReason),
+		tcpFlagsTC: string(r.tcpFlagsTC), pktsToClient: string(r.pktsToClient),
+	}
 }
 
 // eveDNSRR is one answer record.
@@ -81,12 +105,18 @@ type eveJoin struct {
 	dns      map[eveDNSKey]*eveDNS
 	seq      uint64
 	overflow int64
+	limit    int // maxEveFlows; smaller in tests
 	// answers reports whether any DNS answer was seen: only then is an
 	// unanswered query a timeout rather than a log without answers.
 	answers bool
-	// done remembers the last maxEveDone flows whose flow event was read,
-	// so that a late event of one (an anomaly logged after the flow ended)
-	// does not count the connection twice; ring holds them oldest first.
+	// ended lists the held flows whose flow event was read, oldest first
+	// from endedAt: when the limit is reached the oldest of them is
+	// emitted to make room, as it is the least likely to get more events.
+	ended   []uint64
+	endedAt int
+	// done remembers the last maxEveDone flows emitted before the end of
+	// the run, so that a late event of one does not count the connection
+	// twice; ring holds them oldest first.
 	done map[uint64]struct{}
 	ring []uint64
 	next int
@@ -95,16 +125,23 @@ type eveJoin struct {
 // maxEveDone bounds the finished flows remembered.
 const maxEveDone = 1 << 16
 
-// skipEveLate is the skip reason of an event that came after its flow's
-// flow event.
-const skipEveLate Skip = "suricata: event after its flow's flow event"
+// skipEveLate is the skip reason of an event that came after its flow
+// was emitted to make room for others.
+const skipEveLate Skip = "suricata: event of a flow already emitted to make room for others"
 
 func newEveJoin() *eveJoin {
-	return &eveJoin{flows: make(map[uint64]*eveFlow), dns: make(map[eveDNSKey]*eveDNS), done: make(map[uint64]struct{})}
+	return &eveJoin{
+		flows: make(map[uint64]*eveFlow), dns: make(map[eveDNSKey]*eveDNS),
+		done: make(map[uint64]struct{}), limit: maxEveFlows,
+	}
 }
 
-// finished records that the flow event of id was read.
+// finished records that the flow of id was emitted before the end of the
+// run.
 func (j *eveJoin) finished(id uint64) {
+	if _, ok := j.done[id]; ok {
+		return
+	}
 	if len(j.ring) < maxEveDone {
 		j.ring = append(j.ring, id)
 	} else {
@@ -115,21 +152,31 @@ func (j *eveJoin) finished(id uint64) {
 	j.done[id] = struct{}{}
 }
 
-// add takes one non-DNS event. A flow event completes its flow, which is
-// emitted at once; other events wait for it.
+// add takes one non-DNS event. Events are gathered by flow_id whatever
+// their order, the flow event included, and the flow is emitted at the end
+// of the run. When the limit is reached the oldest flow whose flow event
+// was read is emitted to make room; when every held flow still waits for
+// its flow event, an event without room, like one without a flow_id, is
+// emitted at once.
 func (j *eveJoin) add(id uint64, typ string, r *suricataEvent, o *capture.Observation, emit func(*capture.Observation)) error {
 	f := j.flows[id]
 	if f == nil {
 		if _, late := j.done[id]; late && id != 0 {
 			return skipEveLate
 		}
-		if id == 0 || len(j.flows) >= maxEveFlows {
+		if id != 0 && len(j.flows) >= j.limit {
+			j.evict(emit)
+		}
+		if id == 0 || len(j.flows) >= j.limit {
 			if id != 0 {
 				j.overflow++
 			}
 			f = &eveFlow{base: *o}
 			f.take(typ, r, o)
-			f.emit(typ == "flow", r, emit)
+			if typ == "flow" {
+				f.ended, f.end = true, newEveFlowEnd(r)
+			}
+			f.emit(emit)
 			if typ == "flow" && id != 0 {
 				j.finished(id)
 			}
@@ -140,13 +187,35 @@ func (j *eveJoin) add(id uint64, typ string, r *suricataEvent, o *capture.Observ
 		j.flows[id] = f
 	}
 	f.take(typ, r, o)
-	if typ == "flow" {
+	if typ == "flow" && !f.ended {
 		f.base = *o
-		f.emit(true, r, emit)
-		delete(j.flows, id)
-		j.finished(id)
+		f.ended, f.end = true, newEveFlowEnd(r)
+		j.ended = append(j.ended, id)
 	}
 	return nil
+}
+
+// evict emits the oldest held flow whose flow event was read, if any, and
+// forgets it.
+func (j *eveJoin) evict(emit func(*capture.Observation)) {
+	for j.endedAt < len(j.ended) {
+		id := j.ended[j.endedAt]
+		j.endedAt++
+		if j.endedAt > len(j.ended)/2 && j.endedAt > 1024 {
+			// Drop the consumed half so that the list stays as long as
+			// the flows it names.
+			j.ended = append(j.ended[:0], j.ended[j.endedAt:]...)
+			j.endedAt = 0
+		}
+		f := j.flows[id]
+		if f == nil || !f.ended {
+			continue
+		}
+		f.emit(emit)
+		delete(j.flows, id)
+		j.finished(id)
+		return
+	}
 }
 
 // take adds what one event says to the flow.
@@ -204,24 +273,26 @@ func (f *eveFlow) take(typ string, r *suricataEvent, o *capture.Observation) {
 	}
 }
 
-// emit builds the flow's observation; r is its flow event when flowSeen.
-// The first HTTP request rides on it, each further one is its own
-// observation, as a proxy log would give it.
-func (f *eveFlow) emit(flowSeen bool, r *suricataEvent, emit func(*capture.Observation)) {
+// emit builds the flow's observation, with its outcome when its flow
+// event was read. The first HTTP request rides on it, each further one is
+// its own observation, as a proxy log would give it.
+func (f *eveFlow) emit(emit func(*capture.Observation)) {
 	o := f.base
 	o.Kind = capture.Connection
 	var detail []string
+	flowSeen := f.ended
 	if flowSeen {
-		o.Outcome, o.Reason = eveFlowOutcome(o.Transport, o.Server.Port(), r, f.tlsVersion != "" || f.hasResponse())
+		e := &f.end
+		o.Outcome, o.Reason = eveFlowOutcome(o.Transport, o.Server.Port(), e, f.tlsVersion != "" || f.hasResponse())
 		d := "flow"
-		if len(r.flowState) > 0 {
-			d += " " + string(r.flowState)
+		if e.state != "" {
+			d += " " + e.state
 		}
-		if len(r.flowReason) > 0 {
-			d += " (" + string(r.flowReason) + ")"
+		if e.reason != "" {
+			d += " (" + e.reason + ")"
 		}
-		if len(r.tcpFlagsTC) > 0 {
-			d += ", server tcp flags " + string(r.tcpFlagsTC)
+		if e.tcpFlagsTC != "" {
+			d += ", server tcp flags " + e.tcpFlagsTC
 		}
 		detail = append(detail, d)
 	} else {
@@ -294,14 +365,14 @@ func (f *eveFlow) hasResponse() bool {
 //	UDP to port 443 (QUIC), no packet to the client    blocked no-response
 //	other UDP without an answer                        unknown
 //	UDP with an answer                                 ok
-func eveFlowOutcome(tr capture.Transport, port uint16, r *suricataEvent, appDone bool) (capture.Outcome, capture.Reason) {
-	toClient, err := strconv.ParseInt(string(r.pktsToClient), 10, 64)
+func eveFlowOutcome(tr capture.Transport, port uint16, e *eveFlowEnd, appDone bool) (capture.Outcome, capture.Reason) {
+	toClient, err := strconv.ParseInt(e.pktsToClient, 10, 64)
 	if err != nil {
 		toClient = -1
 	}
 	switch tr {
 	case capture.TCP:
-		if flags, ok := flagsOf(r.tcpFlagsTC); ok {
+		if flags, ok := flagsOf(e.tcpFlagsTC); ok {
 			const syn, rst = 0x02, 0x04
 			switch {
 			case flags == 0:
@@ -493,8 +564,8 @@ func dnsQuestion(q string, rrs []eveDNSRR) string {
 }
 
 // flush emits what waits: gathered version 1 answers, queries that got no
-// answer (a timeout when answers are logged at all), and flows whose flow
-// event never came.
+// answer (a timeout when answers are logged at all), and the held flows,
+// in the order their first event was read.
 func (j *eveJoin) flush(emit func(*capture.Observation)) {
 	lookups := make([]*eveDNS, 0, len(j.dns))
 	for _, d := range j.dns {
@@ -525,9 +596,10 @@ func (j *eveJoin) flush(emit func(*capture.Observation)) {
 	}
 	sort.Slice(flows, func(a, b int) bool { return flows[a].seq < flows[b].seq })
 	for _, f := range flows {
-		f.emit(false, nil, emit)
+		f.emit(emit)
 	}
 	clear(j.flows)
+	j.ended, j.endedAt = j.ended[:0], 0
 }
 
 // andMore says how many more events of a kind a flow had than the one

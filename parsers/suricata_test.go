@@ -1,7 +1,11 @@
 package parsers
 
 import (
+	"bytes"
+	"compress/gzip"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -48,8 +52,8 @@ func TestEveJoin(t *testing.T) {
 	if stats[0].Format != "suricata" {
 		t.Fatalf("format = %s, want suricata", stats[0].Format)
 	}
-	if stats[0].Records != 9 || stats[0].SkippedTotal() != 2 || stats[0].Skipped[string(skipEveLate)] != 1 {
-		t.Errorf("records, skipped = %d, %v, want 7 and the stats and late anomaly events skipped", stats[0].Records, stats[0].Skipped)
+	if stats[0].Records != 10 || stats[0].SkippedTotal() != 1 || stats[0].Skipped[string(skipEveOther)] != 1 {
+		t.Errorf("records, skipped = %d, %v, want 10 and the stats event skipped", stats[0].Records, stats[0].Skipped)
 	}
 	byPort := make(map[uint16][]capture.Observation)
 	for _, o := range obs {
@@ -87,6 +91,9 @@ func TestEveJoin(t *testing.T) {
 	}
 	if got := byPort[40007]; len(got) != 1 || !strings.Contains(got[0].Detail, "anomaly applayer APPLAYER_DETECT_PROTOCOL_ONLY_ONE_DIRECTION") {
 		t.Errorf("flow with an anomaly = %+v, want one observation naming the anomaly", got)
+	}
+	if got := byPort[40003]; len(got) != 1 || !strings.Contains(got[0].Detail, "stream.pkt_invalid_ack") {
+		t.Errorf("flow with an anomaly after its flow event = %+v, want the anomaly in its detail", got)
 	}
 	if got := byPort[40006][0].Transport; got != capture.QUIC {
 		t.Errorf("quic transport = %s, want quic", got)
@@ -218,12 +225,166 @@ func TestEveFlowOutcome(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := &suricataEvent{pktsToClient: []byte(tc.toClient), tcpFlagsTC: []byte(tc.flagsTC)}
-			out, reason := eveFlowOutcome(tc.tr, tc.port, r, tc.appDone)
+			e := &eveFlowEnd{pktsToClient: tc.toClient, tcpFlagsTC: tc.flagsTC}
+			out, reason := eveFlowOutcome(tc.tr, tc.port, e, tc.appDone)
 			if out != tc.outcome || reason != tc.reason {
 				t.Errorf("eveFlowOutcome(%s) = %s %s, want %s %s", tc.name, out, reason, tc.outcome, tc.reason)
 			}
 		})
+	}
+}
+
+// TestEveJoinFileOrder reads a flow's flow event in a file read before the
+// one holding its tls event, as a directory of rotated or split outputs is
+// read in lexical order.
+func TestEveJoinFileOrder(t *testing.T) {
+	tlsEvent := eveLine("01.100000", 1, "tls", cl, 40001, "203.0.113.10", 443, "TCP",
+		`"tls":{"sni":"auth.gtmhub.com","version":"TLS 1.3"}`)
+	flowEvent := eveLine("59.000000", 1, "flow", cl, 40001, "203.0.113.10", 443, "TCP",
+		`"flow":{"pkts_toserver":9,"pkts_toclient":8,"state":"closed"},"tcp":{"tcp_flags_ts":"1b","tcp_flags_tc":"1b"}`)
+	refused := eveLine("02.000000", 2, "flow", cl, 40002, "203.0.113.10", 443, "TCP",
+		`"flow":{"pkts_toserver":1,"pkts_toclient":1,"state":"closed"},"tcp":{"tcp_flags_ts":"02","tcp_flags_tc":"14"}`)
+	tests := []struct {
+		name  string
+		files map[string][]byte
+		flow  string // the file whose line the connection is located at
+	}{
+		{
+			// The current file sorts before the rotated one, which holds
+			// the start of the flow.
+			name: "rotated",
+			files: map[string][]byte{
+				"eve.json":             []byte(refused + flowEvent),
+				"eve.json-20251203.gz": gzipBytes(t, tlsEvent),
+			},
+			flow: "eve.json",
+		},
+		{
+			name: "split",
+			files: map[string][]byte{
+				"eve-flow.json": []byte(refused + flowEvent),
+				"eve-tls.json":  []byte(tlsEvent),
+			},
+			flow: "eve-flow.json",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, b := range tc.files {
+				if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			names, err := Expand([]string{dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := &Options{}
+			var obs []capture.Observation
+			emit := func(o *capture.Observation) { obs = append(obs, *o) }
+			for _, name := range names {
+				res, err := ReadFile(name, nil, opts, emit)
+				if err != nil {
+					t.Fatalf("ReadFile(%s): %v", name, err)
+				}
+				if res.Stats.SkippedTotal() != 0 || res.Stats.Failed != 0 {
+					t.Errorf("%s: skipped %v, failed %d, want every event read", name, res.Stats.Skipped, res.Stats.Failed)
+				}
+			}
+			opts.Flush(emit)
+			if len(obs) != 2 {
+				t.Fatalf("got %d observations, want 2: %+v", len(obs), obs)
+			}
+			byPort := map[uint16]capture.Observation{}
+			for _, o := range obs {
+				byPort[o.Client.Port()] = o
+			}
+			o := byPort[40001]
+			if o.Host != "auth.gtmhub.com" || o.HostSource != capture.SourceSNI || o.Outcome != capture.OutcomeOK ||
+				filepath.Base(o.Input) != tc.flow || o.Locator != capture.Line(2) {
+				t.Errorf("joined flow = %q (%s) %s at %s %s, want auth.gtmhub.com (sni) ok at %s line 2",
+					o.Host, o.HostSource, o.Outcome, filepath.Base(o.Input), o.Locator, tc.flow)
+			}
+			if o := byPort[40002]; o.Outcome != capture.OutcomeBlocked || o.Reason != capture.Reset {
+				t.Errorf("refused flow = %s %s, want blocked reset", o.Outcome, o.Reason)
+			}
+		})
+	}
+}
+
+// TestEveJoinLimit checks what happens past the held flows' limit: the
+// oldest flow whose flow event was read is emitted to make room, a later
+// event of it is skipped rather than counted as a second connection, and
+// when every held flow still waits for its flow event a new event is
+// emitted alone and reported.
+func TestEveJoinLimit(t *testing.T) {
+	opts := &Options{}
+	opts.State(eveJoinKey, func() any { j := newEveJoin(); j.limit = 2; return j })
+	closed := `"flow":{"pkts_toserver":3,"pkts_toclient":3,"state":"closed"}`
+	eve := eveLine("01.000000", 1, "flow", cl, 40001, "203.0.113.10", 443, "TCP", closed) +
+		eveLine("02.000000", 2, "tls", cl, 40002, "203.0.113.20", 443, "TCP", `"tls":{"sni":"app.gtmhub.com"}`) +
+		eveLine("03.000000", 3, "flow", cl, 40003, "203.0.113.10", 443, "TCP", closed) + // emits flow 1
+		eveLine("04.000000", 3, "tls", cl, 40003, "203.0.113.10", 443, "TCP", `"tls":{"sni":"auth.gtmhub.com"}`) +
+		eveLine("05.000000", 1, "anomaly", cl, 40001, "203.0.113.10", 443, "TCP", `"anomaly":{"type":"stream","event":"x"}`) +
+		eveLine("06.000000", 4, "tls", cl, 40004, "203.0.113.30", 443, "TCP", `"tls":{"sni":"a.example"}`) + // emits flow 3
+		eveLine("07.000000", 5, "tls", cl, 40005, "203.0.113.40", 443, "TCP", `"tls":{"sni":"b.example"}`) + // no room
+		eveLine("08.000000", 2, "flow", cl, 40002, "203.0.113.20", 443, "TCP", closed)
+	var obs []capture.Observation
+	emit := func(o *capture.Observation) { obs = append(obs, *o) }
+	res, err := Read(strings.NewReader(eve), "eve.json", nil, opts, emit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Flush(emit)
+	var got []string
+	for _, o := range obs {
+		got = append(got, itoa(int(o.Client.Port()))+" "+o.Host+" "+string(o.Outcome))
+	}
+	want := "40001  ok, 40003 auth.gtmhub.com ok, 40005 b.example unknown, 40002 app.gtmhub.com ok, 40004 a.example unknown"
+	if strings.Join(got, ", ") != want {
+		t.Errorf("observations = %s, want %s", strings.Join(got, ", "), want)
+	}
+	if res.Stats.Skipped[string(skipEveLate)] != 1 || len(res.Stats.Problems) != 1 {
+		t.Errorf("skipped %v, problems %v; want the late anomaly skipped and the unjoined event reported", res.Stats.Skipped, res.Stats.Problems)
+	}
+}
+
+// TestEveJoinEvictMany runs many more flows than the limit through the
+// join, each flow event read before its tls event: every flow keeps its
+// name and is emitted once.
+func TestEveJoinEvictMany(t *testing.T) {
+	opts := &Options{}
+	opts.State(eveJoinKey, func() any { j := newEveJoin(); j.limit = 4; return j })
+	var b strings.Builder
+	const n = 5000
+	for i := 1; i <= n; i++ {
+		b.WriteString(eveLine("01.000000", i, "flow", cl, 10000+i, "203.0.113.10", 443, "TCP",
+			`"flow":{"pkts_toserver":3,"pkts_toclient":3,"state":"closed"}`))
+		b.WriteString(eveLine("01.100000", i, "tls", cl, 10000+i, "203.0.113.10", 443, "TCP", `"tls":{"sni":"auth.gtmhub.com"}`))
+	}
+	named := 0
+	seen := make(map[uint16]bool)
+	emit := func(o *capture.Observation) {
+		if seen[o.Client.Port()] {
+			t.Errorf("client port %d emitted twice", o.Client.Port())
+		}
+		seen[o.Client.Port()] = true
+		if o.Host == "auth.gtmhub.com" {
+			named++
+		}
+	}
+	res, err := Read(strings.NewReader(b.String()), "eve.json", nil, opts, emit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Flush(emit)
+	if len(seen) != n || named != n || res.Stats.SkippedTotal() != 0 || len(res.Stats.Problems) != 0 {
+		t.Errorf("%d flows, %d named, skipped %v, problems %v; want all %d named, none skipped",
+			len(seen), named, res.Stats.Skipped, res.Stats.Problems, n)
+	}
+	if j := opts.State(eveJoinKey, nil).(*eveJoin); cap(j.ended) > 4096 {
+		t.Errorf("the list of ended flows grew to %d ids, want it compacted as flows leave", cap(j.ended))
 	}
 }
 
@@ -239,4 +400,18 @@ func TestEveLines(t *testing.T) {
 	if st.Failed != 3 || st.Skipped[string(SkipBlank)] != 1 || st.Records != 0 {
 		t.Errorf("failed, blank, records = %d, %d, %d, want 3, 1, 0 (%v)", st.Failed, st.Skipped[string(SkipBlank)], st.Records, st.Problems)
 	}
+}
+
+// gzipBytes compresses s as a rotated log is.
+func gzipBytes(t *testing.T, s string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	if _, err := zw.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

@@ -226,14 +226,18 @@ func unescape(v string) string {
 
 // redactSegments replaces path segments that look like bearer tokens (a
 // JWT or a long opaque key put in the path) by [Redacted].
-func redactSegments(p string) string {
+func redactSegments(p string) string { return redactSegmentsIf(p, looksLikeBearer) }
+
+// redactSegmentsIf replaces the path segments secret reports true of by
+// [Redacted].
+func redactSegmentsIf(p string, secret func(string) bool) string {
 	if len(p) < 24 || !strings.Contains(p, "/") {
 		return p
 	}
 	segs := strings.Split(p, "/")
 	changed := false
 	for i, s := range segs {
-		if looksLikeBearer(s) {
+		if secret(s) {
 			segs[i], changed = Redacted, true
 		}
 	}
@@ -264,14 +268,75 @@ func isHexID(s string) bool {
 	return true
 }
 
+// tokenPrefixes start the API keys and access tokens that services hand out
+// in a recognisable form (GitHub, Slack, OpenAI-style, AWS access keys).
+var tokenPrefixes = []string{"ghp_", "gho_", "ghu_", "ghs_", "github_pat_", "xoxb-", "xoxp-", "xoxa-", "sk-", "AKIA", "ASIA"}
+
 // looksLikeToken reports whether v could be a bearer token or similar
-// secret: long, and made only of base64url, hex or JWT characters.
+// secret: a JWT, a key with a known prefix, or a long run of base64url,
+// hex or JWT characters that reads as random rather than as words. An
+// ordinary file name (174px-Wikipedia_wordmark.svg.png) is long and mixes
+// letters and digits too, so the test counts how often the character
+// class (digit, lower, upper) changes: about two times in three in random
+// base64, a few times in a whole file name.
 func looksLikeToken(v string) bool {
-	if len(v) < 24 {
+	if len(v) < 20 {
 		return false
 	}
-	if strings.HasPrefix(v, "eyJ") {
+	if strings.HasPrefix(v, "eyJ") && len(v) >= 24 {
 		return true
+	}
+	known := false
+	for _, p := range tokenPrefixes {
+		if strings.HasPrefix(v, p) {
+			known = true
+			break
+		}
+	}
+	if len(v) < 24 && !known {
+		return false
+	}
+	digits, letters, changes := 0, 0, 0
+	var last byte // class of the last letter or digit: 'd', 'l' or 'u'
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		var class byte
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+			class = 'd'
+		case c >= 'a' && c <= 'z':
+			letters++
+			class = 'l'
+		case c >= 'A' && c <= 'Z':
+			letters++
+			class = 'u'
+		case c == '-' || c == '_' || c == '.' || c == '%' || c == '+' || c == '/' || c == '=' || c == '~':
+			continue
+		default:
+			return false
+		}
+		if last != 0 && class != last {
+			changes++
+		}
+		last = class
+	}
+	if known {
+		return letters > 0
+	}
+	if digits == 0 || letters == 0 || hasFileExtension(v) {
+		return false
+	}
+	return changes >= len(v)/4
+}
+
+// mayBeToken reports whether v could hold a secret at all: long, and made
+// only of base64url, hex or JWT characters, letters and digits mixed. It
+// is what error messages, which need no exact value, redact: a password
+// repeated in a broken field reads as words, not as random base64.
+func mayBeToken(v string) bool {
+	if len(v) < 24 {
+		return false
 	}
 	digits, letters := 0, 0
 	for i := 0; i < len(v); i++ {
@@ -286,7 +351,28 @@ func looksLikeToken(v string) bool {
 			return false
 		}
 	}
-	return digits > 0 && letters > 0
+	return digits > 0 && letters > 0 || strings.HasPrefix(v, "eyJ")
+}
+
+// hasFileExtension reports whether v ends like a file name: a dot and one
+// to five lowercase letters or digits, at least one a letter (".png",
+// ".mp4"), after a name.
+func hasFileExtension(v string) bool {
+	i := strings.LastIndexByte(v, '.')
+	if i <= 0 || len(v)-i-1 < 1 || len(v)-i-1 > 5 {
+		return false
+	}
+	letter := false
+	for _, c := range []byte(v[i+1:]) {
+		switch {
+		case c >= 'a' && c <= 'z':
+			letter = true
+		case c >= '0' && c <= '9':
+		default:
+			return false
+		}
+	}
+	return letter
 }
 
 // redactForMessage returns a URL fit for an error message: the query and
@@ -304,7 +390,9 @@ func redactForMessage(u []byte) string {
 	if len(u) > 200 {
 		u = u[:200]
 	}
-	return redactSegments(string(u))
+	return redactSegmentsIf(string(u), func(s string) bool {
+		return looksLikeBearer(s) || mayBeToken(s) && !isHexID(s)
+	})
 }
 
 // maxField bounds the part of an input field an error message quotes.
@@ -318,7 +406,7 @@ func field(b []byte) string {
 	if i := bytes.IndexAny(b, "?#"); i >= 0 {
 		b = b[:i]
 	}
-	if looksLikeToken(string(b)) && !isHexID(string(b)) && bytes.IndexByte(b, '/') < 0 {
+	if mayBeToken(string(b)) && !isHexID(string(b)) && bytes.IndexByte(b, '/') < 0 {
 		return Redacted
 	}
 	if len(b) > maxField {

@@ -82,4 +82,30 @@ func TestW3CCorpus(t *testing.T) {
 		}
 		checkObservation(t, &obs[0], want{client: "[fe80::3680:dff:fe01:9e88]:5353", server: "[ff02::fb]:5353", reason: capture.FirewallDeny})
 	})
+	t.Run("iis", func(t *testing.T) {
+		// IIS logs record requests made to this web server (the source
+		// tags them "web server"), not egress, and these lines carry no
+		// #Fields directive that names their columns: they are out of
+		// scope, and must be refused clearly, every line counted.
+		var exp []struct {
+			Text         string            `json:"text"`
+			ExpectedTags map[string]string `json:"expectedTags"`
+		}
+		readJSON(t, filepath.Join(dir, "pylogsparser-IIS.expected.json"), &exp)
+		for _, e := range exp {
+			if e.ExpectedTags["taxonomy"] != "web server" {
+				t.Fatalf("%q: taxonomy %q, want web server", e.Text, e.ExpectedTags["taxonomy"])
+			}
+		}
+		file := filepath.Join(dir, "pylogsparser-IIS.log")
+		if _, err := ReadFile(file, nil, &Options{}, func(*capture.Observation) {}); err == nil || !strings.Contains(err.Error(), "format not recognised") {
+			t.Errorf("detection: %v, want format not recognised", err)
+		}
+		obs, res := readFileAll(t, file, w3c, nil)
+		if len(obs) != 0 || res.Stats.Failed != int64(len(exp)) || len(res.Stats.Problems) == 0 ||
+			!strings.Contains(res.Stats.Problems[0].Err, "pylogsparser-IIS.log:1: w3c: record before any #Fields: directive") {
+			t.Errorf("read as w3c: %d observations, %d failed (%v); want none and the %d lines failed, naming the line",
+				len(obs), res.Stats.Failed, res.Stats.Problems, len(exp))
+		}
+	})
 }

@@ -471,6 +471,11 @@ func (zr *zeekReader) header(line []byte) error {
 		if h.kind == zeekUnknown {
 			h.kind = inferZeekKind(&seen)
 		}
+		if h.sep == '\t' && bytes.Contains(line, []byte(`\t`)) {
+			// The header was typed or converted with the separator written
+			// out: its records cannot be split into the fields it names.
+			return errors.New(`zeek: #fields: names separated by a written-out backslash and t, not by the tab #separator declares`)
+		}
 	}
 	return SkipComment
 }
@@ -623,6 +628,14 @@ func (zr *zeekReader) endpoints(o *capture.Observation) error {
 		return err
 	}
 	o.Time = t
+	if r.v[zfRespH] == nil {
+		// Without the responder there is no destination to report; a
+		// #fields header that names none of the columns gets here.
+		if r.v[zfOrigH] == nil {
+			return errors.New("no id.orig_h or id.resp_h: the record names no endpoint")
+		}
+		return errors.New("no id.resp_h: the record names no destination")
+	}
 	if o.Client, err = addrPortBytes(r.v[zfOrigH], r.v[zfOrigP]); err != nil {
 		return fmt.Errorf("id.orig_h: %w", err)
 	}

@@ -349,3 +349,108 @@ func TestCorpusSuricataCrowdsec(t *testing.T) {
 		t.Errorf("checked %d assertions, want at least 15", checked)
 	}
 }
+
+// zeekRows reads a Zeek TSV log the plain way, by its #fields header, into
+// one map of field to value per record, keyed by line number. It is the
+// oracle TestCorpusZeekFields compares the reader with.
+func zeekRows(t *testing.T, path string) map[int64]map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields []string
+	rows := make(map[int64]map[string]string)
+	for i, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		if f, ok := strings.CutPrefix(line, "#fields\t"); ok {
+			fields = strings.Split(f, "\t")
+			continue
+		}
+		if strings.HasPrefix(line, "#") || line == "" {
+			continue
+		}
+		vals := strings.Split(line, "\t")
+		if len(vals) != len(fields) {
+			t.Fatalf("%s:%d: %d values for %d fields", path, i+1, len(vals), len(fields))
+		}
+		row := make(map[string]string, len(fields))
+		for j, f := range fields {
+			row[f] = vals[j]
+		}
+		rows[int64(i+1)] = row
+	}
+	return rows
+}
+
+// TestCorpusZeekFields compares each record the Zeek reader gives for the
+// btest baselines with the fields of its line, read by [zeekRows]: the
+// endpoints, the name (server_name, host, query), the HTTP method and
+// path, the DNS rcode and the TLS handshake.
+func TestCorpusZeekFields(t *testing.T) {
+	logs := corpusLogs(t)
+	unset := func(v string) string {
+		if v == "-" || v == "(empty)" {
+			return ""
+		}
+		return v
+	}
+	for _, name := range []string{
+		"zeek-btest-core.ipv6-frag-dns.log",
+		"zeek-btest-opt.basic-http.log",
+		"zeek-btest-policy.ssl.known-certs-ssl.log",
+		"zeek-btest-ssl.tls-1.2-ssl.log",
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(logs, "zeek", name)
+			rows := zeekRows(t, path)
+			obs, st := readCorpusFile(t, path)
+			if st.Format != "zeek" || st.Failed != 0 || len(rows) == 0 || len(obs) != len(rows) {
+				t.Fatalf("format %s, %d observations, %d failed (%v); want zeek and one for each of the %d records",
+					st.Format, len(obs), st.Failed, st.Problems, len(rows))
+			}
+			for _, o := range obs {
+				r := rows[o.Locator.N]
+				if r == nil {
+					t.Errorf("%s: no record at that line", o.Where())
+					continue
+				}
+				client := endpointString(r["id.orig_h"], 0)
+				if p, err := strconv.Atoi(r["id.orig_p"]); err == nil {
+					client = endpointString(r["id.orig_h"], uint16(p))
+				}
+				w := want{client: client, server: endpointString(r["id.resp_h"], uint16(atoiOr(r["id.resp_p"])))}
+				switch {
+				case r["query"] != "":
+					w.host, w.source = r["query"], capture.SourceDNS
+					w.detail = r["qtype_name"]
+					switch r["rcode_name"] {
+					case "NOERROR":
+						w.outcome = capture.OutcomeOK
+					case "-":
+						if o.Outcome == capture.OutcomeOK {
+							t.Errorf("%s: unanswered query is ok", o.Where())
+						}
+					}
+				case r["method"] != "":
+					w.host, w.source, w.method, w.path = r["host"], capture.SourceHTTP, r["method"], r["uri"]
+					w.detail = "status " + r["status_code"]
+				default:
+					w.host = unset(r["server_name"])
+					if w.host != "" {
+						w.source = capture.SourceSNI
+					}
+					w.detail = "tls " + r["version"]
+					if r["established"] == "T" {
+						w.outcome = capture.OutcomeOK
+					}
+				}
+				t.Run(o.Locator.String(), func(t *testing.T) { checkObservation(t, &o, w) })
+			}
+		})
+	}
+}
+
+func atoiOr(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}

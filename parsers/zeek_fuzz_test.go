@@ -28,6 +28,25 @@ func addSensorSeeds(f *testing.F, part string) {
 	})
 }
 
+// addCorpusSeeds adds, when the public corpus is available, each sample
+// file of its logs/dir whose name ends in ext, whole: the sensor readers
+// join records across lines, so a file is one input.
+func addCorpusSeeds(f *testing.F, dir, ext string) {
+	root := os.Getenv("EGRESS_AUDIT_CORPUS")
+	if root == "" {
+		return
+	}
+	files, _ := filepath.Glob(filepath.Join(root, "logs", dir, "*"+ext))
+	for _, p := range files {
+		if strings.Contains(filepath.Base(p), "expected") {
+			continue
+		}
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(data)
+		}
+	}
+}
+
 // countLines counts the lines a reader sees in data.
 func countLines(data []byte) int64 {
 	n := int64(bytes.Count(data, []byte("\n")))
@@ -85,6 +104,7 @@ func checkSensorRead(t *testing.T, data []byte, read func(io.Reader, string, *Op
 
 func FuzzParseZeekTSV(f *testing.F) {
 	addSensorSeeds(f, "zeek/")
+	addCorpusSeeds(f, "zeek", ".log")
 	f.Add([]byte(zeekTSV("conn", connFields, "1764752401.1 C1 192.0.2.10 40001 203.0.113.10 443 tcp ssl SF ShADadFf 5200")))
 	f.Add([]byte("#separator \\x2c\n#fields,ts,uid,id.orig_h,id.resp_h,id.resp_p,query,answers\n1,C,192.0.2.1,192.0.2.53,53,a\\x2cb,1.2.3.4\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -94,6 +114,7 @@ func FuzzParseZeekTSV(f *testing.F) {
 
 func FuzzParseZeekJSON(f *testing.F) {
 	addSensorSeeds(f, "zeek-json/")
+	addCorpusSeeds(f, "zeek", ".json")
 	f.Add([]byte(`{"ts":1764752401.1,"uid":"C1","id.orig_h":"192.0.2.10","id.orig_p":40001,"id.resp_h":"203.0.113.10","id.resp_p":443,"proto":"tcp","conn_state":"REJ"}` + "\n"))
 	f.Add([]byte(`{"_path":"ssl","ts":"2025-12-03T09:00:01.5Z","uid":"C1","id":{"orig_h":"192.0.2.10","orig_p":1,"resp_h":"203.0.113.10","resp_p":443},"server_name":"A\u0042.example.","established":false,"last_alert":"unknown_ca"}` + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -103,6 +124,7 @@ func FuzzParseZeekJSON(f *testing.F) {
 
 func FuzzParseEve(f *testing.F) {
 	addSensorSeeds(f, "suricata/")
+	addCorpusSeeds(f, "suricata", ".json")
 	f.Add([]byte(eveLine("01.000000", 1, "dns", cl, 5001, res, 53, "UDP", `"dns":{"type":"query","id":7,"rrname":"www.example.com","rrtype":"A"}`) +
 		eveLine("01.010000", 1, "dns", res, 53, cl, 5001, "UDP", `"dns":{"type":"answer","id":7,"rcode":"NOERROR","rrname":"www.example.com","rrtype":"CNAME","ttl":300,"rdata":"edge.example.net"}`)))
 	f.Add([]byte(eveLine("04.000000", 4, "http", cl, 40004, "192.0.2.1", 3128, "TCP",

@@ -267,10 +267,29 @@ func TestZeekLines(t *testing.T) {
 			records: 2, skipped: 16,
 		},
 		{
-			// Found by FuzzParseZeekTSV: a lookup of the root names nothing.
+			// Found by FuzzParseZeekTSV: a lookup of the root, with no
+			// endpoints either.
 			name:    "root_query",
 			text:    "#fields\t\t\t\t\t\t\t\t\t\tquery\t\n\t\t\t\t\t\t\t\t\t.",
-			skipped: 2,
+			skipped: 1, failed: 1, problem: "in.log:2: zeek dns: no id.orig_h or id.resp_h",
+		},
+		{
+			// The header's separators written out as \t: one field name,
+			// none known, so the record has no endpoints. Both lines fail,
+			// with their line numbers, and nothing is reported.
+			name:    "fields_literal_tab",
+			text:    "#separator \\x09\n#path\tconn\n#fields\tts\\tuid\\tid.orig_h\\tid.orig_p\\tid.resp_h\\tid.resp_p\\tproto\\tconn_state\n1764752401.1\tC1\t192.0.2.10\t40001\t203.0.113.10\t443\ttcp\tS0\n",
+			skipped: 2, failed: 2, problem: "in.log:3: zeek: #fields: names separated by a written-out backslash and t",
+		},
+		{
+			name:    "no_responder",
+			text:    zeekTSV("conn", "ts uid id.orig_h id.orig_p proto conn_state", "1764752401.1 C1 192.0.2.10 40001 tcp S0"),
+			skipped: 8, failed: 1, problem: "in.log:8: zeek conn: no id.resp_h",
+		},
+		{
+			name:   "json_no_endpoints",
+			text:   `{"_path":"conn","ts":1764752401.1,"uid":"C1","proto":"tcp","conn_state":"S0"}` + "\n",
+			failed: 1, problem: "in.log:1: zeek conn: no id.orig_h or id.resp_h",
 		},
 		{
 			name:    "masked_time",
@@ -287,8 +306,14 @@ func TestZeekLines(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			st := &capture.Stats{}
 			opts := &Options{}
-			if err := readZeek(strings.NewReader(tc.text), "in.log", opts, st, func(*capture.Observation) {}); err != nil {
+			var obs []capture.Observation
+			emit := func(o *capture.Observation) { obs = append(obs, *o) }
+			if err := readZeek(strings.NewReader(tc.text), "in.log", opts, st, emit); err != nil {
 				t.Fatal(err)
+			}
+			opts.Flush(emit)
+			if int64(len(obs)) != tc.records {
+				t.Errorf("%d observations, want one a record: %+v", len(obs), obs)
 			}
 			if st.Records != tc.records || st.SkippedTotal() != tc.skipped || st.Failed != tc.failed {
 				t.Errorf("records, skipped, failed = %d, %d, %d, want %d, %d, %d (%v %v)",
