@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -95,8 +96,8 @@ func (o TableOptions) Write(w io.Writer, r *rules.Report) error {
 
 	fmt.Fprintln(ew)
 	for _, in := range r.Inputs {
-		fmt.Fprintf(ew, "input %s (%s): %d records, %d skipped, %d failed\n",
-			Clean(in.Path), Clean(in.Format), in.Records, in.Skipped, in.Errors)
+		fmt.Fprintf(ew, "input %s (%s): %d records, %s, %d failed\n",
+			Clean(in.Path), Clean(in.Format), in.Records, skippedText(in, Clean), in.Errors)
 		for _, p := range in.Problems {
 			fmt.Fprintf(ew, "  %s\n", Clean(p))
 		}
@@ -345,6 +346,37 @@ func reasonText(reason, detail string) string {
 		return Clean(reason)
 	}
 	return Clean(reason) + ": " + Clean(detail)
+}
+
+// skipReasons lists an input's skip reasons with their counts, most
+// frequent first ("2 not IP, 1 comment"), or "" when none were recorded.
+// The reasons are not escaped.
+func skipReasons(in rules.InputReport) string {
+	reasons := make([]string, 0, len(in.Reasons))
+	for r := range in.Reasons {
+		reasons = append(reasons, r)
+	}
+	sort.Slice(reasons, func(i, j int) bool {
+		a, b := in.Reasons[reasons[i]], in.Reasons[reasons[j]]
+		return a > b || a == b && reasons[i] < reasons[j]
+	})
+	var b strings.Builder
+	for i, r := range reasons {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d %s", in.Reasons[r], r)
+	}
+	return b.String()
+}
+
+// skippedText is an input's skipped count followed by its reasons:
+// "2 skipped (2 not IP)". esc escapes the reasons for the sink.
+func skippedText(in rules.InputReport, esc func(string) string) string {
+	if r := skipReasons(in); r != "" {
+		return fmt.Sprintf("%d skipped (%s)", in.Skipped, esc(r))
+	}
+	return fmt.Sprintf("%d skipped", in.Skipped)
 }
 
 // firstEvidence names where the first piece of evidence is.
