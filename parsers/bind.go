@@ -26,7 +26,7 @@ var bind = &Format{
 	Detect:    detectBIND,
 	Stateless: true,
 	NewLine: func(opts *Options) LineParser {
-		return &bindParser{loc: opts.location(), now: time.Now, clk: newClock(opts)}
+		return &bindParser{loc: opts.location(), now: opts.ref, clk: newClock(opts)}
 	},
 }
 

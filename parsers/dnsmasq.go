@@ -28,7 +28,7 @@ var dnsmasq = &Format{
 	Title:  "dnsmasq log-queries lines",
 	Detect: detectDnsmasq,
 	NewLine: func(opts *Options) LineParser {
-		return &dnsmasqParser{loc: opts.location(), now: time.Now, clk: newClock(opts)}
+		return &dnsmasqParser{loc: opts.location(), now: opts.ref, clk: newClock(opts)}
 	},
 }
 

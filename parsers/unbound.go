@@ -23,7 +23,7 @@ var unbound = &Format{
 	Detect:    detectUnbound,
 	Stateless: true,
 	NewLine: func(opts *Options) LineParser {
-		return &unboundParser{loc: opts.location(), now: time.Now, clk: newClock(opts)}
+		return &unboundParser{loc: opts.location(), now: opts.ref, clk: newClock(opts)}
 	},
 }
 
