@@ -75,7 +75,7 @@ func (o TableOptions) Write(w io.Writer, r *rules.Report) error {
 				named = "address only"
 			}
 			if d.Uncertain != "" {
-				named += "?"
+				named += "? (" + Clean(uncertainShort(d.Uncertain)) + ")"
 			}
 			flows := strconv.FormatInt(d.Flows, 10)
 			if d.Blocked > 0 {
@@ -346,6 +346,23 @@ func reasonText(reason, detail string) string {
 		return Clean(reason)
 	}
 	return Clean(reason) + ": " + Clean(detail)
+}
+
+// uncertainShort says in a few words why a destination's name is
+// uncertain, for a table cell; the report's uncertain field says it whole.
+func uncertainShort(why string) string {
+	switch {
+	case strings.HasPrefix(why, "address shared by several names"):
+		return "shared address"
+	case strings.HasPrefix(why, "DNS answer outside the flow's time window"):
+		return "outside time window"
+	case strings.HasPrefix(why, "encrypted client hello"):
+		return "ECH"
+	}
+	if i := strings.IndexAny(why, ":;("); i > 0 {
+		why = strings.TrimSpace(why[:i])
+	}
+	return why
 }
 
 // skipReasons lists an input's skip reasons with their counts, most
