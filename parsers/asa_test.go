@@ -217,7 +217,7 @@ func TestASACorpusExpected(t *testing.T) {
 }
 
 func TestASACorpus(t *testing.T) {
-	checkCorpusParses(t, asa, "asa")
+	checkCorpusParses(t, asa, "asa", nil)
 }
 
 func TestASAEndpoint(t *testing.T) {
