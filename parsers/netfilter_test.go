@@ -390,3 +390,40 @@ func TestNetfilterJSONExport(t *testing.T) {
 		})
 	}
 }
+
+// TestNetfilterJournalctlShortFull reads "journalctl -k -o short-full"
+// lines: the weekday stamp gives the time and its zone, and the rule
+// prefix, not the header, becomes the detail.
+func TestNetfilterJournalctlShortFull(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no zone database:", err)
+	}
+	tests := []struct {
+		name     string
+		line     string
+		loc      *time.Location
+		want     time.Time
+		zoneUsed bool
+	}{
+		{"zone_of_location", "Tue 2024-12-03 19:01:02 CET jira kernel: egress DROP: IN= OUT=eth0 SRC=192.0.2.10 DST=203.0.113.5 PROTO=TCP SPT=50000 DPT=443 SYN",
+			berlin, time.Date(2024, 12, 3, 18, 1, 2, 0, time.UTC), false},
+		{"utc", "Tue 2024-12-03 19:01:02 UTC jira kernel: egress DROP: IN= OUT=eth0 SRC=192.0.2.10 DST=203.0.113.5 PROTO=TCP SPT=50000 DPT=443 SYN",
+			berlin, time.Date(2024, 12, 3, 19, 1, 2, 0, time.UTC), false},
+		{"other_zone", "Tue 2024-12-03 19:01:02 EST jira kernel: egress DROP: IN= OUT=eth0 SRC=192.0.2.10 DST=203.0.113.5 PROTO=TCP SPT=50000 DPT=443 SYN",
+			berlin, time.Date(2024, 12, 3, 18, 1, 2, 0, time.UTC), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := &Options{Location: tc.loc, Ref: testRef}
+			var o capture.Observation
+			if err := netfilter.NewLine(opts).ParseLine([]byte(tc.line), &o); err != nil {
+				t.Fatal(err)
+			}
+			checkObs(t, &o, "192.0.2.10:50000", "203.0.113.5:443", capture.TCP, capture.OutcomeBlocked, capture.FirewallDeny, "egress DROP")
+			if !o.Time.Equal(tc.want) || opts.ZoneUsed != tc.zoneUsed {
+				t.Errorf("Time = %v (zone used %v), want %v (%v)", o.Time.UTC(), opts.ZoneUsed, tc.want, tc.zoneUsed)
+			}
+		})
+	}
+}
