@@ -249,3 +249,143 @@ func TestReadDamaged(t *testing.T) {
 		t.Errorf("problems = %v", st.Problems)
 	}
 }
+
+// reassemblyFlood makes TCP flows from 192.0.2.10 to 203.0.113.5:443 in
+// batches: each batch opens all its flows, then sends segs segments of a
+// ClientHello that never ends on every flow in turn, so that every flow
+// wants its reassembly buffer at once, then the client's FIN on each. A
+// batch's client ports start at its base. It returns the packet count and
+// the generator.
+func reassemblyFlood(segs int, batches ...[2]int) (int, func(int, []byte) []byte) {
+	const seg = 1400
+	type step struct {
+		port  uint16
+		kind  int // 0 SYN, 1 data, 2 FIN
+		index int // of the data segment
+	}
+	var steps []step
+	for _, b := range batches {
+		n, base := b[0], b[1]
+		for j := range n {
+			steps = append(steps, step{port: uint16(base + j)})
+		}
+		for k := range segs {
+			for j := range n {
+				steps = append(steps, step{port: uint16(base + j), kind: 1, index: k})
+			}
+		}
+		for j := range n {
+			steps = append(steps, step{port: uint16(base + j), kind: 2, index: segs})
+		}
+	}
+	payload := make([]byte, seg)
+	return len(steps), func(i int, b []byte) []byte {
+		s := steps[i]
+		const isn = 1000
+		var data []byte
+		flags := byte(tcpACK)
+		switch s.kind {
+		case 0:
+			flags = tcpSYN
+		case 1:
+			data = payload
+			if s.index == 0 {
+				// A handshake record and a ClientHello of 16 KB, never
+				// complete within the reassembly cap.
+				data = append([]byte{0x16, 3, 1, 0x40, 0, 1, 0, 0x3f, 0xfc, 3, 3}, payload[11:]...)
+			}
+		case 2:
+			flags = tcpFIN | tcpACK
+		}
+		seq := uint32(isn)
+		if s.kind > 0 {
+			seq = isn + 1 + uint32(s.index*seg)
+		}
+		b = ipv4Header(b, [4]byte{192, 0, 2, 10}, [4]byte{203, 0, 113, 5}, 6, 20+len(data))
+		b = binary.BigEndian.AppendUint16(b, s.port)
+		b = binary.BigEndian.AppendUint16(b, 443)
+		b = binary.BigEndian.AppendUint32(b, seq)
+		b = binary.BigEndian.AppendUint32(b, 1)
+		b = append(b, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0)
+		return append(b, data...)
+	}
+}
+
+// TestReassemblyBounds exhausts the reassembly bounds: one flow whose
+// client sends 42 MB keeps only its first 8 KiB, and 12,000 flows that
+// each want 8 KiB at once (94 MiB) overrun the 32 MiB budget, are
+// counted, and give the budget back when they end, so that the 3000 flows
+// after them are reassembled whole. The heap is measured by sampling
+// runtime.MemStats after a collection while the capture is read.
+func TestReassemblyBounds(t *testing.T) {
+	// live is the heap allocated after a collection, so that garbage not
+	// yet collected does not count; sampled measures it every 10,000
+	// packets.
+	live := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	sampled := func(h *heapPeak, pkt func(int, []byte) []byte) func(int, []byte) []byte {
+		return func(i int, b []byte) []byte {
+			if i%10000 == 0 {
+				h.peak = max(h.peak, live())
+			}
+			return pkt(i, b)
+		}
+	}
+	t.Run("one_flow", func(t *testing.T) {
+		n, pkt := reassemblyFlood(30_000, [2]int{1, 40000})
+		h := &heapPeak{base: live()}
+		st := &Stats{}
+		var obs []Observation
+		if err := Read(streamPcap(n, sampled(h, pkt)), "long.pcap", nil, st, func(o *Observation) { obs = append(obs, *o) }); err != nil {
+			t.Fatal(err)
+		}
+		if len(obs) != 1 || st.Unreassembled != 0 || st.Records != int64(n) {
+			t.Errorf("%d observations, %d records, %d unreassembled; want 1, %d, 0", len(obs), st.Records, st.Unreassembled, n)
+		}
+		grown := int64(h.peak) - int64(h.base)
+		t.Logf("%d packets of one flow: heap grew by %d KiB at peak", n, grown>>10)
+		if grown > 8<<20 {
+			t.Errorf("heap grew by %d MiB for one flow, want under 8 MiB: the per-flow cap does not hold", grown>>20)
+		}
+	})
+	t.Run("budget", func(t *testing.T) {
+		const first, second = 12_000, 3000
+		n, pkt := reassemblyFlood(7, [2]int{first, 1024}, [2]int{second, 40000})
+		h := &heapPeak{base: live()}
+		st := &Stats{}
+		noted := map[bool]int64{} // by batch: first or not
+		flows := 0
+		err := Read(streamPcap(n, sampled(h, pkt)), "budget.pcap", nil, st, func(o *Observation) {
+			flows++
+			if strings.Contains(o.Detail, "not reassembled") {
+				noted[o.Client.Port() < 40000]++
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if flows != first+second {
+			t.Fatalf("%d observations, want %d", flows, first+second)
+		}
+		// 32 MiB holds 4096 buffers of 8 KiB: at least the rest of the
+		// first batch cannot have one. As the flows take turns, a flow
+		// whose buffer grew early may still find none the next time.
+		if st.Unreassembled < first-maxBufferBytes/clientStreamCap || st.Unreassembled > first {
+			t.Errorf("Unreassembled = %d, want between %d and %d", st.Unreassembled, first-maxBufferBytes/clientStreamCap, first)
+		}
+		if noted[true] != st.Unreassembled || noted[false] != 0 {
+			t.Errorf("%d first-batch and %d second-batch flows say they were not reassembled, want %d and 0: the budget was not given back",
+				noted[true], noted[false], st.Unreassembled)
+		}
+		grown := int64(h.peak) - int64(h.base)
+		t.Logf("%d flows: heap grew by %d MiB at peak, %d not reassembled", first+second, grown>>20, st.Unreassembled)
+		// The budget's buffers, and the flow table's 15,000 flows.
+		if grown > 2*maxBufferBytes {
+			t.Errorf("heap grew by %d MiB, want under %d MiB: the reassembly budget does not hold", grown>>20, 2*maxBufferBytes>>20)
+		}
+	})
+}

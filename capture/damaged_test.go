@@ -242,6 +242,7 @@ func TestDamagedContainers(t *testing.T) {
 		problem   string // substring of the first problem, "" for none
 		records   int64  // packets used
 		host      bool   // the SNI flow is still found
+		backwards int64  // packets stamped before the one before them
 	}{
 		{name: "zero_length", file: nil, err: "not a pcap"},
 		{name: "wrong_magic", file: append([]byte("GIF89a"), good[6:]...), err: "not a pcap"},
@@ -251,7 +252,9 @@ func TestDamagedContainers(t *testing.T) {
 			truncated: "packet 2", problem: "cut: packet 2: record length 307200 exceeds", records: 1},
 		{name: "pcap_record_above_snaplen", file: aboveSnaplen,
 			problem: "cut: packet 1: captured length", records: 0},
-		{name: "pcap_out_of_time_order", file: outOfOrder, records: int64(len(ip)), host: true},
+		// The first packet is an hour late, the last an hour early: the
+		// second and the last go back in time.
+		{name: "pcap_out_of_time_order", file: outOfOrder, records: int64(len(ip)), host: true, backwards: 2},
 		{name: "pcapng_block_too_big", file: patch(ng, offs[1]+4, 1<<30),
 			truncated: "packet 2", problem: "cut: packet 2: pcapng block of type 0x6 claims 1073741824 bytes", records: 1},
 		{name: "pcapng_block_longer_than_said", file: patch(ng, offs[1]+4, binary.LittleEndian.Uint32(ng[offs[1]+4:])+4),
@@ -264,7 +267,9 @@ func TestDamagedContainers(t *testing.T) {
 			truncated: "packet 2", problem: "cut: packet 2:", records: 1},
 		{name: "pcapng_caplen_above_256k", file: patch(ng, offs[1]+20, 300<<10),
 			truncated: "packet 2", problem: "cut: packet 2:", records: 1},
-		{name: "pcapng_section_in_the_middle", file: secondSection, records: int64(len(ip)), host: true},
+		// The second section's packets are stamped from the same start
+		// as the first's: its first packet goes back in time.
+		{name: "pcapng_section_in_the_middle", file: secondSection, records: int64(len(ip)), host: true, backwards: 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -291,6 +296,9 @@ func TestDamagedContainers(t *testing.T) {
 			}
 			if st.Records != tc.records {
 				t.Errorf("Records = %d, want %d (skipped %v, failed %d)", st.Records, tc.records, st.Skipped, st.Failed)
+			}
+			if st.OutOfOrder != tc.backwards {
+				t.Errorf("OutOfOrder = %d, want %d", st.OutOfOrder, tc.backwards)
 			}
 			found := false
 			for _, h := range hosts {

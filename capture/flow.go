@@ -86,9 +86,10 @@ type decoder struct {
 	emit  func(*Observation)
 	names *NameTable
 
-	n       int64 // packets read
-	missing int   // bytes of the current packet cut by the snaplen
-	now     time.Time
+	n         int64 // packets read
+	missing   int   // bytes of the current packet cut by the snaplen
+	now       time.Time
+	lastStamp time.Time // of the packet read last, for Stats.OutOfOrder
 
 	frags      fragTable
 	flows      map[flowKey]*flow

@@ -170,7 +170,9 @@ func (d *decoder) readPcap(br *bufio.Reader) error {
 		if err != nil {
 			return d.endOfFile(io.ErrUnexpectedEOF)
 		}
-		d.packet(lt, data, capLen, wireLen, time.Unix(sec, frac*nanos).UTC())
+		ts := time.Unix(sec, frac*nanos).UTC()
+		d.stamp(ts)
+		d.packet(lt, data, capLen, wireLen, ts)
 		if capLen <= br.Size() {
 			br.Discard(capLen)
 		}
@@ -201,8 +203,17 @@ func (d *decoder) readPcapng(br *bufio.Reader) error {
 		if len(ci.AncillaryData) > 0 {
 			lt, _ = ci.AncillaryData[0].(layers.LinkType)
 		}
+		d.stamp(ci.Timestamp)
 		d.packet(lt, data, ci.CaptureLength, ci.Length, ci.Timestamp)
 	}
+}
+
+// stamp counts a packet stamped earlier than the packet read before it.
+func (d *decoder) stamp(t time.Time) {
+	if t.Before(d.lastStamp) {
+		d.st.OutOfOrder++
+	}
+	d.lastStamp = t
 }
 
 // endOfFile turns the error that ended a read into the capture's verdict:

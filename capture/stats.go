@@ -34,6 +34,14 @@ type Stats struct {
 	// Evicted counts flows judged before their end because the flow table
 	// was full: their later packets start a new flow.
 	Evicted int64
+	// Unreassembled counts TCP flows whose first bytes were not all
+	// reassembled because the reassembly buffers of the flows open at the
+	// time used up their budget; their names come from DNS, if at all.
+	Unreassembled int64
+	// OutOfOrder counts packets stamped earlier than the packet before
+	// them: captures merged without sorting, or a clock stepped back.
+	// Flows are still judged in the order the packets come.
+	OutOfOrder int64
 }
 
 // Skip counts one record passed over for reason.
@@ -77,6 +85,8 @@ func (s *Stats) Merge(o *Stats) {
 	s.Records += o.Records
 	s.Failed += o.Failed
 	s.Evicted += o.Evicted
+	s.Unreassembled += o.Unreassembled
+	s.OutOfOrder += o.OutOfOrder
 	for k, v := range o.Skipped {
 		if s.Skipped == nil {
 			s.Skipped = make(map[string]int64)

@@ -22,7 +22,7 @@ type stream struct {
 	started bool
 	full    bool // bytes past the cap arrived and were dropped
 	done    bool // the analyser needs no more bytes
-	noBuf   bool // no buffer could be had: the budget was spent
+	noBuf   bool // a buffer could not be had or grown: the budget was spent
 	limit   int
 	buf     []byte
 	have    int
@@ -80,11 +80,15 @@ func (s *stream) add(pool *bufPool, seq uint32, data []byte, n int64) bool {
 	}
 	end := off + len(data)
 	if cap(s.buf) < end {
-		s.buf = pool.grow(s.buf, end, s.limit)
-		if s.buf == nil {
+		nb := pool.grow(s.buf, end, s.limit)
+		if nb == nil {
+			// Keep the buffer, which the pool still counts, so that
+			// release gives its bytes back to the budget; a later
+			// segment may find room.
 			s.noBuf = true
 			return false
 		}
+		s.buf = nb
 	}
 	if len(s.buf) < end {
 		s.buf = s.buf[:end]

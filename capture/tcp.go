@@ -123,6 +123,9 @@ func (f *flow) reused(p *packet) bool {
 
 // endFlow judges a flow and emits its observations.
 func (d *decoder) endFlow(f *flow) {
+	if f.cs.noBuf || f.ss.noBuf {
+		d.st.Unreassembled++
+	}
 	f.cs.release(&d.bufs)
 	f.ss.release(&d.bufs)
 	if f.key.proto == protoUDP {

@@ -324,8 +324,22 @@ func (p *asaParser) icmpConn(text string, o *capture.Observation, isBuilt bool) 
 	if faddr == "" || laddr == "" {
 		return errASA("ICMP connection message without faddr and laddr")
 	}
+	// ICMP connections have no id: the addresses and ICMP ids name them.
+	id := "icmp " + faddr + " " + after(w, "gaddr") + " " + laddr
+	inbound := isBuilt && w[1] == "inbound"
+	if !isBuilt {
+		_, known := p.conns[id]
+		delete(p.conns, id)
+		if known {
+			return SkipTeardown
+		}
+		// The Built message was not in this input (an earlier file, or
+		// a logging level that keeps only teardowns): the teardown is the
+		// only record of the flow. It gives no direction, and for egress
+		// the inside address (laddr) is the client.
+	}
 	client, server := laddr, faddr
-	if isBuilt && w[1] == "inbound" {
+	if inbound {
 		client, server = faddr, laddr
 	}
 	if err := setEndpoints(o, client, server); err != nil {
@@ -335,8 +349,13 @@ func (p *asaParser) icmpConn(text string, o *capture.Observation, isBuilt bool) 
 	o.Server = netip.AddrPortFrom(o.Server.Addr(), 0)
 	o.Transport = capture.ICMP
 	if !isBuilt {
-		return SkipTeardown
+		o.Outcome, o.Detail = capture.OutcomeOK, "teardown without a built message"
+		return nil
 	}
+	if len(p.conns) >= maxASAConns {
+		clear(p.conns)
+	}
+	p.conns[id] = !inbound
 	o.Outcome, o.Detail = capture.OutcomeOK, "connection built"
 	return nil
 }

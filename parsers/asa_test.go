@@ -58,6 +58,34 @@ func TestASA(t *testing.T) {
 			outcome: capture.OutcomeBlocked, reason: capture.Reset, detail: "teardown: TCP Reset-O",
 		},
 		{
+			name: "icmp_teardown_after_built_skipped", skip: SkipTeardown,
+			lines: []string{
+				"%ASA-6-302020: Built outbound ICMP connection for faddr 203.0.113.20/0 gaddr 198.51.100.10/0 laddr 192.0.2.30/0 type 8 code 0",
+				"%ASA-6-302021: Teardown ICMP connection for faddr 203.0.113.20/0 gaddr 198.51.100.10/0 laddr 192.0.2.30/0 type 8 code 0",
+			},
+		},
+		{
+			name:   "icmp_teardown_without_built",
+			lines:  []string{"Jun 04 2011 21:59:52 MYHOSTNAME : %ASA-6-302021: Teardown ICMP connection for faddr 192.168.2.15/0 gaddr 192.168.2.134/57808 laddr 192.168.2.134/57808 type 8 code 0"},
+			client: "192.168.2.134:0", server: "192.168.2.15:0", tr: capture.ICMP,
+			outcome: capture.OutcomeOK, detail: "teardown without a built message",
+		},
+		{
+			name: "icmp_teardown_of_another_built",
+			lines: []string{
+				"%ASA-6-302020: Built outbound ICMP connection for faddr 203.0.113.20/0 gaddr 198.51.100.10/0 laddr 192.0.2.30/0 type 8 code 0",
+				"%ASA-6-302021: Teardown ICMP connection for faddr 203.0.113.21/0 gaddr 198.51.100.10/0 laddr 192.0.2.30/0 type 8 code 0",
+			},
+			client: "192.0.2.30:0", server: "203.0.113.21:0", tr: capture.ICMP,
+			outcome: capture.OutcomeOK, detail: "teardown without a built message",
+		},
+		{
+			name:   "icmp_teardown_named_hosts",
+			lines:  []string{"Oct 10 2019 10:21:36 localhost: %ASA-6-302021: Teardown ICMP connection for faddr target.destination.hostname.local/10005 gaddr 10.0.55.66/0 laddr Prod-host.name.addr/0"},
+			client: "invalid AddrPort", server: "invalid AddrPort", tr: capture.ICMP, host: "target.destination.hostname.local",
+			outcome: capture.OutcomeOK, detail: "teardown without a built message",
+		},
+		{
 			name:   "deny_106023_context_prefix",
 			lines:  []string{`LOCAL4.WARNING: fw-1 %ASA-4-106023: Deny tcp src v1:inside:192.0.2.9/54864 dst outside:203.0.113.3/443 by access-group "inside_out" [0x0, 0x0]`},
 			client: "192.0.2.9:54864", server: "203.0.113.3:443", tr: capture.TCP,
@@ -189,7 +217,7 @@ func TestASACorpusExpected(t *testing.T) {
 }
 
 func TestASACorpus(t *testing.T) {
-	checkCorpusParses(t, asa, "asa")
+	checkCorpusParses(t, asa, "asa", nil)
 }
 
 func TestASAEndpoint(t *testing.T) {

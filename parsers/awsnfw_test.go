@@ -40,5 +40,5 @@ func TestAWSNFW(t *testing.T) {
 }
 
 func TestAWSNFWCorpus(t *testing.T) {
-	checkCorpusParses(t, awsNFW, "aws-nfw")
+	checkCorpusParses(t, awsNFW, "aws-nfw", nil)
 }

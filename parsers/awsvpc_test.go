@@ -101,5 +101,5 @@ func TestAWSVPCCorpusExpected(t *testing.T) {
 }
 
 func TestAWSVPCCorpus(t *testing.T) {
-	checkCorpusParses(t, awsVPC, "aws-vpc")
+	checkCorpusParses(t, awsVPC, "aws-vpc", nil)
 }

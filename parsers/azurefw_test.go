@@ -73,5 +73,5 @@ func TestAzureFWTimeWithoutZone(t *testing.T) {
 }
 
 func TestAzureFWCorpus(t *testing.T) {
-	checkCorpusParses(t, azureFW, "azure-fw")
+	checkCorpusParses(t, azureFW, "azure-fw", nil)
 }

@@ -30,7 +30,9 @@ var bind = &Format{
 	Title:     "BIND (named) query log",
 	Detect:    detectBIND,
 	Stateless: true,
-	NewLine:   func(opts *Options) LineParser { return &bindParser{loc: opts.location(), now: time.Now} },
+	NewLine: func(opts *Options) LineParser {
+		return &bindParser{loc: opts.location(), now: opts.ref, clk: newClock(opts)}
+	},
 }
 
 func detectBIND(_ []byte, lines [][]byte) int {
@@ -55,6 +57,7 @@ func detectBIND(_ []byte, lines [][]byte) int {
 type bindParser struct {
 	loc   *time.Location
 	now   func() time.Time
+	clk   clock // records when a time was read in loc
 	cache recordCache
 }
 
@@ -64,7 +67,11 @@ func (p *bindParser) ParseLine(line []byte, o *capture.Observation) error {
 		return SkipDNSOther
 	}
 	head, rest := line[:ci], line[ci+len("client "):]
-	o.Time = bindTime(head, p.loc, p.now)
+	var zoneless bool
+	o.Time, zoneless = bindTime(head, p.loc, p.now)
+	if zoneless {
+		p.clk.zoneUsed()
+	}
 
 	// client [@0x...] addr#port [(name)]: [view v: ]message
 	if bytes.HasPrefix(rest, []byte("@0x")) {
@@ -247,8 +254,9 @@ func queryDetail(c *recordCache, qtype []byte) string {
 }
 
 // bindTime returns the time of a BIND line: its own "03-Dec-2025
-// 09:00:01.123" stamp when the head holds one, else the syslog header's.
-func bindTime(head []byte, loc *time.Location, now func() time.Time) time.Time {
+// 09:00:01.123" stamp when the head holds one, else the syslog header's;
+// zoneless reports whether it was read in loc for want of a zone.
+func bindTime(head []byte, loc *time.Location, now func() time.Time) (t time.Time, zoneless bool) {
 	for i := 0; i+20 <= len(head); i++ {
 		b := head[i:]
 		if b[2] != '-' || b[6] != '-' || b[11] != ' ' || b[14] != ':' || b[17] != ':' {
@@ -269,10 +277,10 @@ func bindTime(head []byte, loc *time.Location, now func() time.Time) time.Time {
 				ns = ms * 1e6
 			}
 		}
-		return time.Date(year, mon, day, hh, mm, ss, ns, loc).UTC()
+		return time.Date(year, mon, day, hh, mm, ss, ns, loc).UTC(), true
 	}
 	if t := syslogTime(head); !t.IsZero() {
-		return fixYear(t, loc, now)
+		return fixYear(t, loc, now), t.Year() == 0
 	}
-	return time.Time{}
+	return time.Time{}, false
 }

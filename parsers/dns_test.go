@@ -304,3 +304,46 @@ func TestUnbound(t *testing.T) {
 		})
 	}
 }
+
+// TestDNSTimeZone checks that the resolver formats read zone-less times in
+// the run's location and say so, and that a zoned time does not.
+func TestDNSTimeZone(t *testing.T) {
+	loc := time.FixedZone("X", -5*3600)
+	tests := []struct {
+		name     string
+		f        *Format
+		line     string
+		want     time.Time // zero: no time
+		zoneUsed bool
+	}{
+		{"dnsmasq_bsd", dnsmasq, "Dec  3 09:00:01 dnsmasq[811]: reply app.gtmhub.com is 198.51.100.20",
+			time.Date(0, 12, 3, 14, 0, 1, 0, time.UTC), true},
+		{"dnsmasq_rfc3339", dnsmasq, "2025-12-03T09:00:01Z host dnsmasq[811]: reply app.gtmhub.com is 198.51.100.20",
+			time.Date(2025, 12, 3, 9, 0, 1, 0, time.UTC), false},
+		{"bind_own_stamp", bind, "03-Dec-2025 09:00:01.123 client @0x7f 192.0.2.10#41234 (app.gtmhub.com): query: app.gtmhub.com IN A + (192.0.2.53)",
+			time.Date(2025, 12, 3, 14, 0, 1, 123e6, time.UTC), true},
+		{"bind_bsd", bind, "Dec  3 09:00:01 ns named[1]: client @0x7f 192.0.2.10#41234 (app.gtmhub.com): query: app.gtmhub.com IN A + (192.0.2.53)",
+			time.Date(0, 12, 3, 14, 0, 1, 0, time.UTC), true},
+		{"unbound_bsd", unbound, "Dec  3 09:00:01 unbound[811:0] info: 192.0.2.10 app.gtmhub.com. A IN NOERROR 0.012000 0 93",
+			time.Date(0, 12, 3, 14, 0, 1, 0, time.UTC), true},
+		{"unbound_epoch", unbound, "[1764752401] unbound[811:0] info: 192.0.2.10 app.gtmhub.com. A IN NOERROR 0.012000 0 93",
+			time.Unix(1764752401, 0).UTC(), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := &Options{Location: loc}
+			var o capture.Observation
+			if err := tc.f.NewLine(opts).ParseLine([]byte(tc.line), &o); err != nil {
+				t.Fatal(err)
+			}
+			got := o.Time.UTC()
+			if tc.want.Year() == 0 {
+				// A year-less stamp gets the year of the time it is read.
+				got = got.AddDate(-got.Year(), 0, 0)
+			}
+			if !got.Equal(tc.want) || opts.ZoneUsed != tc.zoneUsed {
+				t.Errorf("ParseLine(%q): time %v, zone used %v; want %v, %v", tc.line, o.Time.UTC(), opts.ZoneUsed, tc.want, tc.zoneUsed)
+			}
+		})
+	}
+}

@@ -24,10 +24,12 @@ import (
 // for. With log-queries=extra each line starts with a serial number and
 // the client's address and port, which are used when present.
 var dnsmasq = &Format{
-	Name:    "dnsmasq",
-	Title:   "dnsmasq log-queries lines",
-	Detect:  detectDnsmasq,
-	NewLine: func(opts *Options) LineParser { return &dnsmasqParser{loc: opts.location(), now: time.Now} },
+	Name:   "dnsmasq",
+	Title:  "dnsmasq log-queries lines",
+	Detect: detectDnsmasq,
+	NewLine: func(opts *Options) LineParser {
+		return &dnsmasqParser{loc: opts.location(), now: opts.ref, clk: newClock(opts)}
+	},
 }
 
 func detectDnsmasq(_ []byte, lines [][]byte) int {
@@ -56,6 +58,7 @@ type dnsmasqQuestion struct {
 type dnsmasqParser struct {
 	loc   *time.Location
 	now   func() time.Time
+	clk   clock // records when a time was read in loc
 	cache recordCache
 
 	pending map[string]dnsmasqQuestion
@@ -73,6 +76,9 @@ func (p *dnsmasqParser) ParseLine(line []byte, o *capture.Observation) error {
 		return fmt.Errorf("dnsmasq: no dnsmasq[pid]: tag")
 	}
 	if !ts.IsZero() {
+		if ts.Year() == 0 {
+			p.clk.zoneUsed()
+		}
 		o.Time = fixYear(ts, p.loc, p.now)
 	}
 	var extraClient netip.AddrPort

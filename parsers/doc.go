@@ -29,8 +29,8 @@
 //
 // Firewall and cloud flow logs: syslog.go strips syslog headers (BSD RFC
 // 3164 with or without year, RFC 5424, RFC 3339 stamps, kernel uptime
-// stamps, journalctl -k) behind [ParseSyslog], for every format that comes
-// through syslog. firewall.go holds what the firewall formats share: the
+// stamps, journalctl -k and its -o short-full stamps with weekday and
+// zone) behind [ParseSyslog], for every format that comes through syslog. firewall.go holds what the firewall formats share: the
 // input's clock (zone-less times in [Options.Location], year-less stamps
 // against [Options.Ref]), address and port decoding, verdict helpers and
 // skip reasons. netfilter.go reads iptables/nftables packet logs,

@@ -148,5 +148,5 @@ func TestFortigateCorpusExpected(t *testing.T) {
 }
 
 func TestFortigateCorpus(t *testing.T) {
-	checkCorpusParses(t, fortigate, "fortigate")
+	checkCorpusParses(t, fortigate, "fortigate", nil)
 }

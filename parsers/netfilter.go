@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"net/netip"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/egress-audit/egress-audit/capture"
 )
@@ -79,6 +81,7 @@ func (p *netfilterParser) ParseLine(line []byte, o *capture.Observation) error {
 			return SkipNotFirewall
 		}
 		msg = m
+		o.Time = jsonTime(t)
 	} else {
 		h := p.clock.syslog(line)
 		o.Time = h.Time
@@ -358,14 +361,40 @@ func prefixVerdict(prefix []byte) verdict {
 }
 
 // jsonMessage returns the string value of a line `"message": "..."` (or a
-// one-line JSON object holding such a member), unescaping the escapes
-// JSON allows in it. ok is false when the line holds no message member.
+// one-line JSON object holding such a member; journalctl -o json names it
+// MESSAGE), unescaping the escapes JSON allows in it. ok is false when the
+// line holds no message member.
 func jsonMessage(line []byte) (msg []byte, ok bool) {
-	i := bytes.Index(line, []byte(`"message"`))
+	if m, ok := jsonField(line, `"message"`); ok {
+		return m, true
+	}
+	return jsonField(line, `"MESSAGE"`)
+}
+
+// jsonTime returns the time a one-line JSON export gives its record:
+// journald's __REALTIME_TIMESTAMP (microseconds since the epoch) or a log
+// shipper's @timestamp (RFC 3339); the zero time when there is neither.
+func jsonTime(line []byte) time.Time {
+	if v, ok := jsonField(line, `"__REALTIME_TIMESTAMP"`); ok {
+		if us, err := strconv.ParseInt(string(v), 10, 64); err == nil && us > 0 {
+			return time.UnixMicro(us).UTC()
+		}
+	}
+	if v, ok := jsonField(line, `"@timestamp"`); ok {
+		if t, err := time.Parse(time.RFC3339Nano, string(v)); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+// jsonField returns the string value of member key (quoted) in line.
+func jsonField(line []byte, key string) (msg []byte, ok bool) {
+	i := bytes.Index(line, []byte(key))
 	if i < 0 {
 		return nil, false
 	}
-	rest := trimSpaceLeft(line[i+len(`"message"`):])
+	rest := trimSpaceLeft(line[i+len(key):])
 	if len(rest) == 0 || rest[0] != ':' {
 		return nil, false
 	}

@@ -254,7 +254,16 @@ func TestNetfilterCorpusExpected(t *testing.T) {
 }
 
 func TestNetfilterCorpus(t *testing.T) {
-	checkCorpusParses(t, netfilter, "iptables")
+	// These samples log only packets to the host itself (and IPv6
+	// multicast); TestNetfilterCorpusCrowdsec, TestNetfilterCorpusJournald
+	// and TestNetfilterCorpusPylogsparser check the first three against
+	// their expected files.
+	checkCorpusParses(t, netfilter, "iptables", map[string][]Skip{
+		"crowdsec-iptables-logs.log":                       {SkipInbound},
+		"elastic-integrations-iptables-test-journald.json": {SkipInbound, SkipNotFirewall},
+		"pylogsparser-netfilter.log":                       {SkipInbound},
+		"logstash-firewalls_spec-iptables.log":             {SkipInbound, SkipMulticast},
+	})
 }
 
 func FuzzParseFirewallLine(f *testing.F) {
@@ -347,5 +356,74 @@ func checkFirewallObservation(t *testing.T, format, line string, o *capture.Obse
 		if o.Host != strings.ToLower(o.Host) || strings.ContainsAny(o.Host, " \t/\\\x00") || strings.HasSuffix(o.Host, ".") {
 			t.Fatalf("%s %q: host %q is not a plain lower-case name", format, line, o.Host)
 		}
+	}
+}
+
+// TestNetfilterJSONExport reads netfilter lines held in JSON exports: the
+// MESSAGE of journalctl -o json with its __REALTIME_TIMESTAMP, and a log
+// shipper's message with its @timestamp.
+func TestNetfilterJSONExport(t *testing.T) {
+	tests := []struct {
+		name, line string
+		time       time.Time
+	}{
+		{"journalctl_json",
+			`{"__CURSOR":"s=1","__REALTIME_TIMESTAMP":"1733252462123456","_TRANSPORT":"kernel","SYSLOG_IDENTIFIER":"kernel","MESSAGE":"egress DROP: IN= OUT=eth0 SRC=192.0.2.10 DST=203.0.113.5 PROTO=TCP SPT=50000 DPT=443 SYN ","_HOSTNAME":"jira"}`,
+			time.Date(2024, 12, 3, 19, 1, 2, 123456000, time.UTC)},
+		{"shipper_message",
+			`{"@timestamp":"2024-12-03T19:01:02.5Z","message":"egress DROP: IN= OUT=eth0 SRC=192.0.2.10 DST=203.0.113.5 PROTO=TCP SPT=50000 DPT=443 SYN "}`,
+			time.Date(2024, 12, 3, 19, 1, 2, 5e8, time.UTC)},
+		{"no_time",
+			`{"message":"egress DROP: IN= OUT=eth0 SRC=192.0.2.10 DST=203.0.113.5 PROTO=TCP SPT=50000 DPT=443 SYN "}`,
+			time.Time{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var o capture.Observation
+			if err := netfilter.NewLine(&Options{Ref: testRef}).ParseLine([]byte(tc.line), &o); err != nil {
+				t.Fatal(err)
+			}
+			checkObs(t, &o, "192.0.2.10:50000", "203.0.113.5:443", capture.TCP, capture.OutcomeBlocked, capture.FirewallDeny, "egress DROP")
+			if !o.Time.Equal(tc.time) {
+				t.Errorf("Time = %v, want %v", o.Time, tc.time)
+			}
+		})
+	}
+}
+
+// TestNetfilterJournalctlShortFull reads "journalctl -k -o short-full"
+// lines: the weekday stamp gives the time and its zone, and the rule
+// prefix, not the header, becomes the detail.
+func TestNetfilterJournalctlShortFull(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no zone database:", err)
+	}
+	tests := []struct {
+		name     string
+		line     string
+		loc      *time.Location
+		want     time.Time
+		zoneUsed bool
+	}{
+		{"zone_of_location", "Tue 2024-12-03 19:01:02 CET jira kernel: egress DROP: IN= OUT=eth0 SRC=192.0.2.10 DST=203.0.113.5 PROTO=TCP SPT=50000 DPT=443 SYN",
+			berlin, time.Date(2024, 12, 3, 18, 1, 2, 0, time.UTC), false},
+		{"utc", "Tue 2024-12-03 19:01:02 UTC jira kernel: egress DROP: IN= OUT=eth0 SRC=192.0.2.10 DST=203.0.113.5 PROTO=TCP SPT=50000 DPT=443 SYN",
+			berlin, time.Date(2024, 12, 3, 19, 1, 2, 0, time.UTC), false},
+		{"other_zone", "Tue 2024-12-03 19:01:02 EST jira kernel: egress DROP: IN= OUT=eth0 SRC=192.0.2.10 DST=203.0.113.5 PROTO=TCP SPT=50000 DPT=443 SYN",
+			berlin, time.Date(2024, 12, 3, 18, 1, 2, 0, time.UTC), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := &Options{Location: tc.loc, Ref: testRef}
+			var o capture.Observation
+			if err := netfilter.NewLine(opts).ParseLine([]byte(tc.line), &o); err != nil {
+				t.Fatal(err)
+			}
+			checkObs(t, &o, "192.0.2.10:50000", "203.0.113.5:443", capture.TCP, capture.OutcomeBlocked, capture.FirewallDeny, "egress DROP")
+			if !o.Time.Equal(tc.want) || opts.ZoneUsed != tc.zoneUsed {
+				t.Errorf("Time = %v (zone used %v), want %v (%v)", o.Time.UTC(), opts.ZoneUsed, tc.want, tc.zoneUsed)
+			}
+		})
 	}
 }

@@ -133,5 +133,5 @@ func TestPanosCorpusExpected(t *testing.T) {
 }
 
 func TestPanosCorpus(t *testing.T) {
-	checkCorpusParses(t, panos, "panos")
+	checkCorpusParses(t, panos, "panos", nil)
 }

@@ -150,5 +150,8 @@ func TestPfsenseCorpusSyslog(t *testing.T) {
 }
 
 func TestPfsenseCorpus(t *testing.T) {
-	checkCorpusParses(t, pfsense, "pfsense")
+	// An OPNsense IPv6 router solicitation to ff02::1:2.
+	checkCorpusParses(t, pfsense, "pfsense", map[string][]Skip{
+		"elastic-integrations-pfsense-test-opensense-transport-dash.log": {SkipMulticast},
+	})
 }

@@ -43,6 +43,8 @@ const syslogSlack = 26 * time.Hour
 //     10:00:00 host tag[pid]: msg", "May 01 2024 10:00:00.123 host : msg"),
 //     with or without a host, and with a "facility.level" word before the
 //     tag;
+//   - "journalctl -o short-full" stamps, with the weekday and the zone's
+//     abbreviation ("Tue 2024-12-03 19:01:02 CET host tag: msg");
 //   - a leading kernel uptime stamp ("[ 1234.567890]", dmesg and
 //     "journalctl -o short-monotonic"), and one at the start of the message.
 //
@@ -77,6 +79,13 @@ func ParseSyslog(line []byte, loc *time.Location, ref time.Time) SyslogHeader {
 		return parse5424(line, rest[2:], h)
 	case len(rest) > 10 && isDigit(rest[0]) && rest[4] == '-':
 		t, zoned, n, ok := parseRFC3339(rest, loc)
+		if !ok {
+			return h
+		}
+		h.Time, h.Zoned = t, zoned
+		rest = rest[n:]
+	case len(rest) > 23 && isUpper(rest[0]) && rest[3] == ' ' && rest[8] == '-':
+		t, zoned, n, ok := parseWeekdayTime(rest, loc)
 		if !ok {
 			return h
 		}
@@ -414,6 +423,74 @@ func parseRFC3339(b []byte, loc *time.Location) (time.Time, bool, int, bool) {
 		return time.Time{}, false, 0, false
 	}
 	return time.Date(year, time.Month(month), day, hh, mm, ss, ns, loc), zoned, i, true
+}
+
+var weekdays = [7]string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
+
+// parseWeekdayTime parses the stamp of "journalctl -o short-full", "Tue
+// 2024-12-03 19:01:02 CET", and returns the time, whether its zone is
+// known, and the bytes used. journalctl writes the abbreviation of the
+// logging host's zone, which does not name one zone the world over (IST,
+// CST), so it is trusted only when it is UTC or GMT, a numeric offset
+// ("+03", as tzdata writes zones without a name), or the abbreviation loc
+// itself has at that time; any other is read in loc like a stamp without a
+// zone.
+func parseWeekdayTime(b []byte, loc *time.Location) (time.Time, bool, int, bool) {
+	known := false
+	for _, d := range weekdays {
+		if b[0] == d[0] && b[1] == d[1] && b[2] == d[2] {
+			known = true
+			break
+		}
+	}
+	if !known {
+		return time.Time{}, false, 0, false
+	}
+	t, zoned, n, ok := parseRFC3339(b[4:], loc)
+	if !ok {
+		return time.Time{}, false, 0, false
+	}
+	n += 4
+	if zoned {
+		return t, true, n, true
+	}
+	zone, _ := nextToken(b[n:])
+	if !isZoneAbbrev(zone) {
+		return t, false, n, true
+	}
+	n = offsetIn(b, zone) + len(zone)
+	switch {
+	case string(zone) == "UTC" || string(zone) == "GMT":
+		return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC), true, n, true
+	case zone[0] == '+' || zone[0] == '-':
+		h, _ := atoiN(zone[1:], 2)
+		m, _ := atoiN(zone[min(3, len(zone)):], 2)
+		off := h*3600 + m*60
+		if zone[0] == '-' {
+			off = -off
+		}
+		return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), fixedZone(off)), true, n, true
+	}
+	name, _ := t.Zone()
+	return t, name == string(zone), n, true
+}
+
+// isZoneAbbrev reports whether tok looks like a zone as journalctl writes
+// it: two to five capital letters ("CET", "AEDT"), or "+hh" or "+hhmm".
+func isZoneAbbrev(tok []byte) bool {
+	if len(tok) >= 3 && (tok[0] == '+' || tok[0] == '-') {
+		_, n := atoiN(tok[1:], 4)
+		return n == len(tok)-1 && (n == 2 || n == 4)
+	}
+	if len(tok) < 2 || len(tok) > 5 {
+		return false
+	}
+	for _, c := range tok {
+		if !isUpper(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // fixedZone returns a zone at off seconds east of UTC; UTC itself and the

@@ -83,6 +83,34 @@ func TestParseSyslog(t *testing.T) {
 			program: "filterlog", msg: "7,,,1",
 		},
 		{
+			name: "journalctl_short_full_loc_zone",
+			line: "Tue 2024-12-03 19:01:02 CET jira kernel: egress DROP: IN= OUT=eth0",
+			loc:  cet,
+			time: time.Date(2024, 12, 3, 18, 1, 2, 0, time.UTC), zoned: true, host: "jira", program: "kernel",
+			msg: "egress DROP: IN= OUT=eth0",
+		},
+		{
+			name: "journalctl_short_full_utc",
+			line: "Tue 2024-12-03 19:01:02 UTC jira kernel: IN= OUT=eth0",
+			loc:  cet,
+			time: time.Date(2024, 12, 3, 19, 1, 2, 0, time.UTC), zoned: true, host: "jira", program: "kernel",
+			msg: "IN= OUT=eth0",
+		},
+		{
+			name: "journalctl_short_full_offset",
+			line: "Tue 2024-12-03 19:01:02 +03 jira kernel: IN= OUT=eth0",
+			time: time.Date(2024, 12, 3, 16, 1, 2, 0, time.UTC), zoned: true, host: "jira", program: "kernel",
+			msg: "IN= OUT=eth0",
+		},
+		{
+			// Not the zone of loc: read in loc, as a stamp without one.
+			name: "journalctl_short_full_other_zone",
+			line: "Tue 2024-12-03 19:01:02 EST jira kernel: IN= OUT=eth0",
+			loc:  cet,
+			time: time.Date(2024, 12, 3, 18, 1, 2, 0, time.UTC), host: "jira", program: "kernel",
+			msg: "IN= OUT=eth0",
+		},
+		{
 			name: "short_monotonic",
 			line: "[ 1234.567890] host kernel: IN=eth0",
 			host: "host", program: "kernel", msg: "IN=eth0",
@@ -91,6 +119,7 @@ func TestParseSyslog(t *testing.T) {
 		{name: "zero_time", line: "0001-01-01 00:00:00+0000", msg: ""},
 		{name: "no_header", line: "IN=eth0 OUT= SRC=1.2.3.4", msg: "IN=eth0 OUT= SRC=1.2.3.4"},
 		{name: "bad_month", line: "Foo 12 10:00:00 host x: y", msg: "Foo 12 10:00:00 host x: y"},
+		{name: "bad_weekday", line: "Tuz 2024-12-03 19:01:02 CET h k: m", msg: "Tuz 2024-12-03 19:01:02 CET h k: m"},
 		{name: "bad_clock", line: "Jan 12 10:0x:00 host x: y", msg: "Jan 12 10:0x:00 host x: y"},
 	}
 	for _, tc := range tests {
@@ -134,10 +163,13 @@ func TestParseSyslogNeverFuture(t *testing.T) {
 func TestParseSyslogAllocs(t *testing.T) {
 	line := []byte("<134>1 2022-09-06T18:37:34+02:00 opnsense filterlog 69805 - - 10,,,02f4")
 	bsd := []byte("Dec 31 23:59:58 fw kernel: [ 203.842973] DROP: IN= OUT=eth0")
+	full := []byte("Tue 2024-12-03 19:01:02 CET jira kernel: DROP: IN= OUT=eth0")
 	ref := time.Date(2024, 1, 2, 12, 0, 0, 0, time.UTC)
+	cet := time.FixedZone("CET", 3600)
 	n := testing.AllocsPerRun(100, func() {
 		ParseSyslog(line, time.UTC, ref)
 		ParseSyslog(bsd, time.UTC, ref)
+		ParseSyslog(full, cet, ref)
 	})
 	if n != 0 {
 		t.Errorf("ParseSyslog allocates %v times per run, want 0", n)
@@ -147,6 +179,7 @@ func TestParseSyslogAllocs(t *testing.T) {
 func FuzzParseSyslog(f *testing.F) {
 	for _, s := range []string{
 		"Dec 31 23:59:58 fw kernel: [ 203.842973] DROP: IN= OUT=eth0",
+		"Tue 2024-12-03 19:01:02 CET jira kernel: DROP: IN= OUT=eth0",
 		"<134>1 2022-09-06T18:37:34+02:00 opnsense filterlog 69805 - [meta a=\"b\"] 10,,,02f4",
 		"<166>Aug 18 2026 18:24:29 asa-fw-01 : %ASA-6-302020: Built",
 		"2024-01-02T10:00:00+0100 host kernel: IN= OUT=eth0",

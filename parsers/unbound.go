@@ -22,7 +22,9 @@ var unbound = &Format{
 	Title:     "Unbound log-queries and log-replies lines",
 	Detect:    detectUnbound,
 	Stateless: true,
-	NewLine:   func(opts *Options) LineParser { return &unboundParser{loc: opts.location(), now: time.Now} },
+	NewLine: func(opts *Options) LineParser {
+		return &unboundParser{loc: opts.location(), now: opts.ref, clk: newClock(opts)}
+	},
 }
 
 func detectUnbound(_ []byte, lines [][]byte) int {
@@ -38,6 +40,7 @@ func detectUnbound(_ []byte, lines [][]byte) int {
 type unboundParser struct {
 	loc   *time.Location
 	now   func() time.Time
+	clk   clock // records when a time was read in loc
 	cache recordCache
 	tbuf  []byte // "TYPE RCODE", apart from the cache's own buffer
 }
@@ -81,6 +84,9 @@ func (p *unboundParser) ParseLine(line []byte, o *capture.Observation) error {
 			}
 		}
 	} else if t := syslogTime(head); !t.IsZero() {
+		if t.Year() == 0 {
+			p.clk.zoneUsed()
+		}
 		o.Time = fixYear(t, p.loc, p.now)
 	}
 	o.Kind = capture.Lookup

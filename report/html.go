@@ -23,7 +23,8 @@ var htmlTemplate string
 var htmlStyle string
 
 var htmlPage = template.Must(template.New("report").Funcs(template.FuncMap{
-	"clean": Clean,
+	"clean":       Clean,
+	"skipReasons": skipReasons,
 }).Parse(htmlTemplate))
 
 // htmlCSP allows the page nothing but its own inline style: no script, no

@@ -42,6 +42,7 @@ func labReport(t *testing.T, opts rules.Options, inputs []string) *rules.Report 
 		ins = append(ins, rules.InputReport{
 			Path: name, Format: res.Stats.Format, SHA256: res.SHA256,
 			Records: res.Stats.Records, Skipped: res.Stats.SkippedTotal(), Errors: res.Stats.Failed,
+			Reasons: res.Stats.Skipped,
 		})
 	}
 	popts.Flush(cl.Add)

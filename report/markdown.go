@@ -102,8 +102,8 @@ func Markdown(w io.Writer, r *rules.Report) error {
 			fmt.Fprintf(ew, "- %s: not read: %s\n", md(in.Path), md(in.Error))
 			continue
 		}
-		fmt.Fprintf(ew, "- %s (%s): %d records, %d skipped, %d failed; sha256 `%s`\n",
-			md(in.Path), md(in.Format), in.Records, in.Skipped, in.Errors, codeSpan(in.SHA256))
+		fmt.Fprintf(ew, "- %s (%s): %d records, %s, %d failed; sha256 `%s`\n",
+			md(in.Path), md(in.Format), in.Records, skippedText(in, md), in.Errors, codeSpan(in.SHA256))
 		for _, p := range in.Problems {
 			fmt.Fprintf(ew, "  - %s\n", md(p))
 		}

@@ -15,6 +15,8 @@ type scenario struct {
 	name string
 	opts rules.Options
 	obs  []capture.Observation
+	// skips gives inputs skip reasons, by input name.
+	skips map[string]map[string]int64
 }
 
 var (
@@ -158,6 +160,9 @@ var scenarios = []scenario{
 				return o
 			}(),
 		},
+		skips: map[string]map[string]int64{
+			"<img src=x onerror=alert(2)>.log": {"<b>odd</b> \x1b[2Jline": 2, "comment": 1},
+		},
 	},
 }
 
@@ -181,12 +186,17 @@ func (s *scenario) build() *rules.Report {
 		if n != "jira.pcapng" {
 			format = "squid"
 		}
-		inputs = append(inputs, rules.InputReport{
+		in := rules.InputReport{
 			Path:    n,
 			Format:  format,
 			SHA256:  "9f2c4e1b7a0d3c5e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a",
 			Records: count[n],
-		})
+			Reasons: s.skips[n],
+		}
+		for _, c := range in.Reasons {
+			in.Skipped += c
+		}
+		inputs = append(inputs, in)
 	}
 	return cl.Report(inputs)
 }

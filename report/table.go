@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -74,7 +75,7 @@ func (o TableOptions) Write(w io.Writer, r *rules.Report) error {
 				named = "address only"
 			}
 			if d.Uncertain != "" {
-				named += "?"
+				named += "? (" + Clean(uncertainShort(d.Uncertain)) + ")"
 			}
 			flows := strconv.FormatInt(d.Flows, 10)
 			if d.Blocked > 0 {
@@ -99,8 +100,8 @@ func (o TableOptions) Write(w io.Writer, r *rules.Report) error {
 			fmt.Fprintf(ew, "input %s: not read: %s\n", Clean(in.Path), Clean(in.Error))
 			continue
 		}
-		fmt.Fprintf(ew, "input %s (%s): %d records, %d skipped, %d failed\n",
-			Clean(in.Path), Clean(in.Format), in.Records, in.Skipped, in.Errors)
+		fmt.Fprintf(ew, "input %s (%s): %d records, %s, %d failed\n",
+			Clean(in.Path), Clean(in.Format), in.Records, skippedText(in, Clean), in.Errors)
 		for _, p := range in.Problems {
 			fmt.Fprintf(ew, "  %s\n", Clean(p))
 		}
@@ -343,6 +344,54 @@ func reasonText(reason, detail string) string {
 		return Clean(reason)
 	}
 	return Clean(reason) + ": " + Clean(detail)
+}
+
+// uncertainShort says in a few words why a destination's name is
+// uncertain, for a table cell; the report's uncertain field says it whole.
+func uncertainShort(why string) string {
+	switch {
+	case strings.HasPrefix(why, "address shared by several names"):
+		return "shared address"
+	case strings.HasPrefix(why, "DNS answer outside the flow's time window"):
+		return "outside time window"
+	case strings.HasPrefix(why, "encrypted client hello"):
+		return "ECH"
+	}
+	if i := strings.IndexAny(why, ":;("); i > 0 {
+		why = strings.TrimSpace(why[:i])
+	}
+	return why
+}
+
+// skipReasons lists an input's skip reasons with their counts, most
+// frequent first ("2 not IP, 1 comment"), or "" when none were recorded.
+// The reasons are not escaped.
+func skipReasons(in rules.InputReport) string {
+	reasons := make([]string, 0, len(in.Reasons))
+	for r := range in.Reasons {
+		reasons = append(reasons, r)
+	}
+	sort.Slice(reasons, func(i, j int) bool {
+		a, b := in.Reasons[reasons[i]], in.Reasons[reasons[j]]
+		return a > b || a == b && reasons[i] < reasons[j]
+	})
+	var b strings.Builder
+	for i, r := range reasons {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d %s", in.Reasons[r], r)
+	}
+	return b.String()
+}
+
+// skippedText is an input's skipped count followed by its reasons:
+// "2 skipped (2 not IP)". esc escapes the reasons for the sink.
+func skippedText(in rules.InputReport, esc func(string) string) string {
+	if r := skipReasons(in); r != "" {
+		return fmt.Sprintf("%d skipped (%s)", in.Skipped, esc(r))
+	}
+	return fmt.Sprintf("%d skipped", in.Skipped)
 }
 
 // firstEvidence names where the first piece of evidence is.

@@ -175,3 +175,40 @@ func TestIPv6HostPort(t *testing.T) {
 		}
 	}
 }
+
+// TestTableUncertain checks that the table says in a few words why a name
+// given from DNS is uncertain.
+func TestTableUncertain(t *testing.T) {
+	rep := &rules.Report{Destinations: []rules.Destination{
+		{Host: "cdn-a.example.net", Port: 443, Class: rules.ClassUnexpected, Status: "ok", HostSource: "dns", Flows: 1,
+			Uncertain: "address shared by several names: also cdn-b.example.net"},
+		{Host: "late.example.net", Port: 443, Class: rules.ClassUnexpected, Status: "ok", HostSource: "dns", Flows: 1,
+			Uncertain: "DNS answer outside the flow's time window"},
+		{Host: "hidden.example.net", Port: 443, Class: rules.ClassUnexpected, Status: "ok", HostSource: "dns", Flows: 1,
+			Uncertain: "encrypted client hello with the outer name public.example.net; named from DNS"},
+		{Host: "sure.example.net", Port: 443, Class: rules.ClassUnexpected, Status: "ok", HostSource: "dns", Flows: 1},
+	}}
+	var buf bytes.Buffer
+	if err := (TableOptions{Width: 200}).Write(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"cdn-a.example.net":  "dns? (shared address)",
+		"late.example.net":   "dns? (outside time window)",
+		"hidden.example.net": "dns? (ECH)",
+		"sure.example.net":   "dns ",
+	}
+	for _, line := range tableLines(buf.String()) {
+		for host, w := range want {
+			if strings.Contains(line, host) {
+				if !strings.Contains(line, w) {
+					t.Errorf("row %q lacks %q", line, w)
+				}
+				delete(want, host)
+			}
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("no rows for %v in:\n%s", want, buf.String())
+	}
+}

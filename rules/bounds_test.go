@@ -98,3 +98,28 @@ func TestEvictedFlowsNoted(t *testing.T) {
 		}
 	}
 }
+
+// TestCaptureShortcomingsNoted checks that flows a capture reader could not
+// reassemble and packets out of time order are named in the notes.
+func TestCaptureShortcomingsNoted(t *testing.T) {
+	c := NewClassifier(DefaultCatalog(), Options{})
+	tests := []struct {
+		name string
+		in   InputReport
+		want string // "" for no note about the input
+	}{
+		{"none", InputReport{Path: "ok.pcap"}, ""},
+		{"unreassembled", InputReport{Path: "busy.pcap", Unreassembled: 3808},
+			"busy.pcap: 3808 TCP flows were not reassembled whole: too many flows were open at once"},
+		{"out_of_order", InputReport{Path: "merged.pcap", OutOfOrder: 2},
+			"merged.pcap: 2 packets out of time order"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			notes := strings.Join(c.Report([]InputReport{tc.in}).Notes, "\n")
+			if tc.want == "" && strings.Contains(notes, tc.in.Path) || !strings.Contains(notes, tc.want) {
+				t.Errorf("notes = %q, want one holding %q", notes, tc.want)
+			}
+		})
+	}
+}

@@ -71,6 +71,11 @@ type InputReport struct {
 	// Evicted counts flows judged before their end because the capture
 	// reader's flow table was full.
 	Evicted int64 `json:"evicted_flows,omitempty"`
+	// Unreassembled counts TCP flows whose first bytes were not all
+	// reassembled: the reassembly budget was spent.
+	Unreassembled int64 `json:"unreassembled_flows,omitempty"`
+	// OutOfOrder counts packets stamped earlier than the packet before.
+	OutOfOrder int64 `json:"out_of_order_packets,omitempty"`
 	// TimeZone names the zone in which times that carried none were read
 	// (--timezone); empty when every time had its own zone.
 	TimeZone string `json:"time_zone,omitempty"`

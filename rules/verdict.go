@@ -136,6 +136,12 @@ func (c *Classifier) Report(inputs []InputReport) *Report {
 		if in.Evicted > 0 {
 			r.Notes = append(r.Notes, fmt.Sprintf("%s: %d flows were judged before their end: the flow table was full", in.Path, in.Evicted))
 		}
+		if in.Unreassembled > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s: %d TCP flows were not reassembled whole: too many flows were open at once; they are named from DNS where possible", in.Path, in.Unreassembled))
+		}
+		if in.OutOfOrder > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("%s: %d packets out of time order (captures merged unsorted, or a clock stepped back); flows are judged in file order", in.Path, in.OutOfOrder))
+		}
 	}
 	r.NextSteps = nextSteps(r)
 	return r

@@ -285,6 +285,9 @@ func (e *env) readNames(cfg *config, names []string, emit func(*capture.Observat
 			Reasons:   st.Skipped,
 			Truncated: st.Truncated,
 			Evicted:   st.Evicted,
+
+			Unreassembled: st.Unreassembled,
+			OutOfOrder:    st.OutOfOrder,
 		}
 		for _, p := range st.Problems {
 			in.Problems = append(in.Problems, p.Err)

@@ -76,3 +76,48 @@ func TestAuditTimezone(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditTimezoneResolverLogs checks that the resolver logs, whose BSD
+// syslog and BIND stamps carry no zone, report the zone they were read in.
+func TestAuditTimezoneResolverLogs(t *testing.T) {
+	dir := t.TempDir()
+	logs := map[string]string{
+		"dnsmasq.log": "Dec  3 09:00:01 dnsmasq[811]: query[A] app.gtmhub.com from 192.0.2.10\nDec  3 09:00:01 dnsmasq[811]: reply app.gtmhub.com is 198.51.100.20\n",
+		"named.log":   "03-Dec-2025 09:00:01.123 client @0x7f 192.0.2.10#41234 (app.gtmhub.com): query: app.gtmhub.com IN A + (192.0.2.53)\n",
+		"unbound.log": "Dec  3 09:00:01 unbound[811:0] info: 192.0.2.10 app.gtmhub.com. A IN NOERROR 0.012000 0 93\n",
+	}
+	for name, text := range logs {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, name)
+			if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			e := &env{
+				stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
+				getenv:    func(string) string { return "" },
+				configDir: func() (string, error) { return dir, nil },
+			}
+			code := e.run([]string{"audit", "-o", "json", "--fail-on", "none", "--timezone", "Europe/Berlin", path})
+			if code != exitOK {
+				t.Fatalf("exit code %d, want %d; stderr: %s", code, exitOK, stderr.String())
+			}
+			var rep struct {
+				Inputs []struct {
+					Format   string
+					TimeZone string `json:"time_zone"`
+				}
+				Notes []string
+			}
+			if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Inputs) != 1 || rep.Inputs[0].TimeZone != "Europe/Berlin" {
+				t.Errorf("inputs = %+v, want time_zone Europe/Berlin", rep.Inputs)
+			}
+			if !strings.Contains(strings.Join(rep.Notes, "\n"), "read as Europe/Berlin") {
+				t.Errorf("notes %q do not name the zone", rep.Notes)
+			}
+		})
+	}
+}
