@@ -182,3 +182,98 @@ func TestReadNotACapture(t *testing.T) {
 		t.Error("Read(text) = nil, want an error")
 	}
 }
+
+// pcapngTimestamps writes a pcapng file of raw IP packets on one interface
+// whose if_tsresol option is tsresol and whose if_tsoffset is offset
+// seconds (none when 0), packet i stamped at labEpoch + i ms. pcapgo's
+// writer fixes both options, so the blocks are laid out here (the pcapng
+// draft, Sections 4.1, 4.2 and 4.3).
+func pcapngTimestamps(t *testing.T, packets [][]byte, tsresol uint8, offset int64) []byte {
+	t.Helper()
+	le := binary.LittleEndian
+	var out []byte
+	block := func(typ uint32, body []byte) {
+		for len(body)%4 != 0 {
+			body = append(body, 0)
+		}
+		n := uint32(12 + len(body))
+		out = le.AppendUint32(out, typ)
+		out = le.AppendUint32(out, n)
+		out = append(out, body...)
+		out = le.AppendUint32(out, n)
+	}
+	// Section header: byte-order magic, version 1.0, section length unknown.
+	shb := le.AppendUint32(nil, 0x1a2b3c4d)
+	shb = le.AppendUint16(shb, 1)
+	shb = le.AppendUint16(shb, 0)
+	shb = le.AppendUint64(shb, ^uint64(0))
+	block(0x0a0d0d0a, shb)
+
+	idb := le.AppendUint16(nil, uint16(layers.LinkTypeRaw))
+	idb = le.AppendUint16(idb, 0)
+	idb = le.AppendUint32(idb, 65535)
+	idb = le.AppendUint16(idb, 9) // if_tsresol
+	idb = le.AppendUint16(idb, 1)
+	idb = append(idb, tsresol, 0, 0, 0)
+	if offset != 0 {
+		idb = le.AppendUint16(idb, 14) // if_tsoffset
+		idb = le.AppendUint16(idb, 8)
+		idb = le.AppendUint64(idb, uint64(offset))
+	}
+	idb = le.AppendUint32(idb, 0) // opt_endofopt
+	block(1, idb)
+
+	// Units a second: 10^-n, or 2^-n when the high bit is set.
+	perSecond := uint64(1)
+	for i := 0; i < int(tsresol&0x7f); i++ {
+		if tsresol&0x80 != 0 {
+			perSecond *= 2
+		} else {
+			perSecond *= 10
+		}
+	}
+	for i, p := range packets {
+		ts := labEpoch.Add(time.Duration(i) * time.Millisecond).Add(-time.Duration(offset) * time.Second)
+		units := uint64(ts.Unix())*perSecond + uint64(ts.Nanosecond())*perSecond/1e9
+		epb := le.AppendUint32(nil, 0)
+		epb = le.AppendUint32(epb, uint32(units>>32))
+		epb = le.AppendUint32(epb, uint32(units))
+		epb = le.AppendUint32(epb, uint32(len(p)))
+		epb = le.AppendUint32(epb, uint32(len(p)))
+		block(6, append(epb, p...))
+	}
+	return out
+}
+
+// TestReadPcapngTimestamps reads interfaces whose timestamps are in other
+// units than pcapgo's writer uses, and shifted by if_tsoffset: evidence
+// carries the time the packets were stamped with.
+func TestReadPcapngTimestamps(t *testing.T) {
+	ip := sniFlowIP(t)
+	tests := []struct {
+		name    string
+		tsresol uint8
+		offset  int64
+		within  time.Duration
+	}{
+		{name: "microseconds_default_units", tsresol: 6},
+		{name: "nanoseconds", tsresol: 9},
+		{name: "milliseconds", tsresol: 3},
+		{name: "binary_2_pow_minus_20", tsresol: 0x80 | 20, within: time.Microsecond},
+		{name: "offset_seconds", tsresol: 6, offset: 1_700_000_000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			obs, st := readAll(t, pcapngTimestamps(t, ip, tc.tsresol, tc.offset), nil)
+			if st.Records != int64(len(ip)) {
+				t.Fatalf("%d records, want %d (skipped %v, problems %v)", st.Records, len(ip), st.Skipped, st.Problems)
+			}
+			if len(obs) != 1 || obs[0].Host != apiHost {
+				t.Fatalf("observations = %+v, want one with SNI %s", obs, apiHost)
+			}
+			if d := obs[0].Time.Sub(labEpoch); d < -tc.within || d > tc.within {
+				t.Errorf("Time = %v, want %v (within %v)", obs[0].Time, labEpoch, tc.within)
+			}
+		})
+	}
+}
