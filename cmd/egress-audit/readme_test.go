@@ -139,3 +139,39 @@ func within(want, got any) bool {
 	}
 	return reflect.DeepEqual(want, got)
 }
+
+// TestREADMETable checks that the table README opens with is what the audit
+// of its sample prints, line for line.
+func TestREADMETable(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prompt = "$ egress-audit audit testdata/samples/token-dropped.pcap\n"
+	i := strings.Index(string(readme), prompt)
+	if i < 0 {
+		t.Fatalf("README lacks %q", prompt)
+	}
+	example, _, ok := strings.Cut(string(readme[i+len(prompt):]), "```")
+	if !ok {
+		t.Fatal("README's table example does not end")
+	}
+	r := runWith(t, nil, "", "audit", filepath.Join("..", "..", "testdata", "samples", "token-dropped.pcap"))
+	if r.code != exitFindings {
+		t.Fatalf("exit %d, want %d (a blocked call); stderr: %s", r.code, exitFindings, r.stderr)
+	}
+	out := strings.ReplaceAll(r.stdout, filepath.Join("..", "..")+"/", "")
+	want, got := strings.Split(strings.TrimSpace(example), "\n"), strings.Split(strings.TrimSpace(out), "\n")
+	for n := 0; n < len(want) || n < len(got); n++ {
+		var w, g string
+		if n < len(want) {
+			w = strings.TrimRight(want[n], " ")
+		}
+		if n < len(got) {
+			g = strings.TrimRight(got[n], " ")
+		}
+		if w != g {
+			t.Errorf("line %d:\nREADME: %q\noutput: %q", n+1, w, g)
+		}
+	}
+}
