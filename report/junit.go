@@ -91,14 +91,11 @@ func JUnit(w io.Writer, r *rules.Report) error {
 		case c.Status == rules.StatusBlocked || (c.Status == rules.StatusMissing && c.Required):
 			msg.Message = Clean(c.Status) + ": " + msg.Message
 			tc.Failure = msg
-			suite.Failures++
 		case c.Status == rules.StatusMissing || c.Status == rules.StatusNotExpected:
 			tc.Skipped = &junitSkipped{Message: Clean(c.Status) + ": " + msg.Message, Text: msg.Text}
-			suite.Skipped++
 		}
 		suite.Cases = append(suite.Cases, tc)
 	}
-	suite.Tests = len(suite.Cases)
 
 	var out strings.Builder
 	out.WriteString(Clean(Hint(r)) + "\n")
@@ -112,18 +109,30 @@ func JUnit(w io.Writer, r *rules.Report) error {
 		out.WriteString("note: " + Clean(n) + "\n")
 	}
 	suite.SystemOut = out.String()
+	return writeJUnit(w, suite)
+}
 
-	return writeJUnit(w, junitSuites{
+// writeJUnit counts the tests, failures and skipped cases of suite and
+// writes it as the one suite of an XML document, indented, with a final
+// newline.
+func writeJUnit(w io.Writer, suite junitSuite) error {
+	suite.Tests = len(suite.Cases)
+	suite.Failures, suite.Skipped = 0, 0
+	for _, tc := range suite.Cases {
+		if tc.Failure != nil {
+			suite.Failures++
+		}
+		if tc.Skipped != nil {
+			suite.Skipped++
+		}
+	}
+	doc := junitSuites{
 		Name:     "egress-audit",
 		Tests:    suite.Tests,
 		Failures: suite.Failures,
 		Skipped:  suite.Skipped,
 		Suites:   []junitSuite{suite},
-	})
-}
-
-// writeJUnit writes doc as an XML document, indented, with a final newline.
-func writeJUnit(w io.Writer, doc junitSuites) error {
+	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}
