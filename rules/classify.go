@@ -532,10 +532,16 @@ func describe(o *capture.Observation) string {
 		if o.Method != "" {
 			b.WriteString(o.Method + " ")
 		}
-		if o.Host != "" {
-			b.WriteString(o.Host)
+		switch {
+		case o.Host != "" || o.Path != "":
+			b.WriteString(o.Host + o.Path)
+		case o.Server.IsValid():
+			// An unnamed flow says where it went, so that the line
+			// reads whole wherever it is shown without its flow.
+			b.WriteString(addrPortString(o.Server))
+		default:
+			b.WriteString("(no address)")
 		}
-		b.WriteString(o.Path)
 		if o.HostSource != "" {
 			b.WriteString(" (" + string(o.HostSource) + ")")
 		}
