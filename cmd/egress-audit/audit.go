@@ -275,23 +275,8 @@ func (e *env) readNames(cfg *config, names []string, emit func(*capture.Observat
 			continue
 		}
 		st := &res.Stats
-		in := rules.InputReport{
-			Path:      name,
-			Format:    st.Format,
-			SHA256:    res.SHA256,
-			Records:   st.Records,
-			Skipped:   st.SkippedTotal(),
-			Errors:    st.Failed,
-			Reasons:   st.Skipped,
-			Truncated: st.Truncated,
-			Evicted:   st.Evicted,
-
-			Unreassembled: st.Unreassembled,
-			OutOfOrder:    st.OutOfOrder,
-		}
-		for _, p := range st.Problems {
-			in.Problems = append(in.Problems, p.Err)
-		}
+		in := inputReport(name, st)
+		in.SHA256 = res.SHA256
 		if opts.ZoneUsed {
 			in.TimeZone = zoneName(cfg.loc)
 		}
@@ -388,4 +373,25 @@ func zoneNotes(inputs []rules.InputReport) []string {
 		notes = append(notes, fmt.Sprintf("times without a zone in %s were read as %s (set --timezone)", strings.Join(byZone[z], ", "), z))
 	}
 	return notes
+}
+
+// inputReport is the report's row of the input name, read with the counts
+// of st.
+func inputReport(name string, st *capture.Stats) rules.InputReport {
+	in := rules.InputReport{
+		Path:          name,
+		Format:        st.Format,
+		Records:       st.Records,
+		Skipped:       st.SkippedTotal(),
+		Errors:        st.Failed,
+		Reasons:       st.Skipped,
+		Truncated:     st.Truncated,
+		Evicted:       st.Evicted,
+		Unreassembled: st.Unreassembled,
+		OutOfOrder:    st.OutOfOrder,
+	}
+	for _, p := range st.Problems {
+		in.Problems = append(in.Problems, p.Err)
+	}
+	return in
 }

@@ -327,17 +327,7 @@ loop:
 		cfg.log.Error("cannot write the capture", "file", o.write, "err", writeErr)
 	}
 
-	in := rules.InputReport{
-		Path:    o.iface,
-		Format:  st.Format,
-		Records: st.Records,
-		Skipped: st.SkippedTotal(),
-		Errors:  st.Failed,
-		Reasons: st.Skipped,
-	}
-	for _, p := range st.Problems {
-		in.Problems = append(in.Problems, p.Err)
-	}
+	in := inputReport(o.iface, st)
 	if dropped > 0 {
 		if in.Reasons == nil {
 			in.Reasons = make(map[string]int64)
