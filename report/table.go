@@ -39,8 +39,9 @@ func Table(w io.Writer, r *rules.Report) error {
 // is escaped (see [Clean]).
 func (o TableOptions) Write(w io.Writer, r *rules.Report) error {
 	ew := &errWriter{w: w}
-	fmt.Fprintf(ew, "Catalog %s %s, data center %s, vantage %s\n\n",
-		Clean(r.Catalog.Name), Clean(r.Catalog.Version), Clean(r.Datacenter), Clean(r.Vantage))
+	o.text(ew, "", fmt.Sprintf("Catalog %s %s, data center %s, vantage %s",
+		Clean(r.Catalog.Name), Clean(r.Catalog.Version), Clean(r.Datacenter), Clean(r.Vantage)))
+	fmt.Fprintln(ew)
 
 	calls := make([][]string, 0, len(r.Calls))
 	for _, c := range r.Calls {
@@ -97,28 +98,29 @@ func (o TableOptions) Write(w io.Writer, r *rules.Report) error {
 	fmt.Fprintln(ew)
 	for _, in := range r.Inputs {
 		if in.Error != "" {
-			fmt.Fprintf(ew, "input %s: not read: %s\n", Clean(in.Path), Clean(in.Error))
+			o.text(ew, "", fmt.Sprintf("input %s: not read: %s", Clean(in.Path), Clean(in.Error)))
 			continue
 		}
-		fmt.Fprintf(ew, "input %s (%s): %d records, %s, %d failed\n",
-			Clean(in.Path), Clean(in.Format), in.Records, skippedText(in, Clean), in.Errors)
+		o.text(ew, "", fmt.Sprintf("input %s (%s): %d records, %s, %d failed",
+			Clean(in.Path), Clean(in.Format), in.Records, skippedText(in, Clean), in.Errors))
 		for _, p := range in.Problems {
-			fmt.Fprintf(ew, "  %s\n", Clean(p))
+			o.text(ew, "  ", Clean(p))
 		}
 		if in.Truncated != "" {
-			fmt.Fprintf(ew, "  %s\n", Clean(in.Truncated))
+			o.text(ew, "  ", Clean(in.Truncated))
 		}
 	}
 	for _, n := range r.Notes {
-		fmt.Fprintf(ew, "note: %s\n", Clean(n))
+		o.text(ew, "note: ", Clean(n))
 	}
 	if len(r.NextSteps) > 0 {
 		fmt.Fprintln(ew, "\nNext steps:")
 		for _, s := range r.NextSteps {
-			fmt.Fprintf(ew, "- %s\n", Clean(s))
+			o.text(ew, "- ", Clean(s))
 		}
 	}
-	fmt.Fprintf(ew, "\n%s\n", Clean(Hint(r)))
+	fmt.Fprintln(ew)
+	o.text(ew, "", Clean(Hint(r)))
 	return ew.err
 }
 
@@ -293,6 +295,34 @@ func (o TableOptions) fit(cols []column, header []string, rows [][]string) []int
 		}
 	}
 	return limits
+}
+
+// text writes a line of free text after prefix. On a terminal it is
+// wrapped at spaces to o.Width, the lines after the first indented as far
+// as the text after prefix; piped, it stays one line, for grep.
+func (o TableOptions) text(w io.Writer, prefix, s string) {
+	if o.Width <= 0 || twwidth.Width(prefix+s) <= o.Width {
+		fmt.Fprintf(w, "%s%s\n", prefix, s)
+		return
+	}
+	indent := strings.Repeat(" ", twwidth.Width(prefix))
+	line, lineWidth := prefix, twwidth.Width(prefix)
+	empty := true // line holds no word yet
+	for _, word := range strings.Split(s, " ") {
+		ww := twwidth.Width(word)
+		if !empty && lineWidth+1+ww > o.Width {
+			fmt.Fprintln(w, line)
+			line, lineWidth, empty = indent, len(indent), true
+		}
+		if !empty {
+			line += " "
+			lineWidth++
+		}
+		line += word
+		lineWidth += ww
+		empty = false
+	}
+	fmt.Fprintln(w, line)
 }
 
 // cutWords breaks each word of s wider than width onto lines of its own
