@@ -336,11 +336,13 @@ func TestConfigUnknownEnv(t *testing.T) {
 	vars := map[string]string{"EGRESS_AUDIT_DATACENTRE": "us", "EGRESS_AUDIT_OUTPUT": "json", "HOME": dir}
 	var stdout, stderr bytes.Buffer
 	e := &env{
-		stdin:     strings.NewReader(""),
-		stdout:    &stdout,
-		stderr:    &stderr,
-		getenv:    func(k string) string { return vars[k] },
-		environ:   func() []string { return []string{"HOME=" + dir, "EGRESS_AUDIT_DATACENTRE=us", "EGRESS_AUDIT_OUTPUT=json"} },
+		stdin:  strings.NewReader(""),
+		stdout: &stdout,
+		stderr: &stderr,
+		getenv: func(k string) string { return vars[k] },
+		environ: func() []string {
+			return []string{"HOME=" + dir, "EGRESS_AUDIT_DATACENTRE=us", "EGRESS_AUDIT_OUTPUT=json"}
+		},
 		configDir: func() (string, error) { return "", os.ErrNotExist },
 	}
 	code := e.run([]string{"audit", "--fail-on", "none", log})
