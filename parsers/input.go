@@ -188,6 +188,15 @@ func cutShort(res *Result, name, comp string, format *Format, hr *hashingReader,
 	return res
 }
 
+// Decompressed returns a reader of r's content, uncompressed when r starts
+// with the gzip or the zstd magic, and a function that releases the
+// decoder; callers that read a file of their own (a saved report) use it
+// to accept the compressed files [Read] accepts.
+func Decompressed(r io.Reader) (io.Reader, func(), error) {
+	dec, _, release, err := decompress(bufio.NewReader(r))
+	return dec, release, err
+}
+
 // decompress returns a reader of r's content, uncompressed when r starts
 // with the gzip or the zstd magic, the compression's name ("" for none),
 // and a function that releases the decoder.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -297,5 +298,57 @@ func TestDiffHelp(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("diff --help lacks %q", want)
 		}
+	}
+}
+
+// TestDiffStdinAndCompressed checks that a saved report is recognised on
+// standard input and when gzipped (read as an input, it would be a format
+// not recognised, exit 2), and that standard input that is not a report is
+// still audited whole.
+func TestDiffStdinAndCompressed(t *testing.T) {
+	tmp := t.TempDir()
+	beforeJSON := saveReport(t, filepath.Join(tmp, "before.json"), tokenBefore)
+	saved, err := os.ReadFile(beforeJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(saved)
+	zw.Close()
+	gzFile := writeFile(t, filepath.Join(tmp, "before.json.gz"), gz.String())
+	log, err := os.ReadFile(tokenBefore)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name, stdin, src string
+		args             []string
+	}{
+		{"report_on_stdin", string(saved), "-", []string{"-", tokenAfter}},
+		{"gzip_report_on_stdin", gz.String(), "-", []string{"-", tokenAfter}},
+		{"gzip_report_file", "", gzFile, []string{gzFile, tokenAfter}},
+		{"log_on_stdin", string(log), "-", []string{"-", tokenAfter}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			e := &env{
+				stdin: strings.NewReader(tc.stdin), stdout: &stdout, stderr: &stderr,
+				getenv:    func(string) string { return "" },
+				configDir: func() (string, error) { return "", os.ErrNotExist },
+			}
+			if code := e.run(append([]string{"diff", "-o", "json"}, tc.args...)); code != exitOK {
+				t.Fatalf("diff %v: exit %d, stderr: %s", tc.args, code, stderr.String())
+			}
+			var d diffJSON
+			if err := json.Unmarshal(stdout.Bytes(), &d); err != nil {
+				t.Fatalf("stdout is not JSON: %v\n%s", err, stdout.String())
+			}
+			if d.call("oauth-token") != "fixed" || d.Before.Source != tc.src {
+				t.Errorf("diff %v: oauth-token %q, before source %q; want fixed, %q", tc.args, d.call("oauth-token"), d.Before.Source, tc.src)
+			}
+		})
 	}
 }
