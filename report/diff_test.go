@@ -221,6 +221,9 @@ func TestCompareWarnings(t *testing.T) {
 			[]string{"the data centers differ: before eu, after us; calls are compared by id although their hosts differ"}},
 		{"vantage", func(b, a *rules.Report) { a.Vantage = "all" },
 			[]string{"the vantages differ: before server, after all; calls expected on one side only are not compared"}},
+		{"unreadable_input", func(b, a *rules.Report) {
+			a.Inputs = append(a.Inputs, rules.InputReport{Path: "junk.txt", Error: "junk.txt: format not recognised (use --format)"})
+		}, []string{"the after side's input junk.txt could not be read (format not recognised (use --format)); that side is judged without it"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -143,7 +143,7 @@ func (e *env) diff(cmd *cobra.Command, args []string) error {
 	d := report.Compare(b, a)
 	d.Before.Source, d.After.Source = bsrc, asrc
 	for _, w := range d.Warnings {
-		cfg.log.Warn("reports judged differently", "detail", w)
+		cfg.log.Warn("sides judged differently", "detail", w)
 	}
 
 	switch cfg.output {

@@ -352,3 +352,41 @@ func TestDiffStdinAndCompressed(t *testing.T) {
 		})
 	}
 }
+
+// TestDiffUnreadableInput checks that an input of a side that could not be
+// read is named, with its side, in every form of the result, not only on
+// stderr.
+func TestDiffUnreadableInput(t *testing.T) {
+	junk := writeFile(t, filepath.Join(t.TempDir(), "junk.txt"), "hello world\nnothing to see\n")
+	const want = "the after side's input %s could not be read (format not recognised (use --format)); that side is judged without it"
+	for _, form := range []string{"table", "json", "markdown"} {
+		t.Run(form, func(t *testing.T) {
+			r := runWith(t, nil, "", "diff", "-o", form, "--fail-on", "none",
+				"--before", tokenBefore, "--after", tokenAfter, "--after", junk)
+			if r.code != exitOK {
+				t.Fatalf("diff: exit %d, stderr: %s", r.code, r.stderr)
+			}
+			w := fmt.Sprintf(want, junk)
+			switch form {
+			case "json":
+				var d diffJSON
+				if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+					t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)
+				}
+				if len(d.Warnings) != 1 || d.Warnings[0] != w {
+					t.Errorf("warnings = %q, want [%q]", d.Warnings, w)
+				}
+			case "table":
+				if !strings.Contains(r.stdout, "warning: "+w+"\n") {
+					t.Errorf("table lacks the warning %q:\n%s", w, r.stdout)
+				}
+			case "markdown":
+				// The path may come escaped for markdown; the rest does not.
+				if !strings.Contains(r.stdout, "- Warning: the after side's input ") ||
+					!strings.Contains(r.stdout, "junk.txt could not be read (format not recognised (use --format)); that side is judged without it\n") {
+					t.Errorf("markdown lacks the warning %q:\n%s", w, r.stdout)
+				}
+			}
+		})
+	}
+}
