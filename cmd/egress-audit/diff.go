@@ -34,6 +34,8 @@ traffic after it. Each side is either a report saved with
 not, also on standard input as -) or inputs
 (captures, logs, directories) that diff audits itself, both sides with the
 same configuration (--datacenter, --vantage, --client, --known, --catalog).
+A saved report keeps the judgement it was saved with: those flags apply to
+the sides given as inputs, with a warning when both sides are reports.
 
 Give one file or directory per side as two arguments, or name the files of
 each side with --before and --after, repeated as often as needed.
@@ -132,13 +134,25 @@ func (e *env) diff(cmd *cobra.Command, args []string) error {
 		}
 	}
 
-	b, bsrc, err := e.diffSide(cfg, "before", before)
+	b, bsrc, bsaved, err := e.diffSide(cfg, "before", before)
 	if err != nil {
 		return err
 	}
-	a, asrc, err := e.diffSide(cfg, "after", after)
+	a, asrc, asaved, err := e.diffSide(cfg, "after", after)
 	if err != nil {
 		return err
+	}
+	if bsaved && asaved {
+		var given []string
+		for _, f := range inputOnlyFlags {
+			if cmd.Flags().Changed(f) {
+				given = append(given, "--"+f)
+			}
+		}
+		if len(given) > 0 {
+			cfg.log.Warn("flags apply only to sides given as inputs; both sides are saved reports, compared as they were saved",
+				"flags", strings.Join(given, ", "))
+		}
 	}
 	d := report.Compare(b, a)
 	d.Before.Source, d.After.Source = bsrc, asrc
@@ -166,38 +180,43 @@ func (e *env) diff(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
+// inputOnlyFlags are the audit flags that change how inputs are read and
+// judged; a saved report was judged when it was saved.
+var inputOnlyFlags = []string{"datacenter", "vantage", "client", "known", "catalog", "format", "timezone", "keep-secrets"}
+
 // diffSide returns the report of one side: the saved report when names is
-// one, or else the audit of the inputs. It also returns how to name the side.
-func (e *env) diffSide(cfg *config, side string, names []string) (*rules.Report, string, error) {
+// one, or else the audit of the inputs. It also returns how to name the
+// side, and whether it is a saved report.
+func (e *env) diffSide(cfg *config, side string, names []string) (*rules.Report, string, bool, error) {
 	var reports []string
 	for _, n := range names {
 		schema, err := e.jsonSchema(n)
 		if err != nil {
-			return nil, "", usagef("%s %s: %v", side, n, err)
+			return nil, "", false, usagef("%s %s: %v", side, n, err)
 		}
 		switch {
 		case schema == rules.ReportSchema:
 			reports = append(reports, n)
 		case strings.HasPrefix(schema, "egress-audit/"):
-			return nil, "", usagef("%s %s: a %s file, not a report (%s)", side, n, schema, rules.ReportSchema)
+			return nil, "", false, usagef("%s %s: a %s file, not a report (%s)", side, n, schema, rules.ReportSchema)
 		}
 	}
 	switch {
 	case len(reports) == 1 && len(names) == 1:
 		r, err := e.readSavedReport(names[0])
 		if err != nil {
-			return nil, "", usagef("%s report %s: %v", side, names[0], err)
+			return nil, "", false, usagef("%s report %s: %v", side, names[0], err)
 		}
 		cfg.log.Info("report read", "side", side, "report", names[0])
-		return r, names[0], nil
+		return r, names[0], true, nil
 	case len(reports) > 0:
-		return nil, "", usagef("%s: %s is a saved report: give it alone, not with other files", side, reports[0])
+		return nil, "", false, usagef("%s: %s is a saved report: give it alone, not with other files", side, reports[0])
 	}
 	r, err := e.auditInputs(cfg, names)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", side, err)
+		return nil, "", false, fmt.Errorf("%s: %w", side, err)
 	}
-	return r, strings.Join(names, ", "), nil
+	return r, strings.Join(names, ", "), false, nil
 }
 
 // readSavedReport decodes the saved report name (or standard input),

@@ -390,3 +390,40 @@ func TestDiffUnreadableInput(t *testing.T) {
 		})
 	}
 }
+
+// TestDiffAuditFlagsOnReports checks that audit flags given with two saved
+// reports, which they cannot change, are warned about, and only then.
+func TestDiffAuditFlagsOnReports(t *testing.T) {
+	tmp := t.TempDir()
+	beforeJSON := saveReport(t, filepath.Join(tmp, "before.json"), tokenBefore)
+	afterJSON := saveReport(t, filepath.Join(tmp, "after.json"), tokenAfter)
+	const warn = "flags apply only to sides given as inputs"
+	tests := []struct {
+		name  string
+		args  []string
+		flags string // the flags the warning names; empty for no warning
+	}{
+		{"reports_with_flags", []string{"--datacenter", "us", "--vantage", "all", "--known", "*.example.org", "--client", "192.0.2.10", "--catalog", "../../rules/quantive.yaml", beforeJSON, afterJSON},
+			"--datacenter, --vantage, --client, --known, --catalog"},
+		{"reports_with_timezone", []string{"--timezone", "UTC", beforeJSON, afterJSON}, "--timezone"},
+		{"reports_without_flags", []string{beforeJSON, afterJSON}, ""},
+		{"report_and_inputs", []string{"--vantage", "all", beforeJSON, tokenAfter}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runWith(t, nil, "", append([]string{"diff", "-o", "json", "--fail-on", "none"}, tc.args...)...)
+			if r.code != exitOK {
+				t.Fatalf("diff %v: exit %d, stderr: %s", tc.args, r.code, r.stderr)
+			}
+			switch {
+			case tc.flags == "" && strings.Contains(r.stderr, warn):
+				t.Errorf("diff %v: stderr %q, want no warning about flags", tc.args, r.stderr)
+			case tc.flags != "" && (!strings.Contains(r.stderr, warn) || !strings.Contains(r.stderr, tc.flags)):
+				t.Errorf("diff %v: stderr %q, want a warning naming %s", tc.args, r.stderr, tc.flags)
+			}
+			if !json.Valid([]byte(r.stdout)) {
+				t.Errorf("diff %v: stdout is not JSON", tc.args)
+			}
+		})
+	}
+}
