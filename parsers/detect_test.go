@@ -1,8 +1,12 @@
 package parsers
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/egress-audit/egress-audit/capture"
 )
 
 // TestDetect checks that each format's own lines are recognised as that
@@ -136,5 +140,52 @@ func TestCustomFormat(t *testing.T) {
 		if _, err := NewCustomFormat(e.spec); err == nil || !strings.Contains(err.Error(), e.err) {
 			t.Errorf("NewCustomFormat(%+v) = %v, want error with %q", e.spec, err, e.err)
 		}
+	}
+}
+
+// TestDetectAfterJunk checks that a log opening with lines of no format is
+// still recognised from the lines after them, that each junk line is
+// failed with its line number and the log's own lines are read, and that
+// the look-ahead is bounded.
+func TestDetectAfterJunk(t *testing.T) {
+	const squidLine = "1764752410.002    433 192.0.2.10 TCP_TUNNEL/200 5002 CONNECT app.gtmhub.com:443 - HIER_DIRECT/198.51.100.20 -\n"
+	log := func(junk int) string {
+		var b strings.Builder
+		for i := 0; i < junk; i++ {
+			fmt.Fprintf(&b, "panic: runtime error in worker %d, see the dump below\n", i+1)
+		}
+		for i := 0; i < 5; i++ {
+			b.WriteString(squidLine)
+		}
+		return b.String()
+	}
+	tests := []struct {
+		name string
+		junk int
+	}{
+		{"junk_30", 30},
+		{"junk_500", 500}, // past the first 16 KiB looked at
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var n int
+			res, err := Read(strings.NewReader(log(tc.junk)), "access.log", nil, &Options{}, func(*capture.Observation) { n++ })
+			if err != nil {
+				t.Fatalf("Read = %v", err)
+			}
+			if res.Stats.Format != "squid" || res.Stats.Records != 5 || n != 5 || res.Stats.Failed != int64(tc.junk) {
+				t.Fatalf("Read = format %q, %d records (%d emitted), %d failed; want squid, 5, %d failed",
+					res.Stats.Format, res.Stats.Records, n, res.Stats.Failed, tc.junk)
+			}
+			if p := res.Stats.Problems; len(p) == 0 || p[0].Locator != capture.Line(1) || p[len(p)-1].Locator.N != int64(min(tc.junk, capture.MaxProblems)) {
+				t.Errorf("problems = %v, want lines 1 to %d", p, min(tc.junk, capture.MaxProblems))
+			}
+		})
+	}
+
+	// Past 1000 lines of junk, detection gives up rather than read on.
+	_, err := Read(strings.NewReader(log(detectDeepLines)), "access.log", nil, &Options{}, func(*capture.Observation) {})
+	if !errors.Is(err, ErrUnknownFormat) {
+		t.Errorf("Read(%d junk lines) = %v, want ErrUnknownFormat", detectDeepLines, err)
 	}
 }

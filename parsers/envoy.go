@@ -119,6 +119,9 @@ func (p *envoyParser) ParseLine(line []byte, o *capture.Observation) error {
 	if f := dash(p.flags); len(f) > 0 {
 		r.code = f
 	}
+	// Envoy's own refusals (RBAC, ext_authz) carry a response flag and no
+	// upstream host; an upstream host without a flag answered itself.
+	r.origin = len(dash(r.server)) > 0 && len(dash(p.flags)) == 0
 	if len(p.start) > 0 {
 		t, err := time.Parse(time.RFC3339Nano, string(p.start))
 		if err != nil {

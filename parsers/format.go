@@ -202,8 +202,18 @@ func LookupIn(name string, custom []*Format) (*Format, error) {
 	return nil, fmt.Errorf("format %q: want one of %s", name, strings.Join(names, ", "))
 }
 
-// detectLines is how many non-blank lines detection looks at.
+// detectLines is how many non-blank lines detection looks at first.
 const detectLines = 20
+
+// When the first lines match no format, detection looks again at up to
+// detectDeepLines non-blank lines within detectDeepSize bytes, so that a
+// log opening with a burst of junk (a pasted banner, a crash dump, lines
+// of another program) is still recognised and its junk lines are failed
+// one by one. The bounds keep the look-ahead's memory to one buffer.
+const (
+	detectDeepLines = 1000
+	detectDeepSize  = 1 << 20
+)
 
 // ErrUnknownFormat is returned when no format recognises an input.
 var ErrUnknownFormat = errors.New("format not recognised (use --format)")
@@ -214,9 +224,14 @@ func Detect(head []byte) (*Format, error) { return detect(head, nil) }
 // detect is [Detect] trying the custom formats first; a custom format wins
 // ties.
 func detect(head []byte, custom []*Format) (*Format, error) {
+	return detectIn(head, custom, detectLines)
+}
+
+// detectIn is [detect] looking at up to maxLines non-blank lines of head.
+func detectIn(head []byte, custom []*Format, maxLines int) (*Format, error) {
 	var lines [][]byte
 	rest := head
-	for len(lines) < detectLines && len(rest) > 0 {
+	for len(lines) < maxLines && len(rest) > 0 {
 		i := bytes.IndexByte(rest, '\n')
 		if i < 0 {
 			// The last line may be cut by the size of head; use it only if

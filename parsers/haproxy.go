@@ -82,6 +82,9 @@ func (p *haproxyParser) ParseLine(line []byte, o *capture.Observation) error {
 	if bytes.Equal(server, []byte("<NOSRV>")) {
 		r.code = []byte("NOSRV")
 	}
+	// HAProxy's own denials (http-request deny) reach no server and log
+	// <NOSRV>; a named server means the status is that server's.
+	r.origin = len(server) > 0 && server[0] != '<'
 	if n > 7 && len(f[6]) == 4 && f[6][0] == 'S' && len(r.status) == 0 {
 		r.status = []byte("503")
 	}

@@ -133,6 +133,9 @@ func Read(r io.Reader, name string, format *Format, opts *Options, emit func(*ca
 			return res, nil
 		}
 		format, err = detect(head, opts.Custom)
+		if errors.Is(err, ErrUnknownFormat) {
+			format, in, err = detectDeeper(in, head, opts.Custom)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -183,6 +186,15 @@ func cutShort(res *Result, name, comp string, format *Format, hr *hashingReader,
 	res.Stats.Truncated = fmt.Sprintf("%s: the %s stream is cut short before its first full block; nothing could be decompressed", name, comp)
 	res.SHA256 = hr.sum(raw)
 	return res
+}
+
+// Decompressed returns a reader of r's content, uncompressed when r starts
+// with the gzip or the zstd magic, and a function that releases the
+// decoder; callers that read a file of their own (a saved report) use it
+// to accept the compressed files [Read] accepts.
+func Decompressed(r io.Reader) (io.Reader, func(), error) {
+	dec, _, release, err := decompress(bufio.NewReader(r))
+	return dec, release, err
 }
 
 // decompress returns a reader of r's content, uncompressed when r starts
@@ -329,6 +341,23 @@ func (h *lineHandler) handle(line []byte, size int, n int64) {
 	}
 }
 
+// detectDeeper detects the format of in, whose first lines (head, peeked
+// from in) matched none, from up to detectDeepSize bytes and
+// detectDeepLines lines. It returns the reader to go on reading from: it
+// holds the bytes looked at, and any read error of in comes after them, as
+// it would have.
+func detectDeeper(in *bufio.Reader, head []byte, custom []*Format) (*Format, *bufio.Reader, error) {
+	if len(head) < headSize {
+		// head is all there is.
+		f, err := detectIn(head, custom, detectDeepLines)
+		return f, in, err
+	}
+	deep := bufio.NewReaderSize(in, detectDeepSize)
+	head, _ = deep.Peek(detectDeepSize)
+	f, err := detectIn(head, custom, detectDeepLines)
+	return f, deep, err
+}
+
 // DetectFile returns the format of the named file as [Read] would detect
 // it, reading only its first bytes, so that a caller can plan how to read
 // several inputs before reading any. custom are configured formats, tried
@@ -345,7 +374,8 @@ func DetectFile(name string, custom []*Format) (*Format, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	defer closeDec()
-	head, err := bufio.NewReaderSize(dec, headSize).Peek(headSize)
+	in := bufio.NewReaderSize(dec, headSize)
+	head, err := in.Peek(headSize)
 	if len(head) == 0 {
 		if err != nil && err != io.EOF {
 			return nil, fmt.Errorf("%s: %w", name, err)
@@ -353,6 +383,9 @@ func DetectFile(name string, custom []*Format) (*Format, error) {
 		return nil, fmt.Errorf("%s: empty", name)
 	}
 	format, err := detect(head, custom)
+	if errors.Is(err, ErrUnknownFormat) {
+		format, _, err = detectDeeper(in, head, custom)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}

@@ -68,7 +68,7 @@ func TestHAProxy(t *testing.T) {
 			want{time: "2025-12-03T09:00:01.123Z", client: "192.0.2.10:50123", host: "app.gtmhub.com", source: capture.SourceConnect, outcome: capture.OutcomeOK}},
 		{"nosrv", `192.0.2.10:50124 [03/Dec/2025:09:00:02.000] egress egress/<NOSRV> 0/-1/-1/-1/0 503 212 - - SC-- 1/1/0/0/0 0/0 "GET http://auth.gtmhub.com/authorize HTTP/1.1"`,
 			want{host: "auth.gtmhub.com", reason: capture.ProxyError, detail: "NOSRV/503"}},
-		{"captured_host", `192.0.2.10:50125 [03/Dec/2025:09:00:03.000] fe be/srv 0/0/0/3/3 403 739 - - ---- 0/0/0/0/0 0/0 {app.gtmhub.com|curl} "GET /api/v1/okrs HTTP/1.1"`,
+		{"captured_host", `192.0.2.10:50125 [03/Dec/2025:09:00:03.000] fe be/<NOSRV> 0/-1/-1/-1/0 403 212 - - PR-- 0/0/0/0/0 0/0 {app.gtmhub.com|curl} "GET /api/v1/okrs HTTP/1.1"`,
 			want{host: "app.gtmhub.com", path: "/api/v1/okrs", reason: capture.ProxyDenied}},
 		{"relative", `117.136.40.129:14853 [14/Jan/2015:12:48:57.127] https-in~ xx_server_https/xxx_node_8002 170/0/0/3/173 200 739 - - --NN 0/0/0/0/0 0/0 "GET /xxx/xxx HTTP/1.1"`,
 			want{skip: string(errNoDestination)}},
@@ -202,4 +202,71 @@ func TestProxyCorpus(t *testing.T) {
 				res.Stats.Format, res.Stats.Records, res.Stats.Skipped, res.Stats.Failed, len(lines))
 		}
 	})
+}
+
+// TestProxyOriginAnswered holds each proxy format to the difference its log
+// shows between the proxy refusing a request and the server answering 401
+// or 403 through it: the first is proxy-denied, the second reached the
+// server, so egress works.
+func TestProxyOriginAnswered(t *testing.T) {
+	const serverDetail = " (answered by the server, not the proxy)"
+	denied := want{outcome: capture.OutcomeBlocked, reason: capture.ProxyDenied}
+	tests := []struct {
+		name string
+		f    *Format
+		line string
+		want want
+	}{
+		{"squid_miss_403", squidNative, "1764752401.352 35 192.0.2.10 TCP_MISS/403 310 GET https://app.gtmhub.com/api/v1/okrs - HIER_DIRECT/198.51.100.20 text/html",
+			want{server: "198.51.100.20:443", outcome: capture.OutcomeOK, detail: "TCP_MISS/403" + serverDetail}},
+		{"squid_miss_401", squidNative, "1764752401.352 35 192.0.2.10 TCP_MISS/401 310 GET https://app.gtmhub.com/api/v1/okrs - HIER_DIRECT/198.51.100.20 text/html",
+			want{outcome: capture.OutcomeOK, detail: "TCP_MISS/401" + serverDetail}},
+		{"squid_parent_403", squidNative, "1764752401.352 35 192.0.2.10 TCP_MISS/403 310 GET http://app.gtmhub.com/ - FIRSTUP_PARENT/parent.example.net text/html",
+			want{outcome: capture.OutcomeOK, detail: "TCP_MISS/403" + serverDetail}},
+		{"squid_denied", squidNative, "1764752401.352 0 192.0.2.10 TCP_DENIED/403 3910 GET https://app.gtmhub.com/api/v1/okrs - HIER_NONE/- text/html",
+			want{outcome: capture.OutcomeBlocked, reason: capture.ProxyDenied, detail: "TCP_DENIED/403"}},
+		{"squid_miss_403_no_peer", squidNative, "1764752401.352 0 192.0.2.10 TCP_MISS/403 3910 GET https://app.gtmhub.com/api/v1/okrs - HIER_NONE/- text/html",
+			denied},
+		{"squid_denied_with_peer", squidNative, "1764752401.352 0 192.0.2.10 TCP_DENIED_REPLY/403 3910 GET https://app.gtmhub.com/ - HIER_DIRECT/198.51.100.20 text/html",
+			denied},
+		// Squid logs HIER_DIRECT with the address it failed to connect to,
+		// so a 5xx stays the proxy's error.
+		{"squid_miss_503_direct", squidNative, "1796326237.817 2551 192.0.2.10 NONE_NONE/503 0 CONNECT auth.gtmhub.com:443 - HIER_DIRECT/203.0.113.10 -",
+			want{outcome: capture.OutcomeBlocked, reason: capture.ProxyError}},
+		{"w3c_supplier_403", nil, "2025-12-03 09:00:02 48 192.0.2.10 403 TCP_NC_MISS 1242 969 GET https app.gtmhub.com 443 /api/v1/okrs - - 198.51.100.20 OBSERVED \"Business/Economy\" -",
+			want{outcome: capture.OutcomeOK, detail: "TCP_NC_MISS/403" + serverDetail}},
+		{"w3c_no_supplier_403", nil, "2025-12-03 09:00:02 0 192.0.2.10 403 TCP_NC_MISS 1242 969 GET https app.gtmhub.com 443 /api/v1/okrs - - - OBSERVED \"Business/Economy\" -",
+			denied},
+		{"w3c_filter_denied", nil, "2025-12-03 09:00:02 0 192.0.2.10 403 TCP_NC_MISS 1242 969 GET https app.gtmhub.com 443 /api/v1/okrs - - 198.51.100.20 DENIED \"Business/Economy\" -",
+			denied},
+		{"zscaler_allowed_403", zscaler, `{"time":"Wed Dec  3 09:00:02 2025","cip":"192.0.2.10","sip":"198.51.100.20","proto":"HTTPS","eurl":"app.gtmhub.com/api/v1/okrs","reqmethod":"GET","respcode":"403","action":"Allowed"}`,
+			want{outcome: capture.OutcomeOK, detail: "Allowed/403" + serverDetail}},
+		{"zscaler_blocked_403", zscaler, `{"time":"Wed Dec  3 09:00:02 2025","cip":"192.0.2.10","proto":"HTTPS","eurl":"app.gtmhub.com/api/v1/okrs","reqmethod":"GET","respcode":"403","action":"Blocked"}`,
+			denied},
+		{"envoy_upstream_403", envoy, `{":authority":"app.gtmhub.com","method":"GET","path":"/api/v1/okrs","response_code":403,"response_flags":"-","downstream_remote_address":"192.0.2.10:40000","upstream_host":"198.51.100.20:443","start_time":"2025-12-03T09:00:03.000Z"}`,
+			want{server: "198.51.100.20:443", outcome: capture.OutcomeOK, detail: "HTTP 403" + serverDetail}},
+		{"envoy_rbac_403", envoy, `{":authority":"app.gtmhub.com","method":"GET","path":"/api/v1/okrs","response_code":403,"response_flags":"RBAC","downstream_remote_address":"192.0.2.10:40000","upstream_host":null,"start_time":"2025-12-03T09:00:03.000Z"}`,
+			denied},
+		{"envoy_text_upstream_403", envoy, `[2025-12-03T09:00:01.000Z] "GET http://app.gtmhub.com/api/v1/okrs HTTP/1.1" 403 - 0 0 52 - "192.0.2.10" "curl/8" "id-1" "app.gtmhub.com" "198.51.100.20:80"`,
+			want{outcome: capture.OutcomeOK, detail: "HTTP 403" + serverDetail}},
+		{"haproxy_server_403", haproxy, `192.0.2.10:50125 [03/Dec/2025:09:00:03.000] fe be/srv 0/0/0/3/3 403 739 - - ---- 0/0/0/0/0 0/0 {app.gtmhub.com|curl} "GET /api/v1/okrs HTTP/1.1"`,
+			want{outcome: capture.OutcomeOK, detail: "HTTP 403" + serverDetail}},
+		{"haproxy_nosrv_403", haproxy, `192.0.2.10:50125 [03/Dec/2025:09:00:03.000] fe be/<NOSRV> 0/-1/-1/-1/0 403 212 - - PR-- 0/0/0/0/0 0/0 {app.gtmhub.com|curl} "GET /api/v1/okrs HTTP/1.1"`,
+			denied},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var p LineParser
+			if tc.f == nil {
+				p = w3c.NewLine(&Options{})
+				fields := "#Fields: date time time-taken c-ip sc-status s-action sc-bytes cs-bytes cs-method cs-uri-scheme cs-host cs-uri-port cs-uri-path cs-uri-query cs-username s-supplier-ip sc-filter-result cs-categories x-exception-id"
+				if err := p.ParseLine([]byte(fields), &capture.Observation{}); err != SkipComment {
+					t.Fatalf("ParseLine(#Fields) = %v, want SkipComment", err)
+				}
+			} else {
+				p = tc.f.NewLine(&Options{})
+			}
+			checkLine(t, p, tc.line, tc.want)
+		})
+	}
 }

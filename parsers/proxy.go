@@ -36,6 +36,11 @@ type proxyRecord struct {
 	denied bool
 	// rule names the policy that decided, for the detail.
 	rule []byte
+	// origin is set by formats whose record shows that the proxy passed
+	// the request on and the server answered (Squid's hierarchy names a
+	// peer, Envoy an upstream host with no response flag): a 401 or 403
+	// is then the server's answer, not the proxy's refusal.
+	origin bool
 
 	cache *recordCache // kept across reset
 }
@@ -123,6 +128,12 @@ func (r *proxyRecord) fill(o *capture.Observation, keep bool) error {
 		}
 	}
 	setProxyOutcomeBytes(o, code, status, r.cache)
+	if r.origin && !r.denied && (status == 401 || status == 403) && !isProxyRefusal(code) {
+		// The request left through the proxy, so egress works; what the
+		// server thought of it is for the detail.
+		o.Outcome, o.Reason = capture.OutcomeOK, capture.ReasonNone
+		o.Detail += " (answered by the server, not the proxy)"
+	}
 	if r.denied && o.Outcome != capture.OutcomeBlocked {
 		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.ProxyDenied
 	}
@@ -130,6 +141,14 @@ func (r *proxyRecord) fill(o *capture.Observation, keep bool) error {
 		o.Detail += ", rule " + string(r.rule)
 	}
 	return nil
+}
+
+// isProxyRefusal reports whether code is a result code by which a proxy
+// says it refused the request itself (Squid's TCP_DENIED family, and the
+// NONE codes of a request it never passed on).
+func isProxyRefusal(code []byte) bool {
+	return bytes.Contains(code, []byte("DENIED")) || bytes.HasPrefix(code, []byte("NONE")) ||
+		bytes.HasPrefix(code, []byte("ERR_"))
 }
 
 // target sets host, port, path and host source from the URL or its parts.

@@ -101,8 +101,11 @@ func (p *squidNativeParser) ParseLine(line []byte, o *capture.Observation) error
 		}
 		return fmt.Errorf("squid: %d fields, want 10", n)
 	}
-	if _, peer, ok := bytes.Cut(f[8], []byte("/")); ok {
+	if hier, peer, ok := bytes.Cut(f[8], []byte("/")); ok {
 		r.server = peer
+		// HIER_NONE, or no peer, means Squid answered without asking
+		// anyone; any other hierarchy code means the status is the peer's.
+		r.origin = len(dash(peer)) > 0 && !bytes.Equal(hier, []byte("HIER_NONE"))
 	}
 	if err := r.fill(o, p.keep); err != nil {
 		var skip Skip
@@ -154,7 +157,13 @@ func isSquidCacheLog(line []byte) bool {
 
 // setProxyOutcome maps a proxy's result code and HTTP status to an outcome:
 // 403 is a denial, 407 asks for authentication, 5xx and NONE_NONE mean the
-// proxy could not reach the server, 000 means no answer was given.
+// proxy could not reach the server, 000 means no answer was given. A 403
+// the record shows came from the server is put right by [proxyRecord.fill].
+//
+// A 5xx stays a proxy error even when the record names a peer: Squid logs
+// HIER_DIRECT with the address it tried when the connect failed
+// (NONE_NONE/503 ... HIER_DIRECT/203.0.113.10), so the log cannot tell a
+// server's 503 from the proxy's own.
 func setProxyOutcome(o *capture.Observation, code string, status int) {
 	setProxyOutcomeBytes(o, []byte(code), status, &recordCache{})
 }

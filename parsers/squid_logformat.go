@@ -400,6 +400,10 @@ func (lf *logFormat) record(fields *[lfMaxTokens][]byte, r *proxyRecord, loc *ti
 	if len(dash(r.status)) == 0 {
 		r.status = statusServer
 	}
+	// A server address (%<a) is logged once the request was passed on;
+	// with a Squid result code, or none, the status is then the server's.
+	r.origin = len(dash(r.server)) > 0 &&
+		(len(dash(r.code)) == 0 || bytes.HasPrefix(r.code, []byte("TCP_")))
 	for _, h := range [][]byte{hostHeader, domain, sni} {
 		if h = dash(h); len(h) > 0 {
 			r.host = h

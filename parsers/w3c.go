@@ -147,6 +147,9 @@ func (p *w3cParser) ParseLine(line []byte, o *capture.Observation) error {
 	if bytes.EqualFold(r.scheme, []byte("tcp")) && bytes.Equal(r.method, []byte("CONNECT")) {
 		r.url = nil
 	}
+	// ProxySG logs the supplier it fetched from, and "-" when it answered
+	// itself, so a supplier means the status is the server's.
+	r.origin = len(r.server) > 0 && !bytes.Equal(r.server, []byte("0.0.0.0"))
 	if bytes.EqualFold(get(wFilter), []byte("DENIED")) {
 		r.denied = true
 	}

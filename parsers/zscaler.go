@@ -94,6 +94,9 @@ func (p *zscalerParser) ParseLine(line []byte, o *capture.Observation) error {
 	}
 	r.code = p.action
 	r.denied = bytes.EqualFold(p.action, []byte("Blocked"))
+	// Zscaler logs its own refusals as Blocked; an Allowed request's status
+	// is the server's.
+	r.origin = bytes.EqualFold(p.action, []byte("Allowed"))
 	if len(p.ruleL) > 0 && !bytes.EqualFold(p.ruleL, []byte("None")) {
 		p.rulebuf = append(append(append(p.rulebuf[:0], p.ruleT...), ' '), p.ruleL...)
 		r.rule = bytes.TrimSpace(p.rulebuf)

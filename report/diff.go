@@ -224,6 +224,19 @@ func warnings(before, after *rules.Report) []string {
 			w = append(w, fmt.Sprintf("the %s report has schema %q, not %q", r.name, r.rep.Schema, rules.ReportSchema))
 		}
 	}
+	// An input of a side that could not be read leaves that side short of
+	// its evidence: a call can look fixed or regressed for that alone.
+	for _, r := range []struct {
+		name string
+		rep  *rules.Report
+	}{{"before", before}, {"after", after}} {
+		for _, in := range r.rep.Inputs {
+			if in.Error != "" {
+				w = append(w, fmt.Sprintf("the %s side's input %s could not be read (%s); that side is judged without it",
+					r.name, in.Path, strings.TrimPrefix(in.Error, in.Path+": ")))
+			}
+		}
+	}
 	return w
 }
 

@@ -42,7 +42,13 @@ func diffObs(line int, host string, port uint16, method, path string, out captur
 // center and the server vantage.
 func diffAudit(t *testing.T, obs ...capture.Observation) *rules.Report {
 	t.Helper()
-	cl := rules.NewClassifier(rules.DefaultCatalog(), rules.Options{Datacenter: "eu"})
+	return diffAuditWith(t, rules.Options{Datacenter: "eu"}, obs...)
+}
+
+// diffAuditWith is [diffAudit] with other options.
+func diffAuditWith(t *testing.T, opts rules.Options, obs ...capture.Observation) *rules.Report {
+	t.Helper()
+	cl := rules.NewClassifier(rules.DefaultCatalog(), opts)
 	for i := range obs {
 		cl.Add(&obs[i])
 	}
@@ -170,6 +176,75 @@ func missingTransitions(t *testing.T) (before, after *rules.Report) {
 	return before, after
 }
 
+// statusTransitions is a pair of reports in which calls stay blocked while
+// their status changes, and a destination changes by its class alone (the
+// after audit knows it):
+//
+//	oauth-token   ok -> ok                                        unchanged
+//	list-sessions blocked (reset) -> ok                           fixed
+//	list-okrs     missing (dependency-blocked) -> missing (not-seen)  still-blocked
+//	search        blocked (proxy-denied) -> missing (not-seen)    still-blocked, optional
+//	create-task   missing (dependency-blocked) -> blocked (proxy-denied)  still-blocked
+//	oauth-authorize  browser call, not expected from the server   unchanged
+//	cdn.example.com:443  unexpected -> known, allowed on both     changed
+func statusTransitions(t *testing.T) (before, after *rules.Report) {
+	before = diffAudit(t,
+		diffObs(1, "auth.gtmhub.com", 443, "POST", "/oauth/token", diffOK, ""),
+		diffObs(2, "app.gtmhub.com", 443, "GET", "/api/v1/sessions", diffBlocked, capture.Reset),
+		diffObs(3, "app.gtmhub.com", 443, "GET", "/api/v1/search?q=x", diffBlocked, capture.ProxyDenied),
+		diffObs(4, "cdn.example.com", 443, "", "", diffOK, ""),
+	)
+	after = diffAuditWith(t, rules.Options{Datacenter: "eu", Known: []string{"cdn.example.com"}},
+		diffObs(1, "auth.gtmhub.com", 443, "POST", "/oauth/token", diffOK, ""),
+		diffObs(2, "app.gtmhub.com", 443, "GET", "/api/v1/sessions", diffOK, ""),
+		diffObs(4, "cdn.example.com", 443, "", "", diffOK, ""),
+		diffObs(5, "app.gtmhub.com", 443, "POST", "/api/v1/tasks", diffBlocked, capture.ProxyDenied),
+	)
+	return before, after
+}
+
+func TestCompareStatusTransitions(t *testing.T) {
+	before, after := statusTransitions(t)
+	d := Compare(before, after)
+	state := func(s *CallState) string {
+		if s == nil {
+			return "-"
+		}
+		return s.Status + "(" + s.Reason + ")"
+	}
+	want := map[string]string{
+		"oauth-authorize": ChangeUnchanged + " not-expected() not-expected()",
+		"oauth-token":     ChangeUnchanged + " ok() ok()",
+		"list-sessions":   ChangeFixed + " blocked(reset) ok()",
+		"list-okrs":       ChangeStillBlocked + " missing(dependency-blocked) missing(not-seen)",
+		"search":          ChangeStillBlocked + " blocked(proxy-denied) missing(not-seen)",
+		"create-task":     ChangeStillBlocked + " missing(dependency-blocked) blocked(proxy-denied)",
+	}
+	if len(d.Calls) != len(want) {
+		t.Fatalf("Compare: %d calls, want %d", len(d.Calls), len(want))
+	}
+	for _, c := range d.Calls {
+		if got := c.Change + " " + state(c.Before) + " " + state(c.After); got != want[c.ID] {
+			t.Errorf("call %s: %q, want %q", c.ID, got, want[c.ID])
+		}
+	}
+	var cdn *DestChange
+	for i := range d.Destinations {
+		if d.Destinations[i].Host == "cdn.example.com" {
+			cdn = &d.Destinations[i]
+		}
+	}
+	if cdn == nil || cdn.Change != ChangeChanged || cdn.Finding != "" {
+		t.Fatalf("cdn.example.com = %+v, want changed, no finding", cdn)
+	}
+	if cdn.Before == nil || cdn.After == nil || cdn.Before.Class != rules.ClassUnexpected || cdn.After.Class != rules.ClassKnown || cdn.Before.Status != cdn.After.Status {
+		t.Errorf("cdn.example.com: %+v -> %+v, want unexpected -> known with one status", cdn.Before, cdn.After)
+	}
+	if s := d.Summary; s.StillBlockedRequired != 2 || s.RegressedRequired != 0 || s.NewUnexpected != 0 {
+		t.Errorf("summary = %+v, want 2 still blocked required, none regressed or new unexpected", s)
+	}
+}
+
 func TestCompareMissingTransitions(t *testing.T) {
 	before, after := missingTransitions(t)
 	d := Compare(before, after)
@@ -221,6 +296,9 @@ func TestCompareWarnings(t *testing.T) {
 			[]string{"the data centers differ: before eu, after us; calls are compared by id although their hosts differ"}},
 		{"vantage", func(b, a *rules.Report) { a.Vantage = "all" },
 			[]string{"the vantages differ: before server, after all; calls expected on one side only are not compared"}},
+		{"unreadable_input", func(b, a *rules.Report) {
+			a.Inputs = append(a.Inputs, rules.InputReport{Path: "junk.txt", Error: "junk.txt: format not recognised (use --format)"})
+		}, []string{"the after side's input junk.txt could not be read (format not recognised (use --format)); that side is judged without it"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -271,6 +349,11 @@ func TestDiffGolden(t *testing.T) {
 	missing.Before.Source = "before.json"
 	missing.After.Source = "after.json"
 
+	sb, sa := statusTransitions(t)
+	status := Compare(sb, sa)
+	status.Before.Source = "before.json"
+	status.After.Source = "after.json"
+
 	tests := []struct {
 		name   string
 		d      *Diff
@@ -282,6 +365,9 @@ func TestDiffGolden(t *testing.T) {
 		{"diff_transitions_missing.txt", missing, func(b *bytes.Buffer, d *Diff) error { return DiffTable(b, d) }},
 		{"diff_transitions_missing.json", missing, func(b *bytes.Buffer, d *Diff) error { return DiffJSON(b, d) }},
 		{"diff_transitions_missing.md", missing, func(b *bytes.Buffer, d *Diff) error { return DiffMarkdown(b, d) }},
+		{"diff_transitions_status.txt", status, func(b *bytes.Buffer, d *Diff) error { return DiffTable(b, d) }},
+		{"diff_transitions_status.json", status, func(b *bytes.Buffer, d *Diff) error { return DiffJSON(b, d) }},
+		{"diff_transitions_status.md", status, func(b *bytes.Buffer, d *Diff) error { return DiffMarkdown(b, d) }},
 		{"diff_warned.txt", warned, func(b *bytes.Buffer, d *Diff) error { return DiffTable(b, d) }},
 		{"diff_same.txt", same, func(b *bytes.Buffer, d *Diff) error { return DiffTable(b, d) }},
 		{"diff_same.md", same, func(b *bytes.Buffer, d *Diff) error { return DiffMarkdown(b, d) }},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/egress-audit/egress-audit/capture"
@@ -88,8 +89,14 @@ func ObservationLine(w io.Writer, o *capture.Observation) error {
 	return err
 }
 
+// endpoint writes a as address:port, the address alone without a port,
+// and ":port" when only the port is known (a proxy's CONNECT line names the
+// port it was asked for, not the address it would have reached), so that
+// the port is never lost.
 func endpoint(a netip.AddrPort) string {
 	switch {
+	case !a.Addr().IsValid() && a.Port() != 0:
+		return ":" + strconv.Itoa(int(a.Port()))
 	case !a.Addr().IsValid():
 		return ""
 	case a.Port() == 0:

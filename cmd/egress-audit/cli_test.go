@@ -228,6 +228,14 @@ func TestConfigErrors(t *testing.T) {
 		{"bad_format", "", nil, []string{"--format", "syslog-ng"}, `format "syslog-ng": want one of`},
 		{"unknown_flag", "", nil, []string{"--colour"}, `unknown flag: --colour`},
 		{"bad_catalog", "", nil, []string{"--catalog", "missing.yaml"}, `catalog: open missing.yaml`},
+		// A value of the wrong kind would be read as empty and fall back
+		// to the default without a word.
+		{"list_datacenter", "datacenter: [eu, us]\n", nil, nil, `config egress-audit.yaml: datacenter: want one value, not a list`},
+		{"list_vantage", "vantage: [browser]\n", nil, nil, `config egress-audit.yaml: vantage: want one value, not a list`},
+		{"list_catalog", "catalog: [a.yaml, b.yaml]\n", nil, nil, `config egress-audit.yaml: catalog: want one value, not a list`},
+		{"list_output", "output: [json]\n", nil, nil, `config egress-audit.yaml: output: want one value, not a list`},
+		{"list_timezone", "timezone: [UTC]\n", nil, nil, `config egress-audit.yaml: timezone: want one value, not a list`},
+		{"mapping_known", "known:\n  - {host: a.example}\n", nil, nil, `config egress-audit.yaml: known[0]: want a value, not a mapping`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -317,5 +325,35 @@ func TestExtractJSONLines(t *testing.T) {
 		if _, ok := o[k]; !ok {
 			t.Errorf("field %s missing from %s", k, lines[0])
 		}
+	}
+}
+
+// TestConfigUnknownEnv checks that an EGRESS_AUDIT_ variable that sets no
+// key is warned about by name, and that the run goes on.
+func TestConfigUnknownEnv(t *testing.T) {
+	dir := t.TempDir()
+	log := writeFile(t, filepath.Join(dir, "access.log"), squidLog)
+	vars := map[string]string{"EGRESS_AUDIT_DATACENTRE": "us", "EGRESS_AUDIT_OUTPUT": "json", "HOME": dir}
+	var stdout, stderr bytes.Buffer
+	e := &env{
+		stdin:  strings.NewReader(""),
+		stdout: &stdout,
+		stderr: &stderr,
+		getenv: func(k string) string { return vars[k] },
+		environ: func() []string {
+			return []string{"HOME=" + dir, "EGRESS_AUDIT_DATACENTRE=us", "EGRESS_AUDIT_OUTPUT=json"}
+		},
+		configDir: func() (string, error) { return "", os.ErrNotExist },
+	}
+	code := e.run([]string{"audit", "--fail-on", "none", log})
+	if code != exitOK {
+		t.Fatalf("exit code = %d, want %d; stderr: %s", code, exitOK, stderr.String())
+	}
+	warn := "egress-audit: warning: environment variable EGRESS_AUDIT_DATACENTRE sets no configuration key"
+	if got := stderr.String(); strings.Count(got, warn) != 1 || strings.Contains(got, "variable EGRESS_AUDIT_OUTPUT ") {
+		t.Errorf("stderr = %q, want one warning naming EGRESS_AUDIT_DATACENTRE and none for EGRESS_AUDIT_OUTPUT", got)
+	}
+	if !json.Valid(stdout.Bytes()) {
+		t.Errorf("stdout is not the JSON report EGRESS_AUDIT_OUTPUT asked for: %.200q", stdout.String())
 	}
 }

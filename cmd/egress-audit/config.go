@@ -27,6 +27,17 @@ var configKeys = []string{
 	keyTimezone, keyDiffFailOn, keyProxyPorts,
 }
 
+// scalarKeys are the keys that hold one value, listKeys those that hold a
+// list (or one value, or a comma-separated string); formats is checked by
+// customFormats.
+var (
+	scalarKeys = []string{
+		keyDatacenter, keyVantage, keyCatalog, keyOutput, keyFormat,
+		keyLogLevel, keyLogFormat, keyTimezone,
+	}
+	listKeys = []string{keyClients, keyKnown, keyFailOn, keyDiffFailOn, keyProxyPorts}
+)
+
 // configName is the file looked for in the working directory, then in the
 // user's configuration directory under egress-audit/.
 const configName = "egress-audit.yaml"

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -28,9 +30,12 @@ func newDiffCmd(e *env) *cobra.Command {
 		Short: "Tell what a rule change fixed, broke and newly let out",
 		Long: `Diff compares the traffic before a firewall or proxy rule change with the
 traffic after it. Each side is either a report saved with
-'egress-audit audit -o json' (recognised by its content) or inputs
+'egress-audit audit -o json' (recognised by its content, compressed or
+not, also on standard input as -) or inputs
 (captures, logs, directories) that diff audits itself, both sides with the
 same configuration (--datacenter, --vantage, --client, --known, --catalog).
+A saved report keeps the judgement it was saved with: those flags apply to
+the sides given as inputs, with a warning when both sides are reports.
 
 Give one file or directory per side as two arguments, or name the files of
 each side with --before and --after, repeated as often as needed.
@@ -129,18 +134,30 @@ func (e *env) diff(cmd *cobra.Command, args []string) error {
 		}
 	}
 
-	b, bsrc, err := e.diffSide(cfg, "before", before)
+	b, bsrc, bsaved, err := e.diffSide(cfg, "before", before)
 	if err != nil {
 		return err
 	}
-	a, asrc, err := e.diffSide(cfg, "after", after)
+	a, asrc, asaved, err := e.diffSide(cfg, "after", after)
 	if err != nil {
 		return err
+	}
+	if bsaved && asaved {
+		var given []string
+		for _, f := range inputOnlyFlags {
+			if cmd.Flags().Changed(f) {
+				given = append(given, "--"+f)
+			}
+		}
+		if len(given) > 0 {
+			cfg.log.Warn("flags apply only to sides given as inputs; both sides are saved reports, compared as they were saved",
+				"flags", strings.Join(given, ", "))
+		}
 	}
 	d := report.Compare(b, a)
 	d.Before.Source, d.After.Source = bsrc, asrc
 	for _, w := range d.Warnings {
-		cfg.log.Warn("reports judged differently", "detail", w)
+		cfg.log.Warn("sides judged differently", "detail", w)
 	}
 
 	switch cfg.output {
@@ -163,84 +180,129 @@ func (e *env) diff(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
+// inputOnlyFlags are the audit flags that change how inputs are read and
+// judged; a saved report was judged when it was saved.
+var inputOnlyFlags = []string{"datacenter", "vantage", "client", "known", "catalog", "format", "timezone", "keep-secrets"}
+
 // diffSide returns the report of one side: the saved report when names is
-// one, or else the audit of the inputs. It also returns how to name the side.
-func (e *env) diffSide(cfg *config, side string, names []string) (*rules.Report, string, error) {
+// one, or else the audit of the inputs. It also returns how to name the
+// side, and whether it is a saved report.
+func (e *env) diffSide(cfg *config, side string, names []string) (*rules.Report, string, bool, error) {
 	var reports []string
 	for _, n := range names {
-		schema, err := jsonSchema(n)
+		schema, err := e.jsonSchema(n)
 		if err != nil {
-			return nil, "", usagef("%s %s: %v", side, n, err)
+			return nil, "", false, usagef("%s %s: %v", side, n, err)
 		}
 		switch {
 		case schema == rules.ReportSchema:
 			reports = append(reports, n)
 		case strings.HasPrefix(schema, "egress-audit/"):
-			return nil, "", usagef("%s %s: a %s file, not a report (%s)", side, n, schema, rules.ReportSchema)
+			return nil, "", false, usagef("%s %s: a %s file, not a report (%s)", side, n, schema, rules.ReportSchema)
 		}
 	}
 	switch {
 	case len(reports) == 1 && len(names) == 1:
-		f, err := os.Open(names[0])
+		r, err := e.readSavedReport(names[0])
 		if err != nil {
-			return nil, "", usageError{err}
-		}
-		defer f.Close()
-		r, err := report.ReadJSON(f)
-		if err != nil {
-			return nil, "", usagef("%s report %s: %v", side, names[0], err)
+			return nil, "", false, usagef("%s report %s: %v", side, names[0], err)
 		}
 		cfg.log.Info("report read", "side", side, "report", names[0])
-		return r, names[0], nil
+		return r, names[0], true, nil
 	case len(reports) > 0:
-		return nil, "", usagef("%s: %s is a saved report: give it alone, not with other files", side, reports[0])
+		return nil, "", false, usagef("%s: %s is a saved report: give it alone, not with other files", side, reports[0])
 	}
 	r, err := e.auditInputs(cfg, names)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %w", side, err)
+		return nil, "", false, fmt.Errorf("%s: %w", side, err)
 	}
-	return r, strings.Join(names, ", "), nil
+	return r, strings.Join(names, ", "), false, nil
 }
 
-// jsonSchema returns the "schema" member of the JSON object a file starts
-// with, or "" when the file is not a JSON object (a capture, a log) or is a
-// directory or standard input. Only the first value is decoded.
-func jsonSchema(name string) (string, error) {
-	if name == parsers.Stdin {
-		return "", nil
-	}
-	fi, err := os.Stat(name)
-	if err != nil {
-		return "", err
-	}
-	if !fi.Mode().IsRegular() {
-		return "", nil
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	br := bufio.NewReader(f)
-	for {
-		c, err := br.ReadByte()
+// readSavedReport decodes the saved report name (or standard input),
+// gzip or zstd compressed or not.
+func (e *env) readSavedReport(name string) (*rules.Report, error) {
+	var r io.Reader = e.stdin
+	if name != parsers.Stdin {
+		f, err := os.Open(name)
 		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	dec, release, err := parsers.Decompressed(r)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return report.ReadJSON(dec)
+}
+
+// sniffSize is how much of a side's input is looked at to tell a saved
+// report; the report's schema is its first member.
+const sniffSize = 64 << 10
+
+// jsonSchema returns the "schema" member of the JSON object a file (or
+// standard input) starts with, once decompressed, or "" when it does not
+// start with a JSON object that has one early (a capture, a log) or is a
+// directory. It only peeks at standard input, which stays whole for an
+// audit to read.
+func (e *env) jsonSchema(name string) (string, error) {
+	var br *bufio.Reader
+	if name == parsers.Stdin {
+		br = bufio.NewReaderSize(e.stdin, sniffSize)
+		e.stdin = br
+	} else {
+		fi, err := os.Stat(name)
+		if err != nil {
+			return "", err
+		}
+		if !fi.Mode().IsRegular() {
 			return "", nil
 		}
-		if c == ' ' || c == '\t' || c == '\r' || c == '\n' {
-			continue
+		f, err := os.Open(name)
+		if err != nil {
+			return "", err
 		}
-		if c != '{' {
-			return "", nil
+		defer f.Close()
+		br = bufio.NewReaderSize(f, sniffSize)
+	}
+	raw, _ := br.Peek(sniffSize)
+	dec, release, err := parsers.Decompressed(bytes.NewReader(raw))
+	if err != nil {
+		return "", nil // not a report; reading it as an input will say what is wrong
+	}
+	defer release()
+	head := make([]byte, sniffSize)
+	n, _ := io.ReadFull(dec, head) // a compressed prefix decompresses as far as it goes
+	return schemaOf(head[:n]), nil
+}
+
+// schemaOf returns the string value of the "schema" member of the JSON
+// object head starts with, looking through its members in order until the
+// first value that head cuts short.
+func schemaOf(head []byte) string {
+	d := json.NewDecoder(bytes.NewReader(head))
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	for d.More() {
+		k, err := d.Token()
+		if err != nil {
+			return ""
 		}
-		_ = br.UnreadByte()
-		break
+		if k == "schema" {
+			var s string
+			if d.Decode(&s) != nil {
+				return ""
+			}
+			return s
+		}
+		var skip json.RawMessage
+		if d.Decode(&skip) != nil {
+			return ""
+		}
 	}
-	var head struct {
-		Schema string `json:"schema"`
-	}
-	if err := json.NewDecoder(br).Decode(&head); err != nil {
-		return "", nil
-	}
-	return head.Schema, nil
+	return ""
 }

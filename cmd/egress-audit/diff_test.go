@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -297,5 +298,132 @@ func TestDiffHelp(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("diff --help lacks %q", want)
 		}
+	}
+}
+
+// TestDiffStdinAndCompressed checks that a saved report is recognised on
+// standard input and when gzipped (read as an input, it would be a format
+// not recognised, exit 2), and that standard input that is not a report is
+// still audited whole.
+func TestDiffStdinAndCompressed(t *testing.T) {
+	tmp := t.TempDir()
+	beforeJSON := saveReport(t, filepath.Join(tmp, "before.json"), tokenBefore)
+	saved, err := os.ReadFile(beforeJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(saved)
+	zw.Close()
+	gzFile := writeFile(t, filepath.Join(tmp, "before.json.gz"), gz.String())
+	log, err := os.ReadFile(tokenBefore)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name, stdin, src string
+		args             []string
+	}{
+		{"report_on_stdin", string(saved), "-", []string{"-", tokenAfter}},
+		{"gzip_report_on_stdin", gz.String(), "-", []string{"-", tokenAfter}},
+		{"gzip_report_file", "", gzFile, []string{gzFile, tokenAfter}},
+		{"log_on_stdin", string(log), "-", []string{"-", tokenAfter}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			e := &env{
+				stdin: strings.NewReader(tc.stdin), stdout: &stdout, stderr: &stderr,
+				getenv:    func(string) string { return "" },
+				configDir: func() (string, error) { return "", os.ErrNotExist },
+			}
+			if code := e.run(append([]string{"diff", "-o", "json"}, tc.args...)); code != exitOK {
+				t.Fatalf("diff %v: exit %d, stderr: %s", tc.args, code, stderr.String())
+			}
+			var d diffJSON
+			if err := json.Unmarshal(stdout.Bytes(), &d); err != nil {
+				t.Fatalf("stdout is not JSON: %v\n%s", err, stdout.String())
+			}
+			if d.call("oauth-token") != "fixed" || d.Before.Source != tc.src {
+				t.Errorf("diff %v: oauth-token %q, before source %q; want fixed, %q", tc.args, d.call("oauth-token"), d.Before.Source, tc.src)
+			}
+		})
+	}
+}
+
+// TestDiffUnreadableInput checks that an input of a side that could not be
+// read is named, with its side, in every form of the result, not only on
+// stderr.
+func TestDiffUnreadableInput(t *testing.T) {
+	junk := writeFile(t, filepath.Join(t.TempDir(), "junk.txt"), "hello world\nnothing to see\n")
+	const want = "the after side's input %s could not be read (format not recognised (use --format)); that side is judged without it"
+	for _, form := range []string{"table", "json", "markdown"} {
+		t.Run(form, func(t *testing.T) {
+			r := runWith(t, nil, "", "diff", "-o", form, "--fail-on", "none",
+				"--before", tokenBefore, "--after", tokenAfter, "--after", junk)
+			if r.code != exitOK {
+				t.Fatalf("diff: exit %d, stderr: %s", r.code, r.stderr)
+			}
+			w := fmt.Sprintf(want, junk)
+			switch form {
+			case "json":
+				var d diffJSON
+				if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+					t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)
+				}
+				if len(d.Warnings) != 1 || d.Warnings[0] != w {
+					t.Errorf("warnings = %q, want [%q]", d.Warnings, w)
+				}
+			case "table":
+				if !strings.Contains(r.stdout, "warning: "+w+"\n") {
+					t.Errorf("table lacks the warning %q:\n%s", w, r.stdout)
+				}
+			case "markdown":
+				// The path may come escaped for markdown; the rest does not.
+				if !strings.Contains(r.stdout, "- Warning: the after side's input ") ||
+					!strings.Contains(r.stdout, "junk.txt could not be read (format not recognised (use --format)); that side is judged without it\n") {
+					t.Errorf("markdown lacks the warning %q:\n%s", w, r.stdout)
+				}
+			}
+		})
+	}
+}
+
+// TestDiffAuditFlagsOnReports checks that audit flags given with two saved
+// reports, which they cannot change, are warned about, and only then.
+func TestDiffAuditFlagsOnReports(t *testing.T) {
+	tmp := t.TempDir()
+	beforeJSON := saveReport(t, filepath.Join(tmp, "before.json"), tokenBefore)
+	afterJSON := saveReport(t, filepath.Join(tmp, "after.json"), tokenAfter)
+	const warn = "flags apply only to sides given as inputs"
+	tests := []struct {
+		name  string
+		args  []string
+		flags string // the flags the warning names; empty for no warning
+	}{
+		{"reports_with_flags", []string{"--datacenter", "us", "--vantage", "all", "--known", "*.example.org", "--client", "192.0.2.10", "--catalog", "../../rules/quantive.yaml", beforeJSON, afterJSON},
+			"--datacenter, --vantage, --client, --known, --catalog"},
+		{"reports_with_timezone", []string{"--timezone", "UTC", beforeJSON, afterJSON}, "--timezone"},
+		{"reports_without_flags", []string{beforeJSON, afterJSON}, ""},
+		{"report_and_inputs", []string{"--vantage", "all", beforeJSON, tokenAfter}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runWith(t, nil, "", append([]string{"diff", "-o", "json", "--fail-on", "none"}, tc.args...)...)
+			if r.code != exitOK {
+				t.Fatalf("diff %v: exit %d, stderr: %s", tc.args, r.code, r.stderr)
+			}
+			switch {
+			case tc.flags == "" && strings.Contains(r.stderr, warn):
+				t.Errorf("diff %v: stderr %q, want no warning about flags", tc.args, r.stderr)
+			case tc.flags != "" && (!strings.Contains(r.stderr, warn) || !strings.Contains(r.stderr, tc.flags)):
+				t.Errorf("diff %v: stderr %q, want a warning naming %s", tc.args, r.stderr, tc.flags)
+			}
+			if !json.Valid([]byte(r.stdout)) {
+				t.Errorf("diff %v: stdout is not JSON", tc.args)
+			}
+		})
 	}
 }

@@ -71,3 +71,22 @@ func TestExtractGzipCapture(t *testing.T) {
 		t.Errorf("extract %s:\n%s\nwant as %s:\n%s", zipped, got.stdout, plain, want.stdout)
 	}
 }
+
+// TestExtractConnectPort checks that a denied CONNECT, which names a port
+// but no server address, keeps its port in extract's output.
+func TestExtractConnectPort(t *testing.T) {
+	dir := t.TempDir()
+	log := writeFile(t, filepath.Join(dir, "access.log"),
+		"1764752401.352 0 192.0.2.10 TCP_DENIED/403 3910 CONNECT app.gtmhub.com:8443 - HIER_NONE/- text/html\n")
+	r := runWith(t, nil, "", "extract", log)
+	if r.code != exitOK {
+		t.Fatalf("exit code %d, stderr %s", r.code, r.stderr)
+	}
+	var o struct{ Server, Host, Reason string }
+	if err := json.Unmarshal([]byte(strings.TrimSpace(r.stdout)), &o); err != nil {
+		t.Fatalf("extract: %v\n%s", err, r.stdout)
+	}
+	if o.Server != ":8443" || o.Host != "app.gtmhub.com" || o.Reason != "proxy-denied" {
+		t.Errorf("extract = server %q host %q reason %q, want \":8443\" app.gtmhub.com proxy-denied", o.Server, o.Host, o.Reason)
+	}
+}

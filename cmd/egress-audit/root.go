@@ -52,6 +52,12 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// environ lists the environment as KEY=value strings; nil means none.
+	environ func() []string
+	// warnedEnv is set once the environment's unknown variables were
+	// warned about, so that a command building several configurations
+	// warns once.
+	warnedEnv bool
 	// configDir returns the user's configuration directory.
 	configDir func() (string, error)
 	// terminal reports whether w is a terminal, and its width in columns
@@ -66,7 +72,7 @@ type env struct {
 
 // run executes the command line args and returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, configDir: os.UserConfigDir, terminal: fileTerminal, now: time.Now}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, environ: os.Environ, configDir: os.UserConfigDir, terminal: fileTerminal, now: time.Now}
 	return e.run(args)
 }
 
@@ -204,7 +210,11 @@ func (e *env) newViper(cmd *cobra.Command) (*viper.Viper, error) {
 				return nil, usagef("config %s: unknown key %q: want one of %s", path, k, strings.Join(configKeys, ", "))
 			}
 		}
+		if err := checkConfigTypes(v, path); err != nil {
+			return nil, err
+		}
 	}
+	e.warnUnknownEnv()
 	var bindErr error
 	bound := make(map[string]string) // key -> flag name
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
@@ -236,6 +246,73 @@ func (e *env) newViper(cmd *cobra.Command) (*viper.Viper, error) {
 		}
 	}
 	return v, nil
+}
+
+// checkConfigTypes checks that each key of the configuration file at path
+// holds the kind of value its key reads: viper would read a list given for
+// a one-value key as empty, or as its printed form, and silently fall back
+// to the default.
+func checkConfigTypes(v *viper.Viper, path string) error {
+	for _, k := range scalarKeys {
+		if x := v.Get(k); !isScalar(x) {
+			return usagef("config %s: %s: want one value, not %s", path, k, kindOf(x))
+		}
+	}
+	for _, k := range listKeys {
+		switch x := v.Get(k).(type) {
+		case []any:
+			for i, el := range x {
+				if !isScalar(el) {
+					return usagef("config %s: %s[%d]: want a value, not %s", path, k, i, kindOf(el))
+				}
+			}
+		default:
+			if !isScalar(x) {
+				return usagef("config %s: %s: want a list of values, not %s", path, k, kindOf(x))
+			}
+		}
+	}
+	return nil
+}
+
+// isScalar reports whether x, as YAML decodes it, is one value (or absent).
+func isScalar(x any) bool {
+	switch x.(type) {
+	case nil, string, bool, int, int64, uint64, float64:
+		return true
+	}
+	return false
+}
+
+// kindOf names the YAML kind of x for an error message.
+func kindOf(x any) string {
+	switch x.(type) {
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a mapping"
+	}
+	return fmt.Sprintf("a %T", x)
+}
+
+// warnUnknownEnv warns about each EGRESS_AUDIT_ variable that names no
+// key, since a misspelt one would otherwise be ignored unnoticed; it does
+// not fail, as the environment is often shared with other tools.
+func (e *env) warnUnknownEnv() {
+	if e.environ == nil || e.warnedEnv {
+		return
+	}
+	e.warnedEnv = true
+	var known []string
+	for _, k := range configKeys {
+		known = append(known, envPrefix+"_"+strings.ToUpper(k))
+	}
+	for _, kv := range e.environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, envPrefix+"_") && !slices.Contains(known, name) {
+			fmt.Fprintf(e.stderr, "egress-audit: warning: environment variable %s sets no configuration key; want one of %s\n", name, strings.Join(known, ", "))
+		}
+	}
 }
 
 // annotationKey annotates a flag with the configuration key it sets when
