@@ -213,7 +213,56 @@ func dedupe(s []string) []string {
 type squidParser struct {
 	read ReadFileFunc
 	p    *squidPolicy
+	// quoted is squid's configuration_includes_quoted_values: when on, a
+	// quoted token is a value (which may hold spaces and #), not the name
+	// of a file of values.
+	quoted bool
 }
+
+// fields splits a configuration line into tokens the way squid's
+// ConfigParser does: tokens are separated by white space, and a token that
+// starts with # ends the line, so "port 80 # http" is two values and a
+// comment, while a # inside a token ("a#b") is part of it. With
+// configuration_includes_quoted_values on, a token that starts with a
+// double or single quote runs to the matching quote, backslash escaping the
+// next character, and then stands for its text (marked with a leading NUL
+// so that values does not take it for a file name).
+func (sp *squidParser) fields(line string) ([]string, error) {
+	var out []string
+	for {
+		line = strings.TrimLeft(line, " \t\r\f\v")
+		if line == "" || line[0] == '#' {
+			return out, nil
+		}
+		if sp.quoted && (line[0] == '"' || line[0] == '\'') {
+			q := line[0]
+			var b strings.Builder
+			i := 1
+			for ; i < len(line) && line[i] != q; i++ {
+				if line[i] == '\\' && i+1 < len(line) {
+					i++
+				}
+				b.WriteByte(line[i])
+			}
+			if i == len(line) {
+				return nil, fmt.Errorf("quoted value %s: no closing %c", line, q)
+			}
+			out = append(out, quotedValue+b.String())
+			line = line[i+1:]
+			continue
+		}
+		end := strings.IndexAny(line, " \t\r\f\v")
+		if end < 0 {
+			end = len(line)
+		}
+		out = append(out, line[:end])
+		line = line[end:]
+	}
+}
+
+// quotedValue marks a token that was a quoted value; no configuration text
+// holds a NUL.
+const quotedValue = "\x00"
 
 func parseSquid(name string, data []byte, read ReadFileFunc) (*squidPolicy, error) {
 	sp := &squidParser{read: read, p: &squidPolicy{acls: make(map[string]*squidACL)}}
@@ -249,13 +298,19 @@ func (sp *squidParser) file(name string, data []byte, depth int) error {
 			i++
 			line = strings.TrimSuffix(line, `\`) + strings.TrimRight(lines[i], "\r")
 		}
-		f := strings.Fields(line)
-		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+		f, err := sp.fields(line)
+		where := sourceLine(name, n)
+		if err != nil {
+			return fmt.Errorf("squid configuration %s: %w", where, err)
+		}
+		if len(f) == 0 {
 			continue
 		}
-		where := sourceLine(name, n)
-		var err error
 		switch f[0] {
+		case "configuration_includes_quoted_values":
+			if len(f) > 1 {
+				sp.quoted = f[1] == "on"
+			}
 		case "include":
 			err = sp.include(name, f[1:], depth)
 		case "acl":
@@ -270,7 +325,7 @@ func (sp *squidParser) file(name string, data []byte, depth int) error {
 			}
 			err = sp.acl(where, f[1], f[2], values)
 		case "http_access":
-			err = sp.access(where, f[1:], strings.Join(f, " "))
+			err = sp.access(where, f[1:], strings.ReplaceAll(strings.Join(f, " "), quotedValue, ""))
 		}
 		if err != nil {
 			return fmt.Errorf("squid configuration %s: %w", where, err)
@@ -310,25 +365,34 @@ func (sp *squidParser) include(from string, patterns []string, depth int) error 
 	return nil
 }
 
-// values expands "file" arguments: a quoted name stands for the file's
-// lines, one value a line, # starting a comment.
+// values expands "file" arguments: a quoted name (or, with quoted values
+// on, parameters("name")) stands for the file's lines. As squid's
+// strtokFile reads them, each line gives its first word, and a line whose
+// first word starts with # is a comment.
 func (sp *squidParser) values(from string, args []string) ([]string, error) {
 	var out []string
 	for _, a := range args {
-		if len(a) < 2 || a[0] != '"' || a[len(a)-1] != '"' {
+		var file string
+		switch {
+		case strings.HasPrefix(a, quotedValue):
+			out = append(out, a[len(quotedValue):])
+			continue
+		case sp.quoted && strings.HasPrefix(a, `parameters("`) && strings.HasSuffix(a, `")`):
+			file = a[len(`parameters("`) : len(a)-2]
+		case !sp.quoted && len(a) >= 2 && a[0] == '"' && a[len(a)-1] == '"':
+			file = a[1 : len(a)-1]
+		default:
 			out = append(out, a)
 			continue
 		}
-		name := relativeTo(from, a[1:len(a)-1])
-		data, err := sp.read(name)
+		data, err := sp.read(relativeTo(from, file))
 		if err != nil {
 			return nil, fmt.Errorf("acl values: %w", err)
 		}
 		for _, l := range strings.Split(string(data), "\n") {
-			if i := strings.Index(l, "#"); i >= 0 {
-				l = l[:i]
+			if w := strings.Fields(l); len(w) > 0 && !strings.HasPrefix(w[0], "#") {
+				out = append(out, w[0])
 			}
-			out = append(out, strings.Fields(l)...)
 		}
 	}
 	return out, nil

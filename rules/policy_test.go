@@ -77,6 +77,15 @@ func TestSquidPolicy(t *testing.T) {
 		{"src_client_out", "acl lan src 192.0.2.0/255.255.255.0\nacl g dstdomain .gtmhub.com\nhttp_access allow lan g\n", nil,
 			PolicyRequest{Method: "CONNECT", Host: "auth.gtmhub.com", Port: 443, Client: netip.MustParseAddr("198.51.100.1")}, "deny default-deny"},
 		{"dst_address", "acl lab dst 203.0.113.0-203.0.113.9\nhttp_access allow lab\n", nil, proxyConnect("203.0.113.5"), "allow squid.conf:2"},
+		// End-of-line comments as Debian's stock squid.conf writes them: a
+		// token starting with # ends the line, quotes and all.
+		{"comment_after_values", "acl lan src 192.0.2.0/24\t# RFC 5737 \"test\" net (LAN)\nacl Safe_ports port 443\t\t# https\nhttp_access deny !Safe_ports\nhttp_access allow lan # the office\n", nil,
+			PolicyRequest{Method: "CONNECT", Host: "auth.gtmhub.com", Port: 443, Client: netip.MustParseAddr("192.0.2.10")}, "allow squid.conf:4"},
+		{"comment_value_not_a_port", "acl p port 80 # 443\nhttp_access allow p\n", nil, proxyConnect("auth.gtmhub.com"), "deny default-deny"},
+		{"hash_inside_token_kept", "acl r url_regex ^auth.gtmhub.com:443#x$ ^auth.gtmhub.com:443$\nhttp_access allow r\n", nil, proxyConnect("auth.gtmhub.com"), "allow squid.conf:2"},
+		{"quoted_file_without_quoted_values", "acl g dstdomain \"saas.txt\" # \"other\"\nhttp_access allow g\n", files{"saas.txt": ".gtmhub.com two words\n"}, proxyConnect("auth.gtmhub.com"), "allow squid.conf:2"},
+		{"quoted_values_on", "configuration_includes_quoted_values on\nacl g dstdomain \"auth.gtmhub.com\" '#not-a-comment'\nhttp_access allow g\n", nil, proxyConnect("auth.gtmhub.com"), "allow squid.conf:3"},
+		{"quoted_values_on_parameters_file", "configuration_includes_quoted_values on\nacl g dstdomain parameters(\"saas.txt\")\nhttp_access allow g\n", files{"saas.txt": "# vendor\n.gtmhub.com\n"}, proxyConnect("app.gtmhub.com"), "allow squid.conf:3"},
 		{"connect_builtin", "acl g dstdomain .gtmhub.com\nhttp_access allow CONNECT g\n", nil,
 			PolicyRequest{Scheme: "http", Method: "GET", Host: "app.gtmhub.com", Port: 80}, "deny default-deny"},
 	}
@@ -90,6 +99,36 @@ func TestSquidPolicy(t *testing.T) {
 				t.Errorf("Decide(%s) = %q, want %q", tc.req, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestSquidStockConfig reads the squid.conf a distribution installs, which
+// squid -k parse accepts: its comments, includes and built-in acls must
+// read too. The stock rules let only localhost through (their allow
+// localnet line is commented out), and CONNECT only to SSL ports.
+func TestSquidStockConfig(t *testing.T) {
+	const stock = "/etc/squid/squid.conf"
+	if _, err := os.Stat(stock); err != nil {
+		t.Skipf("no stock configuration: %v", err)
+	}
+	p, err := LoadPolicy(stock, "")
+	if err != nil {
+		t.Fatalf("LoadPolicy(%s): %v", stock, err)
+	}
+	for _, tc := range []struct {
+		client string
+		port   int
+		allow  bool
+	}{
+		{"127.0.0.1", 443, true},
+		{"127.0.0.1", 25, false}, // not a CONNECT to an SSL port
+		{"203.0.113.7", 443, false},
+	} {
+		req := proxyConnect("auth.gtmhub.com")
+		req.Port, req.Client = tc.port, netip.MustParseAddr(tc.client)
+		if d := p.Decide(req); d.Allowed != tc.allow || d.Uncertain != "" {
+			t.Errorf("Decide(%s from %s) = %+v, want allowed %v with nothing assumed", req, tc.client, d, tc.allow)
+		}
 	}
 }
 
@@ -178,6 +217,7 @@ func TestSquidErrors(t *testing.T) {
 		{"bad_regex", "acl r dstdom_regex (\n", nil, "squid.conf:1: acl r: regular expression"},
 		{"type_clash", "acl a dstdomain x.com\nacl a port 80\n", nil, "squid.conf:2: acl a: type port, but it was defined as dstdomain at squid.conf:1"},
 		{"missing_include", "include nothere.conf\n", nil, "squid.conf:1: include: open nothere.conf"},
+		{"unclosed_quote", "configuration_includes_quoted_values on\nacl g dstdomain \"x.com\n", nil, `squid.conf:2: quoted value "x.com: no closing "`},
 		{"include_loop", "include squid.conf\n", files{"squid.conf": "include squid.conf\n"}, "include nested more than 16 deep"},
 	}
 	for _, tc := range tests {
