@@ -78,6 +78,12 @@ type Policy interface {
 	Decide(r PolicyRequest) PolicyDecision
 }
 
+// PolicyNoter is a [Policy] that has something to say about how it was
+// read: lines it ignored, as the device does, with file:line.
+type PolicyNoter interface {
+	Notes() []string
+}
+
 // ReadFileFunc reads a file named by a policy (an include, an acl's value
 // file). Tests pass an in-memory one; [LoadPolicy] uses the file system.
 type ReadFileFunc func(name string) ([]byte, error)

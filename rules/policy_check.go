@@ -119,6 +119,9 @@ func CheckPolicy(cat *Catalog, p Policy, path string, opts CheckOptions) *Check 
 		Calls:      []CallCheck{},
 		Summary:    map[string]int{},
 	}
+	if n, ok := p.(PolicyNoter); ok {
+		c.Notes = append(c.Notes, n.Notes()...)
+	}
 	for i := range cat.Calls {
 		call := &cat.Calls[i]
 		req := PolicyRequest{

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,6 +22,7 @@ const maxIncludeDepth = 16
 type squidPolicy struct {
 	acls  map[string]*squidACL
 	rules []squidRule
+	notes []string // lines read but ignored, as squid ignores them
 }
 
 type squidACL struct {
@@ -49,6 +51,9 @@ type squidRef struct {
 }
 
 func (p *squidPolicy) Format() string { return PolicySquid }
+
+// Notes implements [PolicyNoter].
+func (p *squidPolicy) Notes() []string { return p.notes }
 
 // Decide implements [Policy]. A rule whose acls cannot all be decided
 // without traffic (a dst acl with no address for the host, an acl of a type
@@ -404,6 +409,12 @@ func (sp *squidParser) acl(where, name, typ string, args []string) error {
 	if a == nil {
 		a = &squidACL{name: name, typ: typ, source: where}
 		sp.p.acls[name] = a
+	} else if a.typ != typ && a.source == "built-in" && sameAsBuiltin(name, typ, args) {
+		// Configurations written before squid 3.2 define these acls
+		// themselves; squid ignores the line with a warning, and so does
+		// the check.
+		sp.p.notes = append(sp.p.notes, fmt.Sprintf("%s: acl %s is built into squid; this definition (%s %s) means the same and is ignored, as squid does", where, name, typ, strings.Join(args, " ")))
+		return nil
 	} else if a.typ != typ {
 		return fmt.Errorf("acl %s: type %s, but it was defined as %s at %s", name, typ, a.typ, a.source)
 	}
@@ -455,6 +466,30 @@ func (sp *squidParser) acl(where, name, typ string, args []string) error {
 		}
 	}
 	return nil
+}
+
+// sameAsBuiltin reports whether "acl name typ args" is an old definition of
+// a built-in acl with its built-in meaning: all as every source address, and
+// manager as the cache_object protocol.
+func sameAsBuiltin(name, typ string, args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	for _, v := range args {
+		switch {
+		case name == "all" && typ == "src":
+			if !slices.Contains([]string{"all", "0/0", "0.0.0.0/0", "0.0.0.0/0.0.0.0", "::/0"}, v) {
+				return false
+			}
+		case name == "manager" && typ == "proto":
+			if !strings.EqualFold(v, "cache_object") {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // parseSquidAddr reads an address, a CIDR, an address with a dotted mask,

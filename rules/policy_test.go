@@ -132,6 +132,26 @@ func TestSquidStockConfig(t *testing.T) {
 	}
 }
 
+// TestSquidOldBuiltins reads the acl lines configurations written for
+// squid 3.1 and older carry: squid ignores them with a warning, as their
+// acls are built in with the same meaning, and says so.
+func TestSquidOldBuiltins(t *testing.T) {
+	conf := "acl all src all\nacl all src 0.0.0.0/0.0.0.0\nacl manager proto cache_object\nacl g dstdomain .gtmhub.com\nhttp_access deny manager\nhttp_access allow g\nhttp_access deny all\n"
+	p, err := ParsePolicy("squid.conf", []byte(conf), PolicySquid, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]string{"auth.gtmhub.com": "allow squid.conf:6", "example.net": "deny squid.conf:7"} {
+		if got := decision(p.Decide(proxyConnect(host))); got != want {
+			t.Errorf("Decide(%s) = %q, want %q", host, got, want)
+		}
+	}
+	notes := p.(PolicyNoter).Notes()
+	if len(notes) != 3 || !strings.HasPrefix(notes[0], "squid.conf:1: acl all is built into squid") || !strings.HasPrefix(notes[2], "squid.conf:3: acl manager is built into squid") {
+		t.Errorf("Notes = %q, want one for each of lines 1 to 3", notes)
+	}
+}
+
 func TestSquidUncertain(t *testing.T) {
 	conf := "acl lan src 192.0.2.0/24\nacl auth proxy_auth REQUIRED\nacl g dstdomain .gtmhub.com\nhttp_access allow lan auth g\n"
 	p, err := ParsePolicy("squid.conf", []byte(conf), PolicySquid, nil)
@@ -217,6 +237,8 @@ func TestSquidErrors(t *testing.T) {
 		{"bad_regex", "acl r dstdom_regex (\n", nil, "squid.conf:1: acl r: regular expression"},
 		{"type_clash", "acl a dstdomain x.com\nacl a port 80\n", nil, "squid.conf:2: acl a: type port, but it was defined as dstdomain at squid.conf:1"},
 		{"missing_include", "include nothere.conf\n", nil, "squid.conf:1: include: open nothere.conf"},
+		{"all_redefined_narrower", "acl all src 10.0.0.0/8\n", nil, "squid.conf:1: acl all: type src, but it was defined as all at built-in"},
+		{"manager_redefined_other", "acl manager proto http\n", nil, "squid.conf:1: acl manager: type proto, but it was defined as url_regex at built-in"},
 		{"unclosed_quote", "configuration_includes_quoted_values on\nacl g dstdomain \"x.com\n", nil, `squid.conf:2: quoted value "x.com: no closing "`},
 		{"include_loop", "include squid.conf\n", files{"squid.conf": "include squid.conf\n"}, "include nested more than 16 deep"},
 	}
