@@ -34,6 +34,12 @@ type PolicyRequest struct {
 	// Addrs are the addresses Host was seen to resolve to (from a report),
 	// for rules on the destination address; empty when unknown.
 	Addrs []netip.Addr
+	// Inner is, for a CONNECT, the request the client sends inside the
+	// tunnel, which a proxy that decrypts the tunnel (squid's ssl_bump)
+	// checks again with its own method and URL; nil when unknown.
+	Inner *PolicyRequest
+
+	bumpStep int // the ssl_bump step being evaluated (1-3), 0 outside ssl_bump
 }
 
 // String formats r as the device sees it: a proxy's request line, or for

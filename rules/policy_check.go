@@ -137,7 +137,8 @@ func CheckPolicy(cat *Catalog, p Policy, path string, opts CheckOptions) *Check 
 			req.Scheme = "https"
 		}
 		if opts.Proxy && req.Scheme == "https" {
-			req.Method, req.Path = "CONNECT", ""
+			inner := req
+			req.Method, req.Path, req.Inner = "CONNECT", "", &inner
 		}
 		cc := CallCheck{
 			ID:       call.ID,

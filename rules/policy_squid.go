@@ -22,7 +22,12 @@ const maxIncludeDepth = 16
 type squidPolicy struct {
 	acls  map[string]*squidACL
 	rules []squidRule
-	notes []string // lines read but ignored, as squid ignores them
+	// bump holds the ssl_bump rules, in order; bumpPort whether an
+	// http_port takes the ssl-bump option, without which squid bumps
+	// nothing.
+	bump     []squidRule
+	bumpPort bool
+	notes    []string // lines read but ignored, as squid ignores them
 }
 
 type squidACL struct {
@@ -36,10 +41,12 @@ type squidACL struct {
 	prefixes []netip.Prefix
 	ports    [][2]int
 	methods  []string
+	steps    []string // at_step: sslbump1, sslbump2, sslbump3
 }
 
 type squidRule struct {
 	allow  bool
+	action string // of an ssl_bump rule: bump, splice, peek, stare ...
 	acls   []squidRef
 	text   string
 	source string
@@ -61,7 +68,125 @@ func (p *squidPolicy) Notes() []string { return p.notes }
 // but every such rule checked on the way, matching or not, is named in the
 // decision's Uncertain: had the unknown acl gone the other way, that rule
 // would have decided instead.
+//
+// A CONNECT that squid bumps (ssl_bump bump, or stare then bump) is
+// decrypted, and every request inside it goes through http_access again
+// with its own method and URL: the call is allowed only if both the CONNECT
+// and r.Inner are.
 func (p *squidPolicy) Decide(r PolicyRequest) PolicyDecision {
+	d := p.access(r)
+	if !d.Allowed || r.Inner == nil || len(p.bump) == 0 {
+		return d
+	}
+	bumped, rule, assumed := p.bumps(r)
+	uncertain := joinAssumed(d.Uncertain, strings.Join(assumed, "; "))
+	if rule != nil && rule.action == "terminate" {
+		return PolicyDecision{Rule: rule.text, Source: rule.source, Uncertain: uncertain,
+			Why: fmt.Sprintf("the CONNECT is allowed (%s), but ssl_bump terminates the connection", decidedBy(d))}
+	}
+	if !bumped {
+		d.Uncertain = uncertain
+		return d
+	}
+	bumpAt := "ssl_bump (stare, and no rule after it)"
+	if rule != nil {
+		bumpAt = fmt.Sprintf("%s (%s)", rule.source, rule.text)
+	}
+	inner := *r.Inner
+	inner.Client, inner.Addrs = r.Client, r.Addrs
+	innerText := fmt.Sprintf("%s https://%s%s", inner.Method, inner.Host, inner.Path)
+	di := p.access(inner)
+	uncertain = joinAssumed(uncertain, di.Uncertain)
+	if !di.Allowed {
+		di.Why = joinAssumed(fmt.Sprintf("the CONNECT is allowed (%s), but %s bumps it and squid denies the decrypted request %s", decidedBy(d), bumpAt, innerText), di.Why)
+		di.Uncertain = uncertain
+		return di
+	}
+	d.Why = joinAssumed(d.Why, fmt.Sprintf("%s bumps the CONNECT; the decrypted request %s is allowed too (%s)", bumpAt, innerText, decidedBy(di)))
+	d.Uncertain = uncertain
+	return d
+}
+
+// decidedBy names what decided d: the rule's file:line, or the default.
+func decidedBy(d PolicyDecision) string {
+	if d.Source != "" {
+		return d.Source
+	}
+	return d.Rule
+}
+
+// bumps reports whether squid would bump the CONNECT r, with the ssl_bump
+// rule that decides (nil when none does) and what was assumed on the way.
+// Squid evaluates the rules at up to three steps (at_step SslBump1, 2, 3):
+// the first matching rule of a step decides it. Peek and stare lead to the
+// next step and are ignored at step 3; bump, splice and terminate end the
+// evaluation (client-first and server-first are older names of bump, none
+// of splice). A step where no rule matches splices at step 1; later it
+// splices after a peek and bumps after a stare, and squid cannot bump after
+// peeking at step 2 nor splice after staring there.
+func (p *squidPolicy) bumps(r PolicyRequest) (bool, *squidRule, []string) {
+	if !p.bumpPort {
+		return false, nil, nil
+	}
+	var assumed []string
+	looked := "" // the peek or stare of the last step
+	for step := 1; step <= 3; step++ {
+		r.bumpStep = step
+		var decided *squidRule
+		for i := range p.bump {
+			rule := &p.bump[i]
+			if step == 3 && (rule.action == "peek" || rule.action == "stare") {
+				continue
+			}
+			matched, ruleAssumed := p.matchRule(*rule, r)
+			for _, a := range ruleAssumed {
+				assumed = append(assumed, fmt.Sprintf("%s (%s): %s", rule.source, rule.text, a))
+			}
+			if matched {
+				decided = rule
+				break
+			}
+		}
+		switch {
+		case decided == nil && step == 1:
+			return false, nil, dedupe(assumed)
+		case decided == nil:
+			return looked == "stare", nil, dedupe(assumed)
+		case decided.action == "peek" || decided.action == "stare":
+			looked = decided.action
+			continue
+		case decided.action == "terminate":
+			return false, decided, dedupe(assumed)
+		case decided.action == "bump" || decided.action == "client-first" || decided.action == "server-first":
+			if looked == "peek" && step == 3 {
+				assumed = append(assumed, fmt.Sprintf("%s (%s): squid cannot bump after peeking at step 2; taken as spliced", decided.source, decided.text))
+				return false, decided, dedupe(assumed)
+			}
+			return true, decided, dedupe(assumed)
+		}
+		// splice or none
+		if looked == "stare" && step == 3 {
+			assumed = append(assumed, fmt.Sprintf("%s (%s): squid cannot splice after staring at step 2; taken as bumped", decided.source, decided.text))
+			return true, decided, dedupe(assumed)
+		}
+		return false, decided, dedupe(assumed)
+	}
+	return looked == "stare", nil, dedupe(assumed)
+}
+
+// joinAssumed joins two explanations with "; ", either of which may be empty.
+func joinAssumed(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
+}
+
+// access decides r by the http_access rules alone.
+func (p *squidPolicy) access(r PolicyRequest) PolicyDecision {
 	var assumed []string
 	for _, rule := range p.rules {
 		matched, ruleAssumed := p.matchRule(rule, r)
@@ -142,9 +267,20 @@ func (p *squidPolicy) match(name string, r PolicyRequest) (bool, string) {
 	case "url_regex":
 		url := fmt.Sprintf("%s:%d", host, r.Port)
 		if r.Method != "CONNECT" {
-			url = fmt.Sprintf("%s://%s%s", r.Scheme, host, r.Path)
+			// A catalog path is a pattern (/api/v*/sessions*); only its
+			// part before the first * is known.
+			path, _, cut := strings.Cut(r.Path, "*")
+			url = fmt.Sprintf("%s://%s%s", r.Scheme, host, path)
+			if cut {
+				return matchAny(a.regexps, url), fmt.Sprintf("acl %s (url_regex) is matched against %s, the call's URL up to its first *", name, url)
+			}
 		}
 		return matchAny(a.regexps, url), ""
+	case "at_step":
+		if r.bumpStep == 0 {
+			return false, fmt.Sprintf("acl %s (at_step) only matches while squid bumps; taken as not matching", name)
+		}
+		return slices.Contains(a.steps, fmt.Sprintf("sslbump%d", r.bumpStep)), ""
 	case "port":
 		for _, pr := range a.ports {
 			if r.Port >= pr[0] && r.Port <= pr[1] {
@@ -331,6 +467,12 @@ func (sp *squidParser) file(name string, data []byte, depth int) error {
 			err = sp.acl(where, f[1], f[2], values)
 		case "http_access":
 			err = sp.access(where, f[1:], strings.ReplaceAll(strings.Join(f, " "), quotedValue, ""))
+		case "ssl_bump":
+			err = sp.sslBump(where, f[1:], strings.ReplaceAll(strings.Join(f, " "), quotedValue, ""))
+		case "http_port", "https_port":
+			if slices.Contains(f[1:], "ssl-bump") {
+				sp.p.bumpPort = true
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("squid configuration %s: %w", where, err)
@@ -463,6 +605,8 @@ func (sp *squidParser) acl(where, name, typ string, args []string) error {
 			a.ports = append(a.ports, [2]int{from, to})
 		case "method":
 			a.methods = append(a.methods, strings.ToUpper(v))
+		case "at_step":
+			a.steps = append(a.steps, strings.ToLower(v))
 		}
 	}
 	return nil
@@ -558,6 +702,29 @@ func (sp *squidParser) access(where string, args []string, text string) error {
 		rule.acls = append(rule.acls, ref)
 	}
 	sp.p.rules = append(sp.p.rules, rule)
+	return nil
+}
+
+// sslBumpActions are the actions an ssl_bump rule takes: those of squid 3.5
+// and later, and the older client-first, server-first and none.
+var sslBumpActions = []string{"splice", "bump", "peek", "stare", "terminate", "client-first", "server-first", "none"}
+
+func (sp *squidParser) sslBump(where string, args []string, text string) error {
+	if len(args) == 0 || !slices.Contains(sslBumpActions, args[0]) {
+		return fmt.Errorf("ssl_bump: want one of %s, then acl names", strings.Join(sslBumpActions, ", "))
+	}
+	rule := squidRule{action: args[0], text: text, source: where}
+	for _, a := range args[1:] {
+		ref := squidRef{name: a}
+		if strings.HasPrefix(a, "!") {
+			ref = squidRef{name: a[1:], negate: true}
+		}
+		if sp.p.acls[ref.name] == nil {
+			return fmt.Errorf("ssl_bump: acl %q is not defined above", ref.name)
+		}
+		rule.acls = append(rule.acls, ref)
+	}
+	sp.p.bump = append(sp.p.bump, rule)
 	return nil
 }
 

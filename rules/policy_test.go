@@ -152,6 +152,55 @@ func TestSquidOldBuiltins(t *testing.T) {
 	}
 }
 
+// TestSquidSSLBump covers CONNECTs squid decrypts: the request inside is
+// checked against http_access again, with its own method and URL.
+func TestSquidSSLBump(t *testing.T) {
+	const access = "acl post method POST\nacl g dstdomain .gtmhub.com\nhttp_access deny post\nhttp_access allow g\nhttp_access deny all\n"
+	const port = "http_port 3128 ssl-bump\n"
+	const step1 = "acl step1 at_step SslBump1\n"
+	connect := func(method, path string) PolicyRequest {
+		r := proxyConnect("app.gtmhub.com")
+		r.Inner = &PolicyRequest{Scheme: "https", Method: method, Host: "app.gtmhub.com", Port: 443, Path: path}
+		return r
+	}
+	tests := []struct {
+		name, conf string
+		req        PolicyRequest
+		want       string
+		uncertain  string
+	}{
+		{"bump_post_denied", port + access + "ssl_bump bump all\n", connect("POST", "/api/v1/tasks"), "deny squid.conf:4", ""},
+		{"bump_get_allowed", port + access + "ssl_bump bump all\n", connect("GET", "/api/v1/goals"), "allow squid.conf:5", ""},
+		{"stare_then_bump", port + step1 + access + "ssl_bump stare step1\nssl_bump bump all\n", connect("POST", "/api/v1/tasks"), "deny squid.conf:5", ""},
+		{"peek_step1_then_bump", port + step1 + access + "ssl_bump peek step1\nssl_bump bump all\n", connect("POST", "/api/v1/tasks"), "deny squid.conf:5", ""},
+		{"stare_only_bumps", port + access + "ssl_bump stare all\n", connect("POST", "/api/v1/tasks"), "deny squid.conf:4", ""},
+		{"splice_not_rechecked", port + access + "ssl_bump splice all\n", connect("POST", "/api/v1/tasks"), "allow squid.conf:5", ""},
+		{"peek_only_splices", port + access + "ssl_bump peek all\n", connect("POST", "/api/v1/tasks"), "allow squid.conf:5", ""},
+		{"peek_then_bump_cannot", port + access + "ssl_bump peek all\nssl_bump bump all\n", connect("POST", "/api/v1/tasks"), "allow squid.conf:5", "squid.conf:8 (ssl_bump bump all): squid cannot bump after peeking at step 2"},
+		{"spliced_host_not_bumped", port + access + "acl keep ssl::server_name .gtmhub.com\nssl_bump splice keep\nssl_bump bump all\n", connect("POST", "/api/v1/tasks"), "allow squid.conf:5", ""},
+		{"terminate", port + access + "ssl_bump terminate all\n", connect("GET", "/api/v1/goals"), "deny squid.conf:7", ""},
+		{"no_ssl_bump_port", access + "ssl_bump bump all\n", connect("POST", "/api/v1/tasks"), "allow squid.conf:4", ""},
+		{"unknown_acl_named", port + access + "acl auth proxy_auth REQUIRED\nssl_bump bump auth\n", connect("POST", "/api/v1/tasks"), "deny squid.conf:4", "squid.conf:8 (ssl_bump bump auth): acl auth of type proxy_auth cannot be evaluated"},
+		{"url_pattern_assumed", port + "acl tasks url_regex ^https://app.gtmhub.com/api/v1/tasks\nhttp_access deny tasks\n" + access + "ssl_bump bump all\n", connect("GET", "/api/v1/tasks*"), "deny squid.conf:3",
+			"acl tasks (url_regex) is matched against https://app.gtmhub.com/api/v1/tasks, the call's URL up to its first *"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ParsePolicy("squid.conf", []byte(tc.conf), PolicySquid, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := p.Decide(tc.req)
+			if got := decision(d); got != tc.want {
+				t.Errorf("Decide(%s inside %s) = %q (%s), want %q", tc.req.Inner.Method, tc.req, got, d.Why, tc.want)
+			}
+			if (tc.uncertain == "") != (d.Uncertain == "") || !strings.Contains(d.Uncertain, tc.uncertain) {
+				t.Errorf("Decide(%s).Uncertain = %q, want %q", tc.req, d.Uncertain, tc.uncertain)
+			}
+		})
+	}
+}
+
 func TestSquidUncertain(t *testing.T) {
 	conf := "acl lan src 192.0.2.0/24\nacl auth proxy_auth REQUIRED\nacl g dstdomain .gtmhub.com\nhttp_access allow lan auth g\n"
 	p, err := ParsePolicy("squid.conf", []byte(conf), PolicySquid, nil)

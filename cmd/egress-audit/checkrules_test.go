@@ -330,3 +330,38 @@ func TestCheckRulesOutputs(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckRulesSSLBump checks that a squid that bumps the server's
+// CONNECTs judges each call again by its own method: the POST calls are
+// denied, the GET calls allowed; a squid that splices lets them all
+// through.
+func TestCheckRulesSSLBump(t *testing.T) {
+	tmp := t.TempDir()
+	const access = "http_port 3128 ssl-bump\nacl post method POST\nacl gt dstdomain .gtmhub.com\nhttp_access deny post\nhttp_access allow gt\nhttp_access deny all\n"
+	for _, tc := range []struct {
+		name, bump string
+		want       map[string]string
+	}{
+		{"bump", "ssl_bump bump all\n", map[string]string{"create-task": "denied", "oauth-token": "denied", "list-okrs": "allowed"}},
+		{"stare_bump", "acl step1 at_step SslBump1\nssl_bump stare step1\nssl_bump bump all\n", map[string]string{"create-task": "denied", "list-okrs": "allowed"}},
+		{"splice", "ssl_bump splice all\n", map[string]string{"create-task": "allowed", "oauth-token": "allowed", "list-okrs": "allowed"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			policy := writeFile(t, filepath.Join(tmp, tc.name+".conf"), access+tc.bump)
+			r := runWith(t, nil, "", "check-rules", "-o", "json", policy)
+			_, c := verdicts(t, r)
+			for _, cc := range c.Calls {
+				want, ok := tc.want[cc.ID]
+				if !ok {
+					continue
+				}
+				if cc.Verdict != want {
+					t.Errorf("%s (%s): %s by %s (%s), want %s", cc.ID, cc.Request, cc.Verdict, cc.Source, cc.Why, want)
+				}
+				if want == "denied" && (cc.Source != policy+":4" || !strings.Contains(cc.Why, "squid denies the decrypted request POST https://")) {
+					t.Errorf("%s: denied by %s (%s), want line 4 and the decrypted request named", cc.ID, cc.Source, cc.Why)
+				}
+			}
+		})
+	}
+}
