@@ -18,6 +18,10 @@ const (
 	// StatusNotExpected (a call of the other side) is used as a verdict too.
 )
 
+// ObservedNot is the observed status of a call the report compared with
+// judged at another host than the check.
+const ObservedNot = "not observed"
+
 // Check is what a policy would do with every catalog call, without any
 // traffic, and where that disagrees with what a report observed.
 type Check struct {
@@ -50,8 +54,10 @@ type CallCheck struct {
 	Source    string `json:"source,omitempty"` // file:line of the rule
 	Why       string `json:"why,omitempty"`
 	Uncertain string `json:"uncertain,omitempty"`
-	// Observed is the call's status in the report compared with, and
-	// Disagreement says how it contradicts the verdict.
+	// Observed is the call's status in the report compared with, or
+	// ObservedNot when the report judged the call at another host (a
+	// report of another data center); Disagreement says how it
+	// contradicts the verdict.
 	Observed       string `json:"observed,omitempty"`
 	ObservedReason string `json:"observed_reason,omitempty"`
 	Disagreement   string `json:"disagreement,omitempty"`
@@ -185,6 +191,16 @@ func (c *Check) Compare(r *Report, name string) {
 		cc := &c.Calls[i]
 		cr := byID[cc.ID]
 		if cr == nil || cc.Verdict == StatusNotExpected {
+			continue
+		}
+		// A report of another data center (or catalog) judged the call at
+		// another host, which says nothing about this one.
+		if !strings.EqualFold(strings.TrimSuffix(cr.Host, "."), cc.Host) {
+			cc.Observed = ObservedNot
+			cc.ObservedReason = fmt.Sprintf("report of data center %s", r.Datacenter)
+			if r.Datacenter == c.Datacenter {
+				cc.ObservedReason = fmt.Sprintf("the report judged it at %s", cr.Host)
+			}
 			continue
 		}
 		cc.Observed, cc.ObservedReason = cr.Status, cr.Reason

@@ -562,9 +562,9 @@ func TestCheckPolicy(t *testing.T) {
 
 	// The report saw the token call blocked and the sessions call ok.
 	rep := &Report{Datacenter: "eu", Calls: []CallReport{
-		{ID: "oauth-token", Status: StatusBlocked, Reason: "reset"},
-		{ID: "list-sessions", Status: StatusOK},
-		{ID: "list-okrs", Status: StatusBlocked, Reason: "proxy-denied"},
+		{ID: "oauth-token", Host: "auth.gtmhub.com", Status: StatusBlocked, Reason: "reset"},
+		{ID: "list-sessions", Host: "app.gtmhub.com", Status: StatusOK},
+		{ID: "list-okrs", Host: "APP.gtmhub.com.", Status: StatusBlocked, Reason: "proxy-denied"},
 	}}
 	c.Compare(rep, "report.json")
 	if c.Disagreements != 2 {
@@ -584,6 +584,33 @@ func TestCheckPolicy(t *testing.T) {
 			if cc.Disagreement != "" || cc.Observed != StatusBlocked {
 				t.Errorf("list-okrs = %+v, want blocked and agreeing", cc)
 			}
+		}
+	}
+}
+
+// TestCheckCompareOtherDatacenter compares a check of the US data center
+// with a report of the EU one: the report judged the calls at other hosts,
+// so none is compared, and each says why.
+func TestCheckCompareOtherDatacenter(t *testing.T) {
+	p, err := ParsePolicy("list", []byte("auth.gtmhub.com\n"), PolicyDomains, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := CheckPolicy(DefaultCatalog(), p, "list", CheckOptions{Datacenter: "us"})
+	rep := &Report{Datacenter: "eu", Calls: []CallReport{
+		{ID: "oauth-token", Host: "auth.gtmhub.com", Status: StatusOK},
+		{ID: "list-sessions", Host: "app.gtmhub.com", Status: StatusOK},
+	}}
+	c.Compare(rep, "eu.json")
+	if c.Disagreements != 0 {
+		t.Errorf("Disagreements = %d, want 0", c.Disagreements)
+	}
+	for _, cc := range c.Calls {
+		if cc.ID != "oauth-token" && cc.ID != "list-sessions" {
+			continue
+		}
+		if cc.Observed != ObservedNot || cc.ObservedReason != "report of data center eu" || cc.Disagreement != "" {
+			t.Errorf("%s at %s = observed %q (%s), disagreement %q; want not observed, report of data center eu", cc.ID, cc.Host, cc.Observed, cc.ObservedReason, cc.Disagreement)
 		}
 	}
 }

@@ -365,3 +365,26 @@ func TestCheckRulesSSLBump(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckRulesReportOtherDatacenter compares a check of the US data
+// center with a report of EU traffic: the report's verdicts are of other
+// hosts, so none is shown as observed.
+func TestCheckRulesReportOtherDatacenter(t *testing.T) {
+	tmp := t.TempDir()
+	eu := saveReport(t, filepath.Join(tmp, "eu.json"), tokenBefore)
+	policy := filepath.Join("testdata", "policies", "squid.conf")
+	r := runWith(t, nil, "", "check-rules", "--datacenter", "us", "--client", "192.0.2.10", "--report", eu, policy)
+	if !strings.Contains(r.stdout, "not observed (report of data center eu)") || strings.Contains(r.stdout, "proxy-denied") || strings.Contains(r.stdout, "DISAGREES") {
+		t.Errorf("check of us against an eu report:\n%s", r.stdout)
+	}
+	r = runWith(t, nil, "", "check-rules", "-o", "json", "--datacenter", "us", "--client", "192.0.2.10", "--report", eu, policy)
+	_, c := verdicts(t, r)
+	for _, cc := range c.Calls {
+		if cc.Verdict != rules.StatusNotExpected && (cc.Observed != rules.ObservedNot || !strings.Contains(cc.Host, ".us.")) {
+			t.Errorf("%s at %s: observed %q (%s), want not observed", cc.ID, cc.Host, cc.Observed, cc.ObservedReason)
+		}
+	}
+	if c.Disagreements != 0 {
+		t.Errorf("disagreements %d, want 0", c.Disagreements)
+	}
+}
