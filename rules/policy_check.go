@@ -194,8 +194,9 @@ func (c *Check) Compare(r *Report, name string) {
 			continue
 		}
 		// A report of another data center (or catalog) judged the call at
-		// another host, which says nothing about this one.
-		if !strings.EqualFold(strings.TrimSuffix(cr.Host, "."), cc.Host) {
+		// another host, which says nothing about this one. A report that
+		// names no host is taken to be of this one.
+		if cr.Host != "" && !strings.EqualFold(strings.TrimSuffix(cr.Host, "."), cc.Host) {
 			cc.Observed = ObservedNot
 			cc.ObservedReason = fmt.Sprintf("report of data center %s", r.Datacenter)
 			if r.Datacenter == c.Datacenter {
