@@ -31,6 +31,9 @@ type PolicyRequest struct {
 	Port   int        // destination port
 	Path   string     // for plain HTTP requests; empty for CONNECT
 	Client netip.Addr // the requesting host, when known
+	// ClientRange is the requesting hosts when they are given as a range
+	// (a CIDR); Client is then zero.
+	ClientRange netip.Prefix
 	// Addrs are the addresses Host was seen to resolve to (from a report),
 	// for rules on the destination address; empty when unknown.
 	Addrs []netip.Addr
@@ -197,6 +200,34 @@ func findKey(v any, key string) any {
 
 func normKey(k string) string {
 	return strings.ToLower(strings.ReplaceAll(k, "_", ""))
+}
+
+// clientIn reports whether the client of r is in ps: for a range, whether
+// all of it is. partly reports a range that straddles: some of its hosts are
+// in ps and some not. known is false when r names no client.
+//
+// A range covered only by several prefixes together (10.0.0.0/8 by its two
+// /9 halves) is reported as partly in; that errs on the side of an
+// uncertain verdict.
+func clientIn(ps []netip.Prefix, r PolicyRequest) (in, partly, known bool) {
+	switch {
+	case r.ClientRange.IsValid():
+		c := r.ClientRange.Masked()
+		for _, p := range ps {
+			if p.Bits() <= c.Bits() && p.Contains(c.Addr()) {
+				return true, false, true
+			}
+		}
+		for _, p := range ps {
+			if p.Overlaps(c) {
+				return false, true, true
+			}
+		}
+		return false, false, true
+	case r.Client.IsValid():
+		return containsAddr(ps, r.Client), false, true
+	}
+	return false, false, false
 }
 
 // matchDomainSuffix reports whether host is domain or one of its subdomains.

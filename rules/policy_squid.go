@@ -93,7 +93,7 @@ func (p *squidPolicy) Decide(r PolicyRequest) PolicyDecision {
 		bumpAt = fmt.Sprintf("%s (%s)", rule.source, rule.text)
 	}
 	inner := *r.Inner
-	inner.Client, inner.Addrs = r.Client, r.Addrs
+	inner.Client, inner.ClientRange, inner.Addrs = r.Client, r.ClientRange, r.Addrs
 	innerText := fmt.Sprintf("%s https://%s%s", inner.Method, inner.Host, inner.Path)
 	di := p.access(inner)
 	uncertain = joinAssumed(uncertain, di.Uncertain)
@@ -296,10 +296,14 @@ func (p *squidPolicy) match(name string, r PolicyRequest) (bool, string) {
 		}
 		return false, ""
 	case "src":
-		if !r.Client.IsValid() {
+		in, partly, known := clientIn(a.prefixes, r)
+		switch {
+		case !known:
 			return true, fmt.Sprintf("the client is taken to be in acl %s (src; give --client)", name)
+		case partly:
+			return true, fmt.Sprintf("client range %s is only partly in acl %s (src); taken as in it", r.ClientRange, name)
 		}
-		return containsAddr(a.prefixes, r.Client), ""
+		return in, ""
 	case "dst":
 		// Squid resolves the name and matches when any of its addresses
 		// is in the acl.

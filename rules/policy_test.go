@@ -615,6 +615,50 @@ func TestCheckCompareOtherDatacenter(t *testing.T) {
 	}
 }
 
+// TestCheckClients checks several clients and client ranges: a call is
+// allowed only if every client is let through, and a range that straddles
+// a src acl leaves the verdict uncertain.
+func TestCheckClients(t *testing.T) {
+	conf := "acl lan src 192.0.2.0/24\nacl g dstdomain .gtmhub.com\nhttp_access allow lan g\nhttp_access deny all\n"
+	p, err := ParsePolicy("squid.conf", []byte(conf), PolicySquid, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pfx := func(s ...string) []netip.Prefix {
+		var out []netip.Prefix
+		for _, x := range s {
+			out = append(out, netip.MustParsePrefix(x))
+		}
+		return out
+	}
+	tests := []struct {
+		name           string
+		clients        []netip.Prefix
+		want, why, unc string
+	}{
+		{"one_inside", pfx("192.0.2.10/32"), "allowed squid.conf:3", "", ""},
+		{"range_inside", pfx("192.0.2.128/25"), "allowed squid.conf:3", "", ""},
+		{"range_outside", pfx("198.51.100.0/24"), "denied squid.conf:4", "", ""},
+		{"range_straddles", pfx("192.0.0.0/16"), "allowed squid.conf:3", "", "client range 192.0.0.0/16 is only partly in acl lan (src)"},
+		{"every_client_must_pass", pfx("192.0.2.10/32", "198.51.100.4/32"), "denied squid.conf:4", "denied for client 198.51.100.4; allowed for 192.0.2.10", ""},
+		{"first_denied", pfx("198.51.100.4/32", "192.0.2.10/32"), "denied squid.conf:4", "denied for client 198.51.100.4; allowed for 192.0.2.10", ""},
+		{"all_pass", pfx("192.0.2.10/32", "192.0.2.11/32"), "allowed squid.conf:3", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := CheckPolicy(DefaultCatalog(), p, "squid.conf", CheckOptions{Datacenter: "eu", Proxy: true, Clients: tc.clients})
+			for _, cc := range c.Calls {
+				if cc.ID != "oauth-token" {
+					continue
+				}
+				if got := cc.Verdict + " " + cc.Source; got != tc.want || cc.Why != tc.why || !strings.Contains(cc.Uncertain, tc.unc) || (tc.unc == "") != (cc.Uncertain == "") {
+					t.Errorf("clients %v: %q why %q uncertain %q; want %q why %q uncertain %q", tc.clients, got, cc.Why, cc.Uncertain, tc.want, tc.why, tc.unc)
+				}
+			}
+		})
+	}
+}
+
 func TestRangePrefixes(t *testing.T) {
 	got := rangePrefixes(netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.9"))
 	var s []string

@@ -164,9 +164,7 @@ func (e *env) checkRules(cmd *cobra.Command, path string) error {
 		}
 		opts.Addrs = rules.ReportAddrs(rep)
 	}
-	if len(cfg.opts.Clients) > 0 {
-		opts.Client = cfg.opts.Clients[0].Addr()
-	}
+	opts.Clients = cfg.opts.Clients
 	c := rules.CheckPolicy(cfg.cat, p, path, opts)
 	if rep != nil {
 		c.Compare(rep, reportPath)

@@ -49,6 +49,16 @@ func TestCheckRulesFormats(t *testing.T) {
 		{"squid_client_outside", []string{"--client", "198.51.100.4", p("squid.conf")}, rules.PolicySquid, 1, map[string]string{
 			"oauth-token": "denied " + p("squid.conf") + ":8",
 		}},
+		{"squid_every_client", []string{"--client", "192.0.2.10", "--client", "198.51.100.4", p("squid.conf")}, rules.PolicySquid, 1, map[string]string{
+			"oauth-token": "denied " + p("squid.conf") + ":8",
+		}},
+		{"squid_client_range_inside", []string{"--client", "192.0.2.128/25", p("squid.conf")}, rules.PolicySquid, 0, map[string]string{
+			"oauth-token": "allowed " + p("conf.d/quantive.conf") + ":3",
+		}},
+		// Part of the range is in localnet: allowed, resting on that.
+		{"squid_client_range_straddles", []string{"--client", "192.0.0.0/16", "--fail-on", "uncertain", p("squid.conf")}, rules.PolicySquid, 1, map[string]string{
+			"oauth-token": "allowed " + p("conf.d/quantive.conf") + ":3",
+		}},
 		{"squid_us", []string{"--datacenter", "us", "--client", "192.0.2.10", p("squid.conf")}, rules.PolicySquid, 1, map[string]string{
 			"oauth-token":   "denied " + p("squid.conf") + ":8",
 			"list-sessions": "denied " + p("squid.conf") + ":8",
