@@ -157,7 +157,7 @@ func TestCheckRulesUsage(t *testing.T) {
 		{"bad_format", []string{"--rules-format", "iptables", policy}, `rules-format "iptables": want one of squid, domains, panos-edl, aws-domains, azure-app`},
 		{"missing_policy", []string{filepath.Join(tmp, "nope.conf")}, "nope.conf"},
 		{"bad_output", []string{"-o", "xml", policy}, `output "xml": want one of table, json, markdown, html, csv, junit`},
-		{"bad_fail_on", []string{"--fail-on", "denied,blocked", policy}, `fail-on "blocked": want a list of denied, uncertain, disagree, none`},
+		{"bad_fail_on", []string{"--fail-on", "denied,blocked", policy}, `check_fail_on "blocked": want a list of denied, uncertain, disagree, none`},
 		{"not_a_report", []string{"--report", notReport, policy}, "not a saved report"},
 		{"bad_squid", []string{"--rules-format", "squid", writeFile(t, filepath.Join(tmp, "s.conf"), "http_access allow nothere\n")}, `s.conf:1: http_access: acl "nothere" is not defined above`},
 		{"bad_datacenter", []string{"--datacenter", "mars", policy}, `datacenter "mars"`},
@@ -313,6 +313,46 @@ func TestCheckRulesFailOn(t *testing.T) {
 	if r.code != exitFindings {
 		t.Errorf("with EGRESS_AUDIT_FAIL_ON: exit %d, want %d; stderr: %s", r.code, exitFindings, r.stderr)
 	}
+	// check_fail_on is: from the environment, from a file, and below the flag.
+	r = runWith(t, map[string]string{"EGRESS_AUDIT_CHECK_FAIL_ON": "none"}, "", "check-rules", allow)
+	if r.code != exitOK {
+		t.Errorf("with EGRESS_AUDIT_CHECK_FAIL_ON=none: exit %d, want 0; stderr: %s", r.code, r.stderr)
+	}
+	r = runWith(t, map[string]string{"EGRESS_AUDIT_CHECK_FAIL_ON": "uncertain,disagree"}, "", "check-rules", "--fail-on", "denied", allow)
+	if r.code != exitFindings {
+		t.Errorf("--fail-on denied over EGRESS_AUDIT_CHECK_FAIL_ON: exit %d, want 1; stderr: %s", r.code, r.stderr)
+	}
+	conf := writeFile(t, filepath.Join(tmp, "egress-audit.yaml"), "check_fail_on: [uncertain]\nfail_on: [blocked]\n")
+	r = runWith(t, nil, "", "check-rules", "--config", conf, allow)
+	if r.code != exitOK {
+		t.Errorf("check_fail_on [uncertain] from %s: exit %d, want 0; stderr: %s", conf, r.code, r.stderr)
+	}
+	r = runWith(t, nil, "", "check-rules", "--config", conf, dst)
+	if r.code != exitFindings {
+		t.Errorf("check_fail_on [uncertain] from %s, dst acl: exit %d, want 1; stderr: %s", conf, r.code, r.stderr)
+	}
+	bad := writeFile(t, filepath.Join(tmp, "bad.yaml"), "check_fail_on: [blocked]\n")
+	r = runWith(t, nil, "", "check-rules", "--config", bad, allow)
+	if r.code != exitUsage || !strings.Contains(r.stderr, `check_fail_on "blocked"`) {
+		t.Errorf("check_fail_on [blocked]: exit %d, stderr %q; want 2 naming the key", r.code, r.stderr)
+	}
+}
+
+// TestCheckRulesStdin reads the policy from standard input.
+func TestCheckRulesStdin(t *testing.T) {
+	policy := "acl gt dstdomain .gtmhub.com\nacl post method POST\nhttp_access allow gt\nhttp_access deny all\n"
+	out, stderr, code := runInputs(t, policy, "check-rules", "-o", "json", "-")
+	if code != exitOK {
+		t.Fatalf("check-rules -: exit %d, stderr %s", code, stderr)
+	}
+	got, c := verdicts(t, result{code, out, stderr})
+	if c.Format != rules.PolicySquid || c.Policy != "stdin" || got["oauth-token"] != "allowed stdin:3" {
+		t.Errorf("check-rules - = format %q policy %q oauth-token %q; want squid, stdin, allowed stdin:3", c.Format, c.Policy, got["oauth-token"])
+	}
+	_, stderr, code = runInputs(t, "http_access allow nothere\n", "check-rules", "--rules-format", "squid", "-")
+	if code != exitUsage || !strings.Contains(stderr, `stdin:1: http_access: acl "nothere" is not defined above`) {
+		t.Errorf("bad policy on stdin: exit %d, stderr %q", code, stderr)
+	}
 }
 
 // TestCheckRulesOutputs runs every form and checks that each is the form
@@ -396,5 +436,27 @@ func TestCheckRulesReportOtherDatacenter(t *testing.T) {
 	}
 	if c.Disagreements != 0 {
 		t.Errorf("disagreements %d, want 0", c.Disagreements)
+	}
+}
+
+// TestCheckRulesHelpACLTypes holds check-rules' help to the squid acl types
+// README says it reads.
+func TestCheckRulesHelpACLTypes(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const lead = "It reads squid configurations (`acl` of types "
+	_, rest, ok := strings.Cut(string(readme), lead)
+	list, _, ok2 := strings.Cut(rest, ";")
+	if !ok || !ok2 {
+		t.Fatalf("README has no %q list", lead)
+	}
+	r := runWith(t, nil, "", "check-rules", "--help")
+	help := strings.Join(strings.Fields(r.stdout), " ")
+	for _, typ := range strings.Split(strings.Join(strings.Fields(list), " "), ", ") {
+		if !strings.Contains(help, typ) {
+			t.Errorf("check-rules --help does not name the acl type %q README lists", typ)
+		}
 	}
 }
