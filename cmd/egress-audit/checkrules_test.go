@@ -460,3 +460,63 @@ func TestCheckRulesHelpACLTypes(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckRulesLabProxies gives check-rules the rules the lab's squid ran
+// with (testdata/lab/squid/, which lab.sh includes) and a report of the
+// access.log that squid wrote in each proxy scenario, and checks that the
+// prediction is what the traffic shows: the token call allowed where squid
+// tunnelled it, denied by the deny line where squid answered 403; where it
+// asked for credentials, the verdict rests on the proxy_auth acl and the
+// comparison says so; where the token host was dropped behind the proxy,
+// the rules allow it and the comparison names another device.
+func TestCheckRulesLabProxies(t *testing.T) {
+	const lab, samples = "../../testdata/lab/squid", "../../testdata/samples"
+	tmp := t.TempDir()
+	tests := []struct {
+		scenario, rules string
+		verdict, line   string // the token call's verdict and deciding line
+		uncertain       string
+		disagreement    string
+		disagreements   int
+	}{
+		{"proxy-allowed", "open.conf", rules.VerdictAllowed, ":5", "", "", 0},
+		{"proxy-denied", "deny-auth.conf", rules.VerdictDenied, ":5", "", "", 0},
+		{"proxy-auth-required", "auth.conf", rules.VerdictAllowed, ":7", "(http_access deny !authenticated): acl authenticated of type proxy_auth", "the proxy asked for authentication", 1},
+		{"proxy-token-dropped", "open.conf", rules.VerdictAllowed, ":5", "", "another device on the path", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.scenario, func(t *testing.T) {
+			log := filepath.Join(samples, tc.scenario+"-squid.log")
+			if _, err := os.Stat(log); err != nil {
+				t.Skipf("no sample: %v", err)
+			}
+			rep := saveReport(t, filepath.Join(tmp, tc.scenario+".json"), log)
+			policy := filepath.Join(lab, tc.rules)
+			r := runWith(t, nil, "", "check-rules", "-o", "json", "--client", "192.0.2.10", "--report", rep, policy)
+			_, c := verdicts(t, r)
+			if c.Disagreements != tc.disagreements {
+				t.Errorf("disagreements %d, want %d", c.Disagreements, tc.disagreements)
+			}
+			for _, cc := range c.Calls {
+				if cc.Observed != "" && cc.Observed != rules.StatusMissing && cc.Disagreement == "" {
+					// Every call the proxy saw agrees with the rules.
+					if (cc.Verdict == rules.VerdictAllowed) != (cc.Observed == rules.StatusOK) {
+						t.Errorf("%s: %s by the rules, %s in the traffic, and no disagreement", cc.ID, cc.Verdict, cc.Observed)
+					}
+				}
+				if cc.ID != "oauth-token" {
+					continue
+				}
+				if cc.Verdict != tc.verdict || cc.Source != policy+tc.line {
+					t.Errorf("oauth-token: %s by %s, want %s by %s%s", cc.Verdict, cc.Source, tc.verdict, policy, tc.line)
+				}
+				if (tc.uncertain == "") != (cc.Uncertain == "") || !strings.Contains(cc.Uncertain, tc.uncertain) {
+					t.Errorf("oauth-token uncertain %q, want %q", cc.Uncertain, tc.uncertain)
+				}
+				if (tc.disagreement == "") != (cc.Disagreement == "") || !strings.Contains(cc.Disagreement, tc.disagreement) {
+					t.Errorf("oauth-token observed %s (%s), disagreement %q, want %q", cc.Observed, cc.ObservedReason, cc.Disagreement, tc.disagreement)
+				}
+			}
+		})
+	}
+}
