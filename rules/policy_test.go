@@ -675,12 +675,16 @@ func FuzzParseSquid(f *testing.F) {
 	f.Add(squidBase)
 	f.Add("acl r dstdom_regex -i ^a\\.\nhttp_access allow r\nhttp_access deny !r CONNECT\n")
 	f.Add("acl x src 192.0.2.0-192.0.2.255/24\nacl y dst ::1\n")
+	f.Add("acl p port 443 # \"https\"\nconfiguration_includes_quoted_values on\nacl q dstdomain 'a # b' \"c\\\"d\"\nhttp_access allow p\n")
+	f.Add("http_port 3128 ssl-bump\nacl s at_step SslBump1\nacl post method POST\nhttp_access deny post\nhttp_access allow all\nssl_bump peek s\nssl_bump bump all\n")
 	f.Fuzz(func(t *testing.T, conf string) {
 		p, err := ParsePolicy("squid.conf", []byte(conf), PolicySquid, files{}.read)
 		if err != nil {
 			return
 		}
-		d := p.Decide(proxyConnect("auth.gtmhub.com"))
+		req := proxyConnect("auth.gtmhub.com")
+		req.Inner = &PolicyRequest{Scheme: "https", Method: "POST", Host: "auth.gtmhub.com", Port: 443, Path: "/oauth/token*"}
+		d := p.Decide(req)
 		if d.Rule == "" {
 			t.Errorf("Decide gave no rule: %+v", d)
 		}
