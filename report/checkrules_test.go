@@ -65,8 +65,8 @@ func buildCheck(t *testing.T, name string) *rules.Check {
 			t.Fatal(err)
 		}
 		c := rules.CheckPolicy(rules.DefaultCatalog(), p, "squid.conf", rules.CheckOptions{
-			Proxy:  true,
-			Client: netip.MustParseAddr("192.0.2.10"),
+			Proxy:   true,
+			Clients: []netip.Prefix{netip.MustParsePrefix("192.0.2.10/32")},
 		})
 		if s.compare != nil {
 			c.Compare(s.compare(), "report.json")

@@ -10,7 +10,8 @@
 // The policy files evaluate a proxy's or firewall's rules against the
 // catalog without traffic. policy.go is the model ([Policy],
 // [PolicyRequest], [PolicyDecision]) and format detection;
-// policy_squid.go reads squid configurations (acl, http_access, include);
+// policy_squid.go reads squid configurations (acl, http_access, ssl_bump,
+// include) the way squid tokenizes them;
 // policy_lists.go reads plain domain allow-lists and PAN-OS external
 // dynamic lists; policy_cloud.go reads AWS Network Firewall domain-list
 // rule groups and Azure Firewall application rule collections;

@@ -31,9 +31,18 @@ type PolicyRequest struct {
 	Port   int        // destination port
 	Path   string     // for plain HTTP requests; empty for CONNECT
 	Client netip.Addr // the requesting host, when known
+	// ClientRange is the requesting hosts when they are given as a range
+	// (a CIDR); Client is then zero.
+	ClientRange netip.Prefix
 	// Addrs are the addresses Host was seen to resolve to (from a report),
 	// for rules on the destination address; empty when unknown.
 	Addrs []netip.Addr
+	// Inner is, for a CONNECT, the request the client sends inside the
+	// tunnel, which a proxy that decrypts the tunnel (squid's ssl_bump)
+	// checks again with its own method and URL; nil when unknown.
+	Inner *PolicyRequest
+
+	bumpStep int // the ssl_bump step being evaluated (1-3), 0 outside ssl_bump
 }
 
 // String formats r as the device sees it: a proxy's request line, or for
@@ -76,6 +85,12 @@ type Policy interface {
 	Format() string
 	// Decide returns what the policy does with r.
 	Decide(r PolicyRequest) PolicyDecision
+}
+
+// PolicyNoter is a [Policy] that has something to say about how it was
+// read: lines it ignored, as the device does, with file:line.
+type PolicyNoter interface {
+	Notes() []string
 }
 
 // ReadFileFunc reads a file named by a policy (an include, an acl's value
@@ -185,6 +200,34 @@ func findKey(v any, key string) any {
 
 func normKey(k string) string {
 	return strings.ToLower(strings.ReplaceAll(k, "_", ""))
+}
+
+// clientIn reports whether the client of r is in ps: for a range, whether
+// all of it is. partly reports a range that straddles: some of its hosts are
+// in ps and some not. known is false when r names no client.
+//
+// A range covered only by several prefixes together (10.0.0.0/8 by its two
+// /9 halves) is reported as partly in; that errs on the side of an
+// uncertain verdict.
+func clientIn(ps []netip.Prefix, r PolicyRequest) (in, partly, known bool) {
+	switch {
+	case r.ClientRange.IsValid():
+		c := r.ClientRange.Masked()
+		for _, p := range ps {
+			if p.Bits() <= c.Bits() && p.Contains(c.Addr()) {
+				return true, false, true
+			}
+		}
+		for _, p := range ps {
+			if p.Overlaps(c) {
+				return false, true, true
+			}
+		}
+		return false, false, true
+	case r.Client.IsValid():
+		return containsAddr(ps, r.Client), false, true
+	}
+	return false, false, false
 }
 
 // matchDomainSuffix reports whether host is domain or one of its subdomains.

@@ -18,6 +18,10 @@ const (
 	// StatusNotExpected (a call of the other side) is used as a verdict too.
 )
 
+// ObservedNot is the observed status of a call the report compared with
+// judged at another host than the check.
+const ObservedNot = "not observed"
+
 // Check is what a policy would do with every catalog call, without any
 // traffic, and where that disagrees with what a report observed.
 type Check struct {
@@ -50,8 +54,10 @@ type CallCheck struct {
 	Source    string `json:"source,omitempty"` // file:line of the rule
 	Why       string `json:"why,omitempty"`
 	Uncertain string `json:"uncertain,omitempty"`
-	// Observed is the call's status in the report compared with, and
-	// Disagreement says how it contradicts the verdict.
+	// Observed is the call's status in the report compared with, or
+	// ObservedNot when the report judged the call at another host (a
+	// report of another data center); Disagreement says how it
+	// contradicts the verdict.
 	Observed       string `json:"observed,omitempty"`
 	ObservedReason string `json:"observed_reason,omitempty"`
 	Disagreement   string `json:"disagreement,omitempty"`
@@ -59,9 +65,12 @@ type CallCheck struct {
 
 // CheckOptions shape a check.
 type CheckOptions struct {
-	Datacenter string     // a data center id; "" or "auto" means the catalog's first
-	Vantage    string     // server, browser or all ("" means server)
-	Client     netip.Addr // the requesting host, for source conditions; may be zero
+	Datacenter string // a data center id; "" or "auto" means the catalog's first
+	Vantage    string // server, browser or all ("" means server)
+	// Clients are the requesting hosts, addresses or ranges, for source
+	// conditions; may be empty. With several, a call is allowed only if it
+	// is allowed for every one of them.
+	Clients []netip.Prefix
 	// Proxy makes an HTTPS call a CONNECT request, as an explicit proxy
 	// sees it. It is set for squid configurations.
 	Proxy bool
@@ -119,6 +128,9 @@ func CheckPolicy(cat *Catalog, p Policy, path string, opts CheckOptions) *Check 
 		Calls:      []CallCheck{},
 		Summary:    map[string]int{},
 	}
+	if n, ok := p.(PolicyNoter); ok {
+		c.Notes = append(c.Notes, n.Notes()...)
+	}
 	for i := range cat.Calls {
 		call := &cat.Calls[i]
 		req := PolicyRequest{
@@ -127,14 +139,14 @@ func CheckPolicy(cat *Catalog, p Policy, path string, opts CheckOptions) *Check 
 			Host:   cat.Host(call, dc),
 			Port:   call.Port,
 			Path:   call.Path,
-			Client: opts.Client,
 		}
 		req.Addrs = opts.Addrs[req.Host]
 		if req.Scheme == "" {
 			req.Scheme = "https"
 		}
 		if opts.Proxy && req.Scheme == "https" {
-			req.Method, req.Path = "CONNECT", ""
+			inner := req
+			req.Method, req.Path, req.Inner = "CONNECT", "", &inner
 		}
 		cc := CallCheck{
 			ID:       call.ID,
@@ -149,7 +161,7 @@ func CheckPolicy(cat *Catalog, p Policy, path string, opts CheckOptions) *Check 
 			cc.Verdict = StatusNotExpected
 			cc.Why = fmt.Sprintf("made by the %s, not expected from the %s vantage", call.Side, opts.Vantage)
 		} else {
-			d := p.Decide(req)
+			d := decideForClients(p, req, opts.Clients)
 			cc.Verdict = VerdictDenied
 			if d.Allowed {
 				cc.Verdict = VerdictAllowed
@@ -160,6 +172,58 @@ func CheckPolicy(cat *Catalog, p Policy, path string, opts CheckOptions) *Check 
 		c.Calls = append(c.Calls, cc)
 	}
 	return c
+}
+
+// decideForClients asks p about req from each client. The call is allowed
+// only if every client is let through: the decision is the first denying
+// one, named with its client when others are allowed; what any of them
+// assumed is kept.
+func decideForClients(p Policy, req PolicyRequest, clients []netip.Prefix) PolicyDecision {
+	if len(clients) == 0 {
+		return p.Decide(req)
+	}
+	var d PolicyDecision
+	var uncertain, allowedFor []string
+	denied := false
+	for i, c := range clients {
+		req.Client, req.ClientRange = netip.Addr{}, c
+		if c.IsSingleIP() {
+			req.Client, req.ClientRange = c.Addr(), netip.Prefix{}
+		}
+		di := p.Decide(req)
+		if di.Uncertain != "" {
+			if len(clients) > 1 {
+				di.Uncertain = fmt.Sprintf("client %s: %s", clientString(c), di.Uncertain)
+			}
+			uncertain = append(uncertain, di.Uncertain)
+		}
+		switch {
+		case di.Allowed:
+			allowedFor = append(allowedFor, clientString(c))
+			if i == 0 {
+				d = di
+			}
+		case !denied:
+			denied = true
+			d = di
+			if len(clients) > 1 {
+				d.Why = joinAssumed(fmt.Sprintf("denied for client %s", clientString(c)), d.Why)
+			}
+		}
+	}
+	if denied && len(allowedFor) > 0 {
+		d.Why = joinAssumed(d.Why, "allowed for "+strings.Join(allowedFor, ", "))
+	}
+	d.Uncertain = strings.Join(dedupe(uncertain), "; ")
+	return d
+}
+
+// clientString formats a client: an address alone, a range as a CIDR.
+func clientString(c netip.Prefix) string {
+	if c.IsSingleIP() {
+		return c.Addr().String()
+	}
+	return c.String()
 }
 
 // Compare sets the observed status of every call from r and says where it
@@ -181,6 +245,17 @@ func (c *Check) Compare(r *Report, name string) {
 		cc := &c.Calls[i]
 		cr := byID[cc.ID]
 		if cr == nil || cc.Verdict == StatusNotExpected {
+			continue
+		}
+		// A report of another data center (or catalog) judged the call at
+		// another host, which says nothing about this one. A report that
+		// names no host is taken to be of this one.
+		if cr.Host != "" && !strings.EqualFold(strings.TrimSuffix(cr.Host, "."), cc.Host) {
+			cc.Observed = ObservedNot
+			cc.ObservedReason = fmt.Sprintf("report of data center %s", r.Datacenter)
+			if r.Datacenter == c.Datacenter {
+				cc.ObservedReason = fmt.Sprintf("the report judged it at %s", cr.Host)
+			}
 			continue
 		}
 		cc.Observed, cc.ObservedReason = cr.Status, cr.Reason

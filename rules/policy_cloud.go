@@ -171,7 +171,7 @@ func (p *azurePolicy) Decide(r PolicyRequest) PolicyDecision {
 			if !rule.protocol(r) {
 				continue
 			}
-			ok, assumption := rule.source(r.Client)
+			ok, assumption := rule.source(r)
 			if !ok {
 				continue
 			}
@@ -207,7 +207,7 @@ func (ar *azureRule) protocol(r PolicyRequest) bool {
 	return false
 }
 
-func (ar *azureRule) source(client netip.Addr) (bool, string) {
+func (ar *azureRule) source(r PolicyRequest) (bool, string) {
 	if len(ar.sources) == 0 {
 		return true, ""
 	}
@@ -223,16 +223,20 @@ func (ar *azureRule) source(client netip.Addr) (bool, string) {
 			return true, fmt.Sprintf("rule %s's source addresses are the template expression %s; the client is taken to be among them", ar.name, s)
 		}
 	}
-	if !client.IsValid() {
-		return true, fmt.Sprintf("the client is taken to be among rule %s's source addresses (give --client)", ar.name)
-	}
+	var ps []netip.Prefix
 	for _, s := range ar.sources {
-		ps, err := parseSquidAddr(s)
-		if err == nil && containsAddr(ps, client) {
-			return true, ""
+		if p, err := parseSquidAddr(s); err == nil {
+			ps = append(ps, p...)
 		}
 	}
-	return false, ""
+	in, partly, known := clientIn(ps, r)
+	switch {
+	case !known:
+		return true, fmt.Sprintf("the client is taken to be among rule %s's source addresses (give --client)", ar.name)
+	case partly:
+		return true, fmt.Sprintf("client range %s is only partly among rule %s's source addresses; taken as among them", r.ClientRange, ar.name)
+	}
+	return in, ""
 }
 
 // parseAzure reads every application rule collection in data: classic

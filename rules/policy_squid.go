@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,6 +22,12 @@ const maxIncludeDepth = 16
 type squidPolicy struct {
 	acls  map[string]*squidACL
 	rules []squidRule
+	// bump holds the ssl_bump rules, in order; bumpPort whether an
+	// http_port takes the ssl-bump option, without which squid bumps
+	// nothing.
+	bump     []squidRule
+	bumpPort bool
+	notes    []string // lines read but ignored, as squid ignores them
 }
 
 type squidACL struct {
@@ -34,10 +41,12 @@ type squidACL struct {
 	prefixes []netip.Prefix
 	ports    [][2]int
 	methods  []string
+	steps    []string // at_step: sslbump1, sslbump2, sslbump3
 }
 
 type squidRule struct {
 	allow  bool
+	action string // of an ssl_bump rule: bump, splice, peek, stare ...
 	acls   []squidRef
 	text   string
 	source string
@@ -50,13 +59,134 @@ type squidRef struct {
 
 func (p *squidPolicy) Format() string { return PolicySquid }
 
+// Notes implements [PolicyNoter].
+func (p *squidPolicy) Notes() []string { return p.notes }
+
 // Decide implements [Policy]. A rule whose acls cannot all be decided
 // without traffic (a dst acl with no address for the host, an acl of a type
 // only the running proxy knows) still decides as its acls' assumptions say,
 // but every such rule checked on the way, matching or not, is named in the
 // decision's Uncertain: had the unknown acl gone the other way, that rule
 // would have decided instead.
+//
+// A CONNECT that squid bumps (ssl_bump bump, or stare then bump) is
+// decrypted, and every request inside it goes through http_access again
+// with its own method and URL: the call is allowed only if both the CONNECT
+// and r.Inner are.
 func (p *squidPolicy) Decide(r PolicyRequest) PolicyDecision {
+	d := p.access(r)
+	if !d.Allowed || r.Inner == nil || len(p.bump) == 0 {
+		return d
+	}
+	bumped, rule, assumed := p.bumps(r)
+	uncertain := joinAssumed(d.Uncertain, strings.Join(assumed, "; "))
+	if rule != nil && rule.action == "terminate" {
+		return PolicyDecision{Rule: rule.text, Source: rule.source, Uncertain: uncertain,
+			Why: fmt.Sprintf("the CONNECT is allowed (%s), but ssl_bump terminates the connection", decidedBy(d))}
+	}
+	if !bumped {
+		d.Uncertain = uncertain
+		return d
+	}
+	bumpAt := "ssl_bump (stare, and no rule after it)"
+	if rule != nil {
+		bumpAt = fmt.Sprintf("%s (%s)", rule.source, rule.text)
+	}
+	inner := *r.Inner
+	inner.Client, inner.ClientRange, inner.Addrs = r.Client, r.ClientRange, r.Addrs
+	innerText := fmt.Sprintf("%s https://%s%s", inner.Method, inner.Host, inner.Path)
+	di := p.access(inner)
+	uncertain = joinAssumed(uncertain, di.Uncertain)
+	if !di.Allowed {
+		di.Why = joinAssumed(fmt.Sprintf("the CONNECT is allowed (%s), but %s bumps it and squid denies the decrypted request %s", decidedBy(d), bumpAt, innerText), di.Why)
+		di.Uncertain = uncertain
+		return di
+	}
+	d.Why = joinAssumed(d.Why, fmt.Sprintf("%s bumps the CONNECT; the decrypted request %s is allowed too (%s)", bumpAt, innerText, decidedBy(di)))
+	d.Uncertain = uncertain
+	return d
+}
+
+// decidedBy names what decided d: the rule's file:line, or the default.
+func decidedBy(d PolicyDecision) string {
+	if d.Source != "" {
+		return d.Source
+	}
+	return d.Rule
+}
+
+// bumps reports whether squid would bump the CONNECT r, with the ssl_bump
+// rule that decides (nil when none does) and what was assumed on the way.
+// Squid evaluates the rules at up to three steps (at_step SslBump1, 2, 3):
+// the first matching rule of a step decides it. Peek and stare lead to the
+// next step and are ignored at step 3; bump, splice and terminate end the
+// evaluation (client-first and server-first are older names of bump, none
+// of splice). A step where no rule matches splices at step 1; later it
+// splices after a peek and bumps after a stare, and squid cannot bump after
+// peeking at step 2 nor splice after staring there.
+func (p *squidPolicy) bumps(r PolicyRequest) (bool, *squidRule, []string) {
+	if !p.bumpPort {
+		return false, nil, nil
+	}
+	var assumed []string
+	looked := "" // the peek or stare of the last step
+	for step := 1; step <= 3; step++ {
+		r.bumpStep = step
+		var decided *squidRule
+		for i := range p.bump {
+			rule := &p.bump[i]
+			if step == 3 && (rule.action == "peek" || rule.action == "stare") {
+				continue
+			}
+			matched, ruleAssumed := p.matchRule(*rule, r)
+			for _, a := range ruleAssumed {
+				assumed = append(assumed, fmt.Sprintf("%s (%s): %s", rule.source, rule.text, a))
+			}
+			if matched {
+				decided = rule
+				break
+			}
+		}
+		switch {
+		case decided == nil && step == 1:
+			return false, nil, dedupe(assumed)
+		case decided == nil:
+			return looked == "stare", nil, dedupe(assumed)
+		case decided.action == "peek" || decided.action == "stare":
+			looked = decided.action
+			continue
+		case decided.action == "terminate":
+			return false, decided, dedupe(assumed)
+		case decided.action == "bump" || decided.action == "client-first" || decided.action == "server-first":
+			if looked == "peek" && step == 3 {
+				assumed = append(assumed, fmt.Sprintf("%s (%s): squid cannot bump after peeking at step 2; taken as spliced", decided.source, decided.text))
+				return false, decided, dedupe(assumed)
+			}
+			return true, decided, dedupe(assumed)
+		}
+		// splice or none
+		if looked == "stare" && step == 3 {
+			assumed = append(assumed, fmt.Sprintf("%s (%s): squid cannot splice after staring at step 2; taken as bumped", decided.source, decided.text))
+			return true, decided, dedupe(assumed)
+		}
+		return false, decided, dedupe(assumed)
+	}
+	return looked == "stare", nil, dedupe(assumed)
+}
+
+// joinAssumed joins two explanations with "; ", either of which may be empty.
+func joinAssumed(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
+}
+
+// access decides r by the http_access rules alone.
+func (p *squidPolicy) access(r PolicyRequest) PolicyDecision {
 	var assumed []string
 	for _, rule := range p.rules {
 		matched, ruleAssumed := p.matchRule(rule, r)
@@ -137,9 +267,20 @@ func (p *squidPolicy) match(name string, r PolicyRequest) (bool, string) {
 	case "url_regex":
 		url := fmt.Sprintf("%s:%d", host, r.Port)
 		if r.Method != "CONNECT" {
-			url = fmt.Sprintf("%s://%s%s", r.Scheme, host, r.Path)
+			// A catalog path is a pattern (/api/v*/sessions*); only its
+			// part before the first * is known.
+			path, _, cut := strings.Cut(r.Path, "*")
+			url = fmt.Sprintf("%s://%s%s", r.Scheme, host, path)
+			if cut {
+				return matchAny(a.regexps, url), fmt.Sprintf("acl %s (url_regex) is matched against %s, the call's URL up to its first *", name, url)
+			}
 		}
 		return matchAny(a.regexps, url), ""
+	case "at_step":
+		if r.bumpStep == 0 {
+			return false, fmt.Sprintf("acl %s (at_step) only matches while squid bumps; taken as not matching", name)
+		}
+		return slices.Contains(a.steps, fmt.Sprintf("sslbump%d", r.bumpStep)), ""
 	case "port":
 		for _, pr := range a.ports {
 			if r.Port >= pr[0] && r.Port <= pr[1] {
@@ -155,10 +296,14 @@ func (p *squidPolicy) match(name string, r PolicyRequest) (bool, string) {
 		}
 		return false, ""
 	case "src":
-		if !r.Client.IsValid() {
+		in, partly, known := clientIn(a.prefixes, r)
+		switch {
+		case !known:
 			return true, fmt.Sprintf("the client is taken to be in acl %s (src; give --client)", name)
+		case partly:
+			return true, fmt.Sprintf("client range %s is only partly in acl %s (src); taken as in it", r.ClientRange, name)
 		}
-		return containsAddr(a.prefixes, r.Client), ""
+		return in, ""
 	case "dst":
 		// Squid resolves the name and matches when any of its addresses
 		// is in the acl.
@@ -213,7 +358,56 @@ func dedupe(s []string) []string {
 type squidParser struct {
 	read ReadFileFunc
 	p    *squidPolicy
+	// quoted is squid's configuration_includes_quoted_values: when on, a
+	// quoted token is a value (which may hold spaces and #), not the name
+	// of a file of values.
+	quoted bool
 }
+
+// fields splits a configuration line into tokens the way squid's
+// ConfigParser does: tokens are separated by white space, and a token that
+// starts with # ends the line, so "port 80 # http" is two values and a
+// comment, while a # inside a token ("a#b") is part of it. With
+// configuration_includes_quoted_values on, a token that starts with a
+// double or single quote runs to the matching quote, backslash escaping the
+// next character, and then stands for its text (marked with a leading NUL
+// so that values does not take it for a file name).
+func (sp *squidParser) fields(line string) ([]string, error) {
+	var out []string
+	for {
+		line = strings.TrimLeft(line, " \t\r\f\v")
+		if line == "" || line[0] == '#' {
+			return out, nil
+		}
+		if sp.quoted && (line[0] == '"' || line[0] == '\'') {
+			q := line[0]
+			var b strings.Builder
+			i := 1
+			for ; i < len(line) && line[i] != q; i++ {
+				if line[i] == '\\' && i+1 < len(line) {
+					i++
+				}
+				b.WriteByte(line[i])
+			}
+			if i == len(line) {
+				return nil, fmt.Errorf("quoted value %s: no closing %c", line, q)
+			}
+			out = append(out, quotedValue+b.String())
+			line = line[i+1:]
+			continue
+		}
+		end := strings.IndexAny(line, " \t\r\f\v")
+		if end < 0 {
+			end = len(line)
+		}
+		out = append(out, line[:end])
+		line = line[end:]
+	}
+}
+
+// quotedValue marks a token that was a quoted value; no configuration text
+// holds a NUL.
+const quotedValue = "\x00"
 
 func parseSquid(name string, data []byte, read ReadFileFunc) (*squidPolicy, error) {
 	sp := &squidParser{read: read, p: &squidPolicy{acls: make(map[string]*squidACL)}}
@@ -249,13 +443,19 @@ func (sp *squidParser) file(name string, data []byte, depth int) error {
 			i++
 			line = strings.TrimSuffix(line, `\`) + strings.TrimRight(lines[i], "\r")
 		}
-		f := strings.Fields(line)
-		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+		f, err := sp.fields(line)
+		where := sourceLine(name, n)
+		if err != nil {
+			return fmt.Errorf("squid configuration %s: %w", where, err)
+		}
+		if len(f) == 0 {
 			continue
 		}
-		where := sourceLine(name, n)
-		var err error
 		switch f[0] {
+		case "configuration_includes_quoted_values":
+			if len(f) > 1 {
+				sp.quoted = f[1] == "on"
+			}
 		case "include":
 			err = sp.include(name, f[1:], depth)
 		case "acl":
@@ -270,7 +470,13 @@ func (sp *squidParser) file(name string, data []byte, depth int) error {
 			}
 			err = sp.acl(where, f[1], f[2], values)
 		case "http_access":
-			err = sp.access(where, f[1:], strings.Join(f, " "))
+			err = sp.access(where, f[1:], strings.ReplaceAll(strings.Join(f, " "), quotedValue, ""))
+		case "ssl_bump":
+			err = sp.sslBump(where, f[1:], strings.ReplaceAll(strings.Join(f, " "), quotedValue, ""))
+		case "http_port", "https_port":
+			if slices.Contains(f[1:], "ssl-bump") {
+				sp.p.bumpPort = true
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("squid configuration %s: %w", where, err)
@@ -310,25 +516,34 @@ func (sp *squidParser) include(from string, patterns []string, depth int) error 
 	return nil
 }
 
-// values expands "file" arguments: a quoted name stands for the file's
-// lines, one value a line, # starting a comment.
+// values expands "file" arguments: a quoted name (or, with quoted values
+// on, parameters("name")) stands for the file's lines. As squid's
+// strtokFile reads them, each line gives its first word, and a line whose
+// first word starts with # is a comment.
 func (sp *squidParser) values(from string, args []string) ([]string, error) {
 	var out []string
 	for _, a := range args {
-		if len(a) < 2 || a[0] != '"' || a[len(a)-1] != '"' {
+		var file string
+		switch {
+		case strings.HasPrefix(a, quotedValue):
+			out = append(out, a[len(quotedValue):])
+			continue
+		case sp.quoted && strings.HasPrefix(a, `parameters("`) && strings.HasSuffix(a, `")`):
+			file = a[len(`parameters("`) : len(a)-2]
+		case !sp.quoted && len(a) >= 2 && a[0] == '"' && a[len(a)-1] == '"':
+			file = a[1 : len(a)-1]
+		default:
 			out = append(out, a)
 			continue
 		}
-		name := relativeTo(from, a[1:len(a)-1])
-		data, err := sp.read(name)
+		data, err := sp.read(relativeTo(from, file))
 		if err != nil {
 			return nil, fmt.Errorf("acl values: %w", err)
 		}
 		for _, l := range strings.Split(string(data), "\n") {
-			if i := strings.Index(l, "#"); i >= 0 {
-				l = l[:i]
+			if w := strings.Fields(l); len(w) > 0 && !strings.HasPrefix(w[0], "#") {
+				out = append(out, w[0])
 			}
-			out = append(out, strings.Fields(l)...)
 		}
 	}
 	return out, nil
@@ -340,6 +555,12 @@ func (sp *squidParser) acl(where, name, typ string, args []string) error {
 	if a == nil {
 		a = &squidACL{name: name, typ: typ, source: where}
 		sp.p.acls[name] = a
+	} else if a.typ != typ && a.source == "built-in" && sameAsBuiltin(name, typ, args) {
+		// Configurations written before squid 3.2 define these acls
+		// themselves; squid ignores the line with a warning, and so does
+		// the check.
+		sp.p.notes = append(sp.p.notes, fmt.Sprintf("%s: acl %s is built into squid; this definition (%s %s) means the same and is ignored, as squid does", where, name, typ, strings.Join(args, " ")))
+		return nil
 	} else if a.typ != typ {
 		return fmt.Errorf("acl %s: type %s, but it was defined as %s at %s", name, typ, a.typ, a.source)
 	}
@@ -388,9 +609,35 @@ func (sp *squidParser) acl(where, name, typ string, args []string) error {
 			a.ports = append(a.ports, [2]int{from, to})
 		case "method":
 			a.methods = append(a.methods, strings.ToUpper(v))
+		case "at_step":
+			a.steps = append(a.steps, strings.ToLower(v))
 		}
 	}
 	return nil
+}
+
+// sameAsBuiltin reports whether "acl name typ args" is an old definition of
+// a built-in acl with its built-in meaning: all as every source address, and
+// manager as the cache_object protocol.
+func sameAsBuiltin(name, typ string, args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	for _, v := range args {
+		switch {
+		case name == "all" && typ == "src":
+			if !slices.Contains([]string{"all", "0/0", "0.0.0.0/0", "0.0.0.0/0.0.0.0", "::/0"}, v) {
+				return false
+			}
+		case name == "manager" && typ == "proto":
+			if !strings.EqualFold(v, "cache_object") {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // parseSquidAddr reads an address, a CIDR, an address with a dotted mask,
@@ -459,6 +706,29 @@ func (sp *squidParser) access(where string, args []string, text string) error {
 		rule.acls = append(rule.acls, ref)
 	}
 	sp.p.rules = append(sp.p.rules, rule)
+	return nil
+}
+
+// sslBumpActions are the actions an ssl_bump rule takes: those of squid 3.5
+// and later, and the older client-first, server-first and none.
+var sslBumpActions = []string{"splice", "bump", "peek", "stare", "terminate", "client-first", "server-first", "none"}
+
+func (sp *squidParser) sslBump(where string, args []string, text string) error {
+	if len(args) == 0 || !slices.Contains(sslBumpActions, args[0]) {
+		return fmt.Errorf("ssl_bump: want one of %s, then acl names", strings.Join(sslBumpActions, ", "))
+	}
+	rule := squidRule{action: args[0], text: text, source: where}
+	for _, a := range args[1:] {
+		ref := squidRef{name: a}
+		if strings.HasPrefix(a, "!") {
+			ref = squidRef{name: a[1:], negate: true}
+		}
+		if sp.p.acls[ref.name] == nil {
+			return fmt.Errorf("ssl_bump: acl %q is not defined above", ref.name)
+		}
+		rule.acls = append(rule.acls, ref)
+	}
+	sp.p.bump = append(sp.p.bump, rule)
 	return nil
 }
 

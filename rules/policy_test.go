@@ -77,6 +77,15 @@ func TestSquidPolicy(t *testing.T) {
 		{"src_client_out", "acl lan src 192.0.2.0/255.255.255.0\nacl g dstdomain .gtmhub.com\nhttp_access allow lan g\n", nil,
 			PolicyRequest{Method: "CONNECT", Host: "auth.gtmhub.com", Port: 443, Client: netip.MustParseAddr("198.51.100.1")}, "deny default-deny"},
 		{"dst_address", "acl lab dst 203.0.113.0-203.0.113.9\nhttp_access allow lab\n", nil, proxyConnect("203.0.113.5"), "allow squid.conf:2"},
+		// End-of-line comments as Debian's stock squid.conf writes them: a
+		// token starting with # ends the line, quotes and all.
+		{"comment_after_values", "acl lan src 192.0.2.0/24\t# RFC 5737 \"test\" net (LAN)\nacl Safe_ports port 443\t\t# https\nhttp_access deny !Safe_ports\nhttp_access allow lan # the office\n", nil,
+			PolicyRequest{Method: "CONNECT", Host: "auth.gtmhub.com", Port: 443, Client: netip.MustParseAddr("192.0.2.10")}, "allow squid.conf:4"},
+		{"comment_value_not_a_port", "acl p port 80 # 443\nhttp_access allow p\n", nil, proxyConnect("auth.gtmhub.com"), "deny default-deny"},
+		{"hash_inside_token_kept", "acl r url_regex ^auth.gtmhub.com:443#x$ ^auth.gtmhub.com:443$\nhttp_access allow r\n", nil, proxyConnect("auth.gtmhub.com"), "allow squid.conf:2"},
+		{"quoted_file_without_quoted_values", "acl g dstdomain \"saas.txt\" # \"other\"\nhttp_access allow g\n", files{"saas.txt": ".gtmhub.com two words\n"}, proxyConnect("auth.gtmhub.com"), "allow squid.conf:2"},
+		{"quoted_values_on", "configuration_includes_quoted_values on\nacl g dstdomain \"auth.gtmhub.com\" '#not-a-comment'\nhttp_access allow g\n", nil, proxyConnect("auth.gtmhub.com"), "allow squid.conf:3"},
+		{"quoted_values_on_parameters_file", "configuration_includes_quoted_values on\nacl g dstdomain parameters(\"saas.txt\")\nhttp_access allow g\n", files{"saas.txt": "# vendor\n.gtmhub.com\n"}, proxyConnect("app.gtmhub.com"), "allow squid.conf:3"},
 		{"connect_builtin", "acl g dstdomain .gtmhub.com\nhttp_access allow CONNECT g\n", nil,
 			PolicyRequest{Scheme: "http", Method: "GET", Host: "app.gtmhub.com", Port: 80}, "deny default-deny"},
 	}
@@ -88,6 +97,105 @@ func TestSquidPolicy(t *testing.T) {
 			}
 			if got := decision(p.Decide(tc.req)); got != tc.want {
 				t.Errorf("Decide(%s) = %q, want %q", tc.req, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSquidStockConfig reads the squid.conf a distribution installs, which
+// squid -k parse accepts: its comments, includes and built-in acls must
+// read too. The stock rules let only localhost through (their allow
+// localnet line is commented out), and CONNECT only to SSL ports.
+func TestSquidStockConfig(t *testing.T) {
+	const stock = "/etc/squid/squid.conf"
+	if _, err := os.Stat(stock); err != nil {
+		t.Skipf("no stock configuration: %v", err)
+	}
+	p, err := LoadPolicy(stock, "")
+	if err != nil {
+		t.Fatalf("LoadPolicy(%s): %v", stock, err)
+	}
+	for _, tc := range []struct {
+		client string
+		port   int
+		allow  bool
+	}{
+		{"127.0.0.1", 443, true},
+		{"127.0.0.1", 25, false}, // not a CONNECT to an SSL port
+		{"203.0.113.7", 443, false},
+	} {
+		req := proxyConnect("auth.gtmhub.com")
+		req.Port, req.Client = tc.port, netip.MustParseAddr(tc.client)
+		if d := p.Decide(req); d.Allowed != tc.allow || d.Uncertain != "" {
+			t.Errorf("Decide(%s from %s) = %+v, want allowed %v with nothing assumed", req, tc.client, d, tc.allow)
+		}
+	}
+}
+
+// TestSquidOldBuiltins reads the acl lines configurations written for
+// squid 3.1 and older carry: squid ignores them with a warning, as their
+// acls are built in with the same meaning, and says so.
+func TestSquidOldBuiltins(t *testing.T) {
+	conf := "acl all src all\nacl all src 0.0.0.0/0.0.0.0\nacl manager proto cache_object\nacl g dstdomain .gtmhub.com\nhttp_access deny manager\nhttp_access allow g\nhttp_access deny all\n"
+	p, err := ParsePolicy("squid.conf", []byte(conf), PolicySquid, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]string{"auth.gtmhub.com": "allow squid.conf:6", "example.net": "deny squid.conf:7"} {
+		if got := decision(p.Decide(proxyConnect(host))); got != want {
+			t.Errorf("Decide(%s) = %q, want %q", host, got, want)
+		}
+	}
+	notes := p.(PolicyNoter).Notes()
+	if len(notes) != 3 || !strings.HasPrefix(notes[0], "squid.conf:1: acl all is built into squid") || !strings.HasPrefix(notes[2], "squid.conf:3: acl manager is built into squid") {
+		t.Errorf("Notes = %q, want one for each of lines 1 to 3", notes)
+	}
+}
+
+// TestSquidSSLBump covers CONNECTs squid decrypts: the request inside is
+// checked against http_access again, with its own method and URL.
+func TestSquidSSLBump(t *testing.T) {
+	const access = "acl post method POST\nacl g dstdomain .gtmhub.com\nhttp_access deny post\nhttp_access allow g\nhttp_access deny all\n"
+	const port = "http_port 3128 ssl-bump\n"
+	const step1 = "acl step1 at_step SslBump1\n"
+	connect := func(method, path string) PolicyRequest {
+		r := proxyConnect("app.gtmhub.com")
+		r.Inner = &PolicyRequest{Scheme: "https", Method: method, Host: "app.gtmhub.com", Port: 443, Path: path}
+		return r
+	}
+	tests := []struct {
+		name, conf string
+		req        PolicyRequest
+		want       string
+		uncertain  string
+	}{
+		{"bump_post_denied", port + access + "ssl_bump bump all\n", connect("POST", "/api/v1/tasks"), "deny squid.conf:4", ""},
+		{"bump_get_allowed", port + access + "ssl_bump bump all\n", connect("GET", "/api/v1/goals"), "allow squid.conf:5", ""},
+		{"stare_then_bump", port + step1 + access + "ssl_bump stare step1\nssl_bump bump all\n", connect("POST", "/api/v1/tasks"), "deny squid.conf:5", ""},
+		{"peek_step1_then_bump", port + step1 + access + "ssl_bump peek step1\nssl_bump bump all\n", connect("POST", "/api/v1/tasks"), "deny squid.conf:5", ""},
+		{"stare_only_bumps", port + access + "ssl_bump stare all\n", connect("POST", "/api/v1/tasks"), "deny squid.conf:4", ""},
+		{"splice_not_rechecked", port + access + "ssl_bump splice all\n", connect("POST", "/api/v1/tasks"), "allow squid.conf:5", ""},
+		{"peek_only_splices", port + access + "ssl_bump peek all\n", connect("POST", "/api/v1/tasks"), "allow squid.conf:5", ""},
+		{"peek_then_bump_cannot", port + access + "ssl_bump peek all\nssl_bump bump all\n", connect("POST", "/api/v1/tasks"), "allow squid.conf:5", "squid.conf:8 (ssl_bump bump all): squid cannot bump after peeking at step 2"},
+		{"spliced_host_not_bumped", port + access + "acl keep ssl::server_name .gtmhub.com\nssl_bump splice keep\nssl_bump bump all\n", connect("POST", "/api/v1/tasks"), "allow squid.conf:5", ""},
+		{"terminate", port + access + "ssl_bump terminate all\n", connect("GET", "/api/v1/goals"), "deny squid.conf:7", ""},
+		{"no_ssl_bump_port", access + "ssl_bump bump all\n", connect("POST", "/api/v1/tasks"), "allow squid.conf:4", ""},
+		{"unknown_acl_named", port + access + "acl auth proxy_auth REQUIRED\nssl_bump bump auth\n", connect("POST", "/api/v1/tasks"), "deny squid.conf:4", "squid.conf:8 (ssl_bump bump auth): acl auth of type proxy_auth cannot be evaluated"},
+		{"url_pattern_assumed", port + "acl tasks url_regex ^https://app.gtmhub.com/api/v1/tasks\nhttp_access deny tasks\n" + access + "ssl_bump bump all\n", connect("GET", "/api/v1/tasks*"), "deny squid.conf:3",
+			"acl tasks (url_regex) is matched against https://app.gtmhub.com/api/v1/tasks, the call's URL up to its first *"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := ParsePolicy("squid.conf", []byte(tc.conf), PolicySquid, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := p.Decide(tc.req)
+			if got := decision(d); got != tc.want {
+				t.Errorf("Decide(%s inside %s) = %q (%s), want %q", tc.req.Inner.Method, tc.req, got, d.Why, tc.want)
+			}
+			if (tc.uncertain == "") != (d.Uncertain == "") || !strings.Contains(d.Uncertain, tc.uncertain) {
+				t.Errorf("Decide(%s).Uncertain = %q, want %q", tc.req, d.Uncertain, tc.uncertain)
 			}
 		})
 	}
@@ -178,6 +286,9 @@ func TestSquidErrors(t *testing.T) {
 		{"bad_regex", "acl r dstdom_regex (\n", nil, "squid.conf:1: acl r: regular expression"},
 		{"type_clash", "acl a dstdomain x.com\nacl a port 80\n", nil, "squid.conf:2: acl a: type port, but it was defined as dstdomain at squid.conf:1"},
 		{"missing_include", "include nothere.conf\n", nil, "squid.conf:1: include: open nothere.conf"},
+		{"all_redefined_narrower", "acl all src 10.0.0.0/8\n", nil, "squid.conf:1: acl all: type src, but it was defined as all at built-in"},
+		{"manager_redefined_other", "acl manager proto http\n", nil, "squid.conf:1: acl manager: type proto, but it was defined as url_regex at built-in"},
+		{"unclosed_quote", "configuration_includes_quoted_values on\nacl g dstdomain \"x.com\n", nil, `squid.conf:2: quoted value "x.com: no closing "`},
 		{"include_loop", "include squid.conf\n", files{"squid.conf": "include squid.conf\n"}, "include nested more than 16 deep"},
 	}
 	for _, tc := range tests {
@@ -451,9 +562,9 @@ func TestCheckPolicy(t *testing.T) {
 
 	// The report saw the token call blocked and the sessions call ok.
 	rep := &Report{Datacenter: "eu", Calls: []CallReport{
-		{ID: "oauth-token", Status: StatusBlocked, Reason: "reset"},
-		{ID: "list-sessions", Status: StatusOK},
-		{ID: "list-okrs", Status: StatusBlocked, Reason: "proxy-denied"},
+		{ID: "oauth-token", Host: "auth.gtmhub.com", Status: StatusBlocked, Reason: "reset"},
+		{ID: "list-sessions", Host: "app.gtmhub.com", Status: StatusOK},
+		{ID: "list-okrs", Host: "APP.gtmhub.com.", Status: StatusBlocked, Reason: "proxy-denied"},
 	}}
 	c.Compare(rep, "report.json")
 	if c.Disagreements != 2 {
@@ -477,6 +588,77 @@ func TestCheckPolicy(t *testing.T) {
 	}
 }
 
+// TestCheckCompareOtherDatacenter compares a check of the US data center
+// with a report of the EU one: the report judged the calls at other hosts,
+// so none is compared, and each says why.
+func TestCheckCompareOtherDatacenter(t *testing.T) {
+	p, err := ParsePolicy("list", []byte("auth.gtmhub.com\n"), PolicyDomains, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := CheckPolicy(DefaultCatalog(), p, "list", CheckOptions{Datacenter: "us"})
+	rep := &Report{Datacenter: "eu", Calls: []CallReport{
+		{ID: "oauth-token", Host: "auth.gtmhub.com", Status: StatusOK},
+		{ID: "list-sessions", Host: "app.gtmhub.com", Status: StatusOK},
+	}}
+	c.Compare(rep, "eu.json")
+	if c.Disagreements != 0 {
+		t.Errorf("Disagreements = %d, want 0", c.Disagreements)
+	}
+	for _, cc := range c.Calls {
+		if cc.ID != "oauth-token" && cc.ID != "list-sessions" {
+			continue
+		}
+		if cc.Observed != ObservedNot || cc.ObservedReason != "report of data center eu" || cc.Disagreement != "" {
+			t.Errorf("%s at %s = observed %q (%s), disagreement %q; want not observed, report of data center eu", cc.ID, cc.Host, cc.Observed, cc.ObservedReason, cc.Disagreement)
+		}
+	}
+}
+
+// TestCheckClients checks several clients and client ranges: a call is
+// allowed only if every client is let through, and a range that straddles
+// a src acl leaves the verdict uncertain.
+func TestCheckClients(t *testing.T) {
+	conf := "acl lan src 192.0.2.0/24\nacl g dstdomain .gtmhub.com\nhttp_access allow lan g\nhttp_access deny all\n"
+	p, err := ParsePolicy("squid.conf", []byte(conf), PolicySquid, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pfx := func(s ...string) []netip.Prefix {
+		var out []netip.Prefix
+		for _, x := range s {
+			out = append(out, netip.MustParsePrefix(x))
+		}
+		return out
+	}
+	tests := []struct {
+		name           string
+		clients        []netip.Prefix
+		want, why, unc string
+	}{
+		{"one_inside", pfx("192.0.2.10/32"), "allowed squid.conf:3", "", ""},
+		{"range_inside", pfx("192.0.2.128/25"), "allowed squid.conf:3", "", ""},
+		{"range_outside", pfx("198.51.100.0/24"), "denied squid.conf:4", "", ""},
+		{"range_straddles", pfx("192.0.0.0/16"), "allowed squid.conf:3", "", "client range 192.0.0.0/16 is only partly in acl lan (src)"},
+		{"every_client_must_pass", pfx("192.0.2.10/32", "198.51.100.4/32"), "denied squid.conf:4", "denied for client 198.51.100.4; allowed for 192.0.2.10", ""},
+		{"first_denied", pfx("198.51.100.4/32", "192.0.2.10/32"), "denied squid.conf:4", "denied for client 198.51.100.4; allowed for 192.0.2.10", ""},
+		{"all_pass", pfx("192.0.2.10/32", "192.0.2.11/32"), "allowed squid.conf:3", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := CheckPolicy(DefaultCatalog(), p, "squid.conf", CheckOptions{Datacenter: "eu", Proxy: true, Clients: tc.clients})
+			for _, cc := range c.Calls {
+				if cc.ID != "oauth-token" {
+					continue
+				}
+				if got := cc.Verdict + " " + cc.Source; got != tc.want || cc.Why != tc.why || !strings.Contains(cc.Uncertain, tc.unc) || (tc.unc == "") != (cc.Uncertain == "") {
+					t.Errorf("clients %v: %q why %q uncertain %q; want %q why %q uncertain %q", tc.clients, got, cc.Why, cc.Uncertain, tc.want, tc.why, tc.unc)
+				}
+			}
+		})
+	}
+}
+
 func TestRangePrefixes(t *testing.T) {
 	got := rangePrefixes(netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.9"))
 	var s []string
@@ -493,12 +675,16 @@ func FuzzParseSquid(f *testing.F) {
 	f.Add(squidBase)
 	f.Add("acl r dstdom_regex -i ^a\\.\nhttp_access allow r\nhttp_access deny !r CONNECT\n")
 	f.Add("acl x src 192.0.2.0-192.0.2.255/24\nacl y dst ::1\n")
+	f.Add("acl p port 443 # \"https\"\nconfiguration_includes_quoted_values on\nacl q dstdomain 'a # b' \"c\\\"d\"\nhttp_access allow p\n")
+	f.Add("http_port 3128 ssl-bump\nacl s at_step SslBump1\nacl post method POST\nhttp_access deny post\nhttp_access allow all\nssl_bump peek s\nssl_bump bump all\n")
 	f.Fuzz(func(t *testing.T, conf string) {
 		p, err := ParsePolicy("squid.conf", []byte(conf), PolicySquid, files{}.read)
 		if err != nil {
 			return
 		}
-		d := p.Decide(proxyConnect("auth.gtmhub.com"))
+		req := proxyConnect("auth.gtmhub.com")
+		req.Inner = &PolicyRequest{Scheme: "https", Method: "POST", Host: "auth.gtmhub.com", Port: 443, Path: "/oauth/token*"}
+		d := p.Decide(req)
 		if d.Rule == "" {
 			t.Errorf("Decide gave no rule: %+v", d)
 		}

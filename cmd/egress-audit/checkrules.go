@@ -30,21 +30,26 @@ var checkFailOnValues = []string{"denied", "uncertain", "disagree", "none"}
 
 func newCheckRulesCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "check-rules <policy> [--report <report.json>] [flags]",
+		Use:   "check-rules {<policy>|-} [--report <report.json>] [flags]",
 		Short: "Tell whether a proxy or firewall policy lets the catalog's calls through",
 		Long: `Check-rules evaluates a proxy or firewall policy against the catalog,
 without any traffic: for each call of the data center and vantage it says
 whether the policy allows or denies it, and which rule decides (file:line),
-or default-deny / default-allow when no rule matches.
+or default-deny / default-allow when no rule matches. The policy "-" is
+read from standard input.
 
 Policies (the format is detected; --rules-format names it):
   squid        squid.conf: acl lines of the dstdomain, dstdom_regex, dst,
-               src, port, method and url_regex types, http_access rules in
-               order, include files followed. The first matching
+               src, port, method, url_regex, ssl::server_name,
+               ssl::server_name_regex and at_step types, http_access rules
+               in order, include files followed. The first matching
                http_access line decides; when none matches, squid does the
                opposite of the last line, and denies when there is none.
                ".example.com" matches example.com and its subdomains.
-               HTTPS calls are checked as CONNECT host:443.
+               HTTPS calls are checked as CONNECT host:443; when ssl_bump
+               bumps the CONNECT (on an http_port with ssl-bump), the
+               decrypted request, with the call's method and URL, must be
+               allowed too.
   domains      a plain allow-list, one entry a line: "example.com" is the
                name only, ".example.com" the name and its subdomains,
                "*.example.com" its subdomains only; "host:port" and URLs
@@ -61,6 +66,10 @@ Policies (the format is detected; --rules-format names it):
                collections or firewall policy rule collection groups), in
                priority order; "*.example.com" matches subdomains only.
 
+With several --client values (addresses or CIDRs), a call is allowed only
+if it is allowed for every client; a CIDR that is only partly in a src acl
+makes the verdict uncertain.
+
 A rule that cannot be decided without traffic (a dst acl when the
 host's addresses are unknown, proxy_auth and other types only the
 running proxy knows) makes the verdict uncertain, naming the rule.
@@ -69,9 +78,11 @@ With --report, a report saved by 'egress-audit audit -o json', dst acls
 are decided by the addresses the report saw each host at, and it says
 where the prediction and the observed traffic disagree: a call the rules
 allow but the capture shows blocked was stopped by another device on the
-path.
+path. Only calls the report judged at the same host are compared: with a
+report of another data center they are "not observed".
 
---fail-on names the findings that make the exit code 1:
+--fail-on (key check_fail_on) names the findings that make the exit
+code 1:
   denied     a required call is denied (the default)
   uncertain  a required call's verdict rests on an assumption
   disagree   the report contradicts a verdict
@@ -100,14 +111,13 @@ Exit codes:
 	fs.String("report", "", "saved JSON `report` to compare the prediction with")
 	fs.String("datacenter", "auto", "data center of the account: an id of the catalog (eu, us, as, sa); auto takes the report's, else the catalog's first")
 	fs.String("vantage", "server", "whose calls to check: server, browser or all")
-	fs.StringArray("client", nil, "`address` of the requesting host, for source conditions (src acls, sourceAddresses)")
+	fs.StringArray("client", nil, "`address` or CIDR of the requesting hosts, for source conditions (src acls, sourceAddresses); repeatable, each must be allowed")
 	fs.String("catalog", "", "catalog `file` (default the embedded Quantive catalog)")
 	fs.StringP("output", "o", "table", "result `form`: "+strings.Join(checkOutputs, ", "))
 	fs.String("fail-on", "denied", "findings that make the exit code 1: `list` of "+strings.Join(checkFailOnValues, ", "))
-	// The flag is read directly: the audit's fail_on key, which the name
-	// would bind to, holds other values. A key no configuration holds
-	// keeps it unbound.
-	_ = fs.SetAnnotation("fail-on", annotationKey, []string{"check_rules_fail_on"})
+	// The audit's fail_on key, which the name would bind to, holds other
+	// values: check-rules has its own.
+	_ = fs.SetAnnotation("fail-on", annotationKey, []string{keyCheckFailOn})
 	return cmd
 }
 
@@ -119,12 +129,10 @@ func (e *env) checkRules(cmd *cobra.Command, path string) error {
 	if !slices.Contains(checkOutputs, cfg.output) {
 		return usagef("output %q: want one of %s", cfg.output, strings.Join(checkOutputs, ", "))
 	}
-	failOnList, _ := cmd.Flags().GetString("fail-on")
 	var failOn []string
-	for _, f := range strings.Split(failOnList, ",") {
-		f = strings.TrimSpace(f)
+	for _, f := range list(cfg.v, keyCheckFailOn) {
 		if !slices.Contains(checkFailOnValues, f) {
-			return usagef("fail-on %q: want a list of %s", f, strings.Join(checkFailOnValues, ", "))
+			return usagef("check_fail_on %q: want a list of %s", f, strings.Join(checkFailOnValues, ", "))
 		}
 		if f != "none" {
 			failOn = append(failOn, f)
@@ -134,7 +142,19 @@ func (e *env) checkRules(cmd *cobra.Command, path string) error {
 	if format != "" && !slices.Contains(rules.PolicyFormats, format) {
 		return usagef("rules-format %q: want one of %s", format, strings.Join(rules.PolicyFormats, ", "))
 	}
-	p, err := rules.LoadPolicy(path, format)
+	var p rules.Policy
+	if path == "-" {
+		// Includes and value files named relatively are then taken from
+		// the working directory, as squid takes them.
+		path = "stdin"
+		data, rerr := io.ReadAll(e.stdin)
+		if rerr != nil {
+			return usagef("policy stdin: %v", rerr)
+		}
+		p, err = rules.ParsePolicy(path, data, format, os.ReadFile)
+	} else {
+		p, err = rules.LoadPolicy(path, format)
+	}
 	if err != nil {
 		return usageError{err}
 	}
@@ -164,9 +184,7 @@ func (e *env) checkRules(cmd *cobra.Command, path string) error {
 		}
 		opts.Addrs = rules.ReportAddrs(rep)
 	}
-	if len(cfg.opts.Clients) > 0 {
-		opts.Client = cfg.opts.Clients[0].Addr()
-	}
+	opts.Clients = cfg.opts.Clients
 	c := rules.CheckPolicy(cfg.cat, p, path, opts)
 	if rep != nil {
 		c.Compare(rep, reportPath)

@@ -189,6 +189,12 @@ func TestCheckRulesAgainstSquid(t *testing.T) {
 		{"src_and_values_file", "acl lab src 127.0.0.1/32\nacl saas dstdomain \"{dir}/saas.txt\"\nhttp_access allow lab saas\nhttp_access deny all\n",
 			map[string]string{"saas.txt": "# the plugin's hosts\napp.gtmhub.com\n"},
 			[][2]string{{"CONNECT", "auth.gtmhub.com:443"}}, "", ""},
+		// End-of-line comments as the stock squid.conf writes them, and the
+		// definitions of built-in acls older configurations carry.
+		{"eol_comments", "acl lab src 127.0.0.1/32\t# RFC 1122 \"this\" host\nacl Safe_ports port 443\t\t# https\nacl saas dstdomain .gtmhub.com # the vendor\nhttp_access deny !Safe_ports\nhttp_access allow lab saas # the plugin\nhttp_access deny all\n", nil,
+			[][2]string{{"CONNECT", "evil.example.net:443"}, {"CONNECT", "app.gtmhub.com:8443"}}, "", ""},
+		{"old_builtins", "acl all src all\nacl manager proto cache_object\nacl saas dstdomain .gtmhub.com\nhttp_access deny manager\nhttp_access allow saas\nhttp_access deny all\n", nil,
+			[][2]string{{"CONNECT", "evil.example.net:443"}}, "", ""},
 		// The lab's hosts file puts every catalog name at 127.0.0.2, as the
 		// earlier traffic saw them.
 		{name: "dst_denied_by_address", rules: "acl bad dst 127.0.0.2/32\nacl gt dstdomain .gtmhub.com\nhttp_access deny bad\nhttp_access allow gt\n",

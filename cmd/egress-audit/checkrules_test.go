@@ -49,6 +49,16 @@ func TestCheckRulesFormats(t *testing.T) {
 		{"squid_client_outside", []string{"--client", "198.51.100.4", p("squid.conf")}, rules.PolicySquid, 1, map[string]string{
 			"oauth-token": "denied " + p("squid.conf") + ":8",
 		}},
+		{"squid_every_client", []string{"--client", "192.0.2.10", "--client", "198.51.100.4", p("squid.conf")}, rules.PolicySquid, 1, map[string]string{
+			"oauth-token": "denied " + p("squid.conf") + ":8",
+		}},
+		{"squid_client_range_inside", []string{"--client", "192.0.2.128/25", p("squid.conf")}, rules.PolicySquid, 0, map[string]string{
+			"oauth-token": "allowed " + p("conf.d/quantive.conf") + ":3",
+		}},
+		// Part of the range is in localnet: allowed, resting on that.
+		{"squid_client_range_straddles", []string{"--client", "192.0.0.0/16", "--fail-on", "uncertain", p("squid.conf")}, rules.PolicySquid, 1, map[string]string{
+			"oauth-token": "allowed " + p("conf.d/quantive.conf") + ":3",
+		}},
 		{"squid_us", []string{"--datacenter", "us", "--client", "192.0.2.10", p("squid.conf")}, rules.PolicySquid, 1, map[string]string{
 			"oauth-token":   "denied " + p("squid.conf") + ":8",
 			"list-sessions": "denied " + p("squid.conf") + ":8",
@@ -147,7 +157,7 @@ func TestCheckRulesUsage(t *testing.T) {
 		{"bad_format", []string{"--rules-format", "iptables", policy}, `rules-format "iptables": want one of squid, domains, panos-edl, aws-domains, azure-app`},
 		{"missing_policy", []string{filepath.Join(tmp, "nope.conf")}, "nope.conf"},
 		{"bad_output", []string{"-o", "xml", policy}, `output "xml": want one of table, json, markdown, html, csv, junit`},
-		{"bad_fail_on", []string{"--fail-on", "denied,blocked", policy}, `fail-on "blocked": want a list of denied, uncertain, disagree, none`},
+		{"bad_fail_on", []string{"--fail-on", "denied,blocked", policy}, `check_fail_on "blocked": want a list of denied, uncertain, disagree, none`},
 		{"not_a_report", []string{"--report", notReport, policy}, "not a saved report"},
 		{"bad_squid", []string{"--rules-format", "squid", writeFile(t, filepath.Join(tmp, "s.conf"), "http_access allow nothere\n")}, `s.conf:1: http_access: acl "nothere" is not defined above`},
 		{"bad_datacenter", []string{"--datacenter", "mars", policy}, `datacenter "mars"`},
@@ -303,6 +313,46 @@ func TestCheckRulesFailOn(t *testing.T) {
 	if r.code != exitFindings {
 		t.Errorf("with EGRESS_AUDIT_FAIL_ON: exit %d, want %d; stderr: %s", r.code, exitFindings, r.stderr)
 	}
+	// check_fail_on is: from the environment, from a file, and below the flag.
+	r = runWith(t, map[string]string{"EGRESS_AUDIT_CHECK_FAIL_ON": "none"}, "", "check-rules", allow)
+	if r.code != exitOK {
+		t.Errorf("with EGRESS_AUDIT_CHECK_FAIL_ON=none: exit %d, want 0; stderr: %s", r.code, r.stderr)
+	}
+	r = runWith(t, map[string]string{"EGRESS_AUDIT_CHECK_FAIL_ON": "uncertain,disagree"}, "", "check-rules", "--fail-on", "denied", allow)
+	if r.code != exitFindings {
+		t.Errorf("--fail-on denied over EGRESS_AUDIT_CHECK_FAIL_ON: exit %d, want 1; stderr: %s", r.code, r.stderr)
+	}
+	conf := writeFile(t, filepath.Join(tmp, "egress-audit.yaml"), "check_fail_on: [uncertain]\nfail_on: [blocked]\n")
+	r = runWith(t, nil, "", "check-rules", "--config", conf, allow)
+	if r.code != exitOK {
+		t.Errorf("check_fail_on [uncertain] from %s: exit %d, want 0; stderr: %s", conf, r.code, r.stderr)
+	}
+	r = runWith(t, nil, "", "check-rules", "--config", conf, dst)
+	if r.code != exitFindings {
+		t.Errorf("check_fail_on [uncertain] from %s, dst acl: exit %d, want 1; stderr: %s", conf, r.code, r.stderr)
+	}
+	bad := writeFile(t, filepath.Join(tmp, "bad.yaml"), "check_fail_on: [blocked]\n")
+	r = runWith(t, nil, "", "check-rules", "--config", bad, allow)
+	if r.code != exitUsage || !strings.Contains(r.stderr, `check_fail_on "blocked"`) {
+		t.Errorf("check_fail_on [blocked]: exit %d, stderr %q; want 2 naming the key", r.code, r.stderr)
+	}
+}
+
+// TestCheckRulesStdin reads the policy from standard input.
+func TestCheckRulesStdin(t *testing.T) {
+	policy := "acl gt dstdomain .gtmhub.com\nacl post method POST\nhttp_access allow gt\nhttp_access deny all\n"
+	out, stderr, code := runInputs(t, policy, "check-rules", "-o", "json", "-")
+	if code != exitOK {
+		t.Fatalf("check-rules -: exit %d, stderr %s", code, stderr)
+	}
+	got, c := verdicts(t, result{code, out, stderr})
+	if c.Format != rules.PolicySquid || c.Policy != "stdin" || got["oauth-token"] != "allowed stdin:3" {
+		t.Errorf("check-rules - = format %q policy %q oauth-token %q; want squid, stdin, allowed stdin:3", c.Format, c.Policy, got["oauth-token"])
+	}
+	_, stderr, code = runInputs(t, "http_access allow nothere\n", "check-rules", "--rules-format", "squid", "-")
+	if code != exitUsage || !strings.Contains(stderr, `stdin:1: http_access: acl "nothere" is not defined above`) {
+		t.Errorf("bad policy on stdin: exit %d, stderr %q", code, stderr)
+	}
 }
 
 // TestCheckRulesOutputs runs every form and checks that each is the form
@@ -326,6 +376,146 @@ func TestCheckRulesOutputs(t *testing.T) {
 			}
 			if !strings.Contains(r.stdout, want[form]) || !strings.Contains(r.stdout, "create-task") {
 				t.Errorf("-o %s lacks %q or a call:\n%s", form, want[form], r.stdout)
+			}
+		})
+	}
+}
+
+// TestCheckRulesSSLBump checks that a squid that bumps the server's
+// CONNECTs judges each call again by its own method: the POST calls are
+// denied, the GET calls allowed; a squid that splices lets them all
+// through.
+func TestCheckRulesSSLBump(t *testing.T) {
+	tmp := t.TempDir()
+	const access = "http_port 3128 ssl-bump\nacl post method POST\nacl gt dstdomain .gtmhub.com\nhttp_access deny post\nhttp_access allow gt\nhttp_access deny all\n"
+	for _, tc := range []struct {
+		name, bump string
+		want       map[string]string
+	}{
+		{"bump", "ssl_bump bump all\n", map[string]string{"create-task": "denied", "oauth-token": "denied", "list-okrs": "allowed"}},
+		{"stare_bump", "acl step1 at_step SslBump1\nssl_bump stare step1\nssl_bump bump all\n", map[string]string{"create-task": "denied", "list-okrs": "allowed"}},
+		{"splice", "ssl_bump splice all\n", map[string]string{"create-task": "allowed", "oauth-token": "allowed", "list-okrs": "allowed"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			policy := writeFile(t, filepath.Join(tmp, tc.name+".conf"), access+tc.bump)
+			r := runWith(t, nil, "", "check-rules", "-o", "json", policy)
+			_, c := verdicts(t, r)
+			for _, cc := range c.Calls {
+				want, ok := tc.want[cc.ID]
+				if !ok {
+					continue
+				}
+				if cc.Verdict != want {
+					t.Errorf("%s (%s): %s by %s (%s), want %s", cc.ID, cc.Request, cc.Verdict, cc.Source, cc.Why, want)
+				}
+				if want == "denied" && (cc.Source != policy+":4" || !strings.Contains(cc.Why, "squid denies the decrypted request POST https://")) {
+					t.Errorf("%s: denied by %s (%s), want line 4 and the decrypted request named", cc.ID, cc.Source, cc.Why)
+				}
+			}
+		})
+	}
+}
+
+// TestCheckRulesReportOtherDatacenter compares a check of the US data
+// center with a report of EU traffic: the report's verdicts are of other
+// hosts, so none is shown as observed.
+func TestCheckRulesReportOtherDatacenter(t *testing.T) {
+	tmp := t.TempDir()
+	eu := saveReport(t, filepath.Join(tmp, "eu.json"), tokenBefore)
+	policy := filepath.Join("testdata", "policies", "squid.conf")
+	r := runWith(t, nil, "", "check-rules", "--datacenter", "us", "--client", "192.0.2.10", "--report", eu, policy)
+	if !strings.Contains(r.stdout, "not observed (report of data center eu)") || strings.Contains(r.stdout, "proxy-denied") || strings.Contains(r.stdout, "DISAGREES") {
+		t.Errorf("check of us against an eu report:\n%s", r.stdout)
+	}
+	r = runWith(t, nil, "", "check-rules", "-o", "json", "--datacenter", "us", "--client", "192.0.2.10", "--report", eu, policy)
+	_, c := verdicts(t, r)
+	for _, cc := range c.Calls {
+		if cc.Verdict != rules.StatusNotExpected && (cc.Observed != rules.ObservedNot || !strings.Contains(cc.Host, ".us.")) {
+			t.Errorf("%s at %s: observed %q (%s), want not observed", cc.ID, cc.Host, cc.Observed, cc.ObservedReason)
+		}
+	}
+	if c.Disagreements != 0 {
+		t.Errorf("disagreements %d, want 0", c.Disagreements)
+	}
+}
+
+// TestCheckRulesHelpACLTypes holds check-rules' help to the squid acl types
+// README says it reads.
+func TestCheckRulesHelpACLTypes(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const lead = "It reads squid configurations (`acl` of types "
+	_, rest, ok := strings.Cut(string(readme), lead)
+	list, _, ok2 := strings.Cut(rest, ";")
+	if !ok || !ok2 {
+		t.Fatalf("README has no %q list", lead)
+	}
+	r := runWith(t, nil, "", "check-rules", "--help")
+	help := strings.Join(strings.Fields(r.stdout), " ")
+	for _, typ := range strings.Split(strings.Join(strings.Fields(list), " "), ", ") {
+		if !strings.Contains(help, typ) {
+			t.Errorf("check-rules --help does not name the acl type %q README lists", typ)
+		}
+	}
+}
+
+// TestCheckRulesLabProxies gives check-rules the rules the lab's squid ran
+// with (testdata/lab/squid/, which lab.sh includes) and a report of the
+// access.log that squid wrote in each proxy scenario, and checks that the
+// prediction is what the traffic shows: the token call allowed where squid
+// tunnelled it, denied by the deny line where squid answered 403; where it
+// asked for credentials, the verdict rests on the proxy_auth acl and the
+// comparison says so; where the token host was dropped behind the proxy,
+// the rules allow it and the comparison names another device.
+func TestCheckRulesLabProxies(t *testing.T) {
+	const lab, samples = "../../testdata/lab/squid", "../../testdata/samples"
+	tmp := t.TempDir()
+	tests := []struct {
+		scenario, rules string
+		verdict, line   string // the token call's verdict and deciding line
+		uncertain       string
+		disagreement    string
+		disagreements   int
+	}{
+		{"proxy-allowed", "open.conf", rules.VerdictAllowed, ":5", "", "", 0},
+		{"proxy-denied", "deny-auth.conf", rules.VerdictDenied, ":5", "", "", 0},
+		{"proxy-auth-required", "auth.conf", rules.VerdictAllowed, ":7", "(http_access deny !authenticated): acl authenticated of type proxy_auth", "the proxy asked for authentication", 1},
+		{"proxy-token-dropped", "open.conf", rules.VerdictAllowed, ":5", "", "another device on the path", 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.scenario, func(t *testing.T) {
+			log := filepath.Join(samples, tc.scenario+"-squid.log")
+			if _, err := os.Stat(log); err != nil {
+				t.Skipf("no sample: %v", err)
+			}
+			rep := saveReport(t, filepath.Join(tmp, tc.scenario+".json"), log)
+			policy := filepath.Join(lab, tc.rules)
+			r := runWith(t, nil, "", "check-rules", "-o", "json", "--client", "192.0.2.10", "--report", rep, policy)
+			_, c := verdicts(t, r)
+			if c.Disagreements != tc.disagreements {
+				t.Errorf("disagreements %d, want %d", c.Disagreements, tc.disagreements)
+			}
+			for _, cc := range c.Calls {
+				if cc.Observed != "" && cc.Observed != rules.StatusMissing && cc.Disagreement == "" {
+					// Every call the proxy saw agrees with the rules.
+					if (cc.Verdict == rules.VerdictAllowed) != (cc.Observed == rules.StatusOK) {
+						t.Errorf("%s: %s by the rules, %s in the traffic, and no disagreement", cc.ID, cc.Verdict, cc.Observed)
+					}
+				}
+				if cc.ID != "oauth-token" {
+					continue
+				}
+				if cc.Verdict != tc.verdict || cc.Source != policy+tc.line {
+					t.Errorf("oauth-token: %s by %s, want %s by %s%s", cc.Verdict, cc.Source, tc.verdict, policy, tc.line)
+				}
+				if (tc.uncertain == "") != (cc.Uncertain == "") || !strings.Contains(cc.Uncertain, tc.uncertain) {
+					t.Errorf("oauth-token uncertain %q, want %q", cc.Uncertain, tc.uncertain)
+				}
+				if (tc.disagreement == "") != (cc.Disagreement == "") || !strings.Contains(cc.Disagreement, tc.disagreement) {
+					t.Errorf("oauth-token observed %s (%s), disagreement %q, want %q", cc.Observed, cc.ObservedReason, cc.Disagreement, tc.disagreement)
+				}
 			}
 		})
 	}

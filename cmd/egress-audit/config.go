@@ -20,11 +20,14 @@ const (
 	keyProxyPorts = "proxy_ports"  // []int: ports of forward proxies a live capture keeps besides the catalog's
 )
 
+// keyCheckFailOn is a []string: findings that make check-rules' exit code 1.
+const keyCheckFailOn = "check_fail_on"
+
 // configKeys lists every key a configuration file may hold.
 var configKeys = []string{
 	keyDatacenter, keyVantage, keyClients, keyKnown, keyCatalog,
 	keyFailOn, keyOutput, keyFormat, keyLogLevel, keyLogFormat, keyFormats,
-	keyTimezone, keyDiffFailOn, keyProxyPorts,
+	keyTimezone, keyDiffFailOn, keyProxyPorts, keyCheckFailOn,
 }
 
 // scalarKeys are the keys that hold one value, listKeys those that hold a

@@ -259,12 +259,15 @@ resolver() {
 }
 
 # proxy starts squid; mode is open, deny-auth (403 to auth.gtmhub.com) or
-# auth (407 to everyone without credentials).
+# auth (407 to everyone without credentials). The rules of each mode are
+# testdata/lab/squid/MODE.conf, which check-rules' tests read too; this
+# writes the plumbing around them.
 proxy() {
 	local mode=$1 conf=$SQUID_DIR/squid.conf
 	rm -rf "$SQUID_DIR"
 	mkdir -p "$SQUID_DIR"
 	chmod 777 "$SQUID_DIR"
+	cp "$HERE/squid/$mode.conf" "$SQUID_DIR/rules.conf"
 	{
 		echo "http_port 198.51.100.3:3128"
 		echo "visible_hostname lab-proxy"
@@ -278,21 +281,11 @@ proxy() {
 		echo "shutdown_lifetime 0 seconds"
 		echo "dns_nameservers 198.51.100.53"
 		echo "connect_timeout 1 second"
-		echo "acl lab src 192.0.2.0/24 2001:db8::/32"
-		case $mode in
-		deny-auth)
-			echo "acl vendor_auth dstdomain auth.gtmhub.com"
-			echo "http_access deny vendor_auth"
-			;;
-		auth)
+		if [ "$mode" = auth ]; then
 			echo "auth_param basic program $(find /usr/lib -name basic_fake_auth | head -1)"
 			echo "auth_param basic realm lab-proxy"
-			echo "acl authenticated proxy_auth REQUIRED"
-			echo "http_access deny !authenticated"
-			;;
-		esac
-		echo "http_access allow lab"
-		echo "http_access deny all"
+		fi
+		echo "include $SQUID_DIR/rules.conf"
 	} >"$conf"
 	start squid $NET squid -N -f "$conf"
 	# Wait on squid's own word rather than probe its port, which would
