@@ -83,8 +83,11 @@ func TestJSONDocumentBounded(t *testing.T) {
 			if lastLine != n+1 {
 				t.Errorf("last record at line %d, want %d", lastLine, n+1)
 			}
-			if grown := int64(peak) - int64(base); grown > 16<<20 {
-				t.Errorf("heap grew by %d MB reading a %d MB document, want under 16 MB", grown>>20, n*len(tc.rec(0))>>20)
+			// Held whole, the document grew the heap by about 700 MB; read
+			// element by element it stays near 10 MB, plus the garbage a
+			// collector slowed by a busy machine has not freed yet.
+			if grown := int64(peak) - int64(base); grown > 32<<20 {
+				t.Errorf("heap grew by %d MB reading a %d MB document, want under 32 MB", grown>>20, n*len(tc.rec(0))>>20)
 			}
 		})
 	}
