@@ -60,6 +60,10 @@ type flow struct {
 	finServer  bool
 	finN       int64
 	closedTime time.Time
+	// closeClient reports that the flow's first FIN or reset came from the
+	// client: a client that gives up is not a server that refuses.
+	closeClient bool
+	closeSeen   bool
 
 	cs, ss stream  // client and server byte streams
 	app    appInfo // what the streams said

@@ -182,6 +182,42 @@ func TestReadFlows(t *testing.T) {
 			k.client(hello)
 			k.serverFIN()
 		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeBlocked, reason: ClosedEarly, packet: 5}}},
+		{"server_rst_after_handshake", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.serverRST()
+		}, nil, []want{{kind: Connection, outcome: OutcomeBlocked, reason: Reset, packet: 4,
+			detail: "reset by the server before the server sent any data"}}},
+		{"server_fin_after_handshake", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.serverFIN()
+			k.clientFIN()
+		}, nil, []want{{kind: Connection, outcome: OutcomeBlocked, reason: ClosedEarly, packet: 4,
+			detail: "closed by the server before it sent any data"}}},
+		{"http_server_fin_no_answer", func(c *capBuilder) {
+			k := c.conn(labClient, netipPort(labServer, 80))
+			k.handshake()
+			k.client([]byte("GET / HTTP/1.1\r\nHost: app.gtmhub.com\r\n\r\n"))
+			k.serverFIN()
+		}, nil, []want{{kind: Connection, host: apiHost, source: SourceHTTP, outcome: OutcomeBlocked, reason: ClosedEarly, packet: 5}}},
+		{"client_fin_first_no_data", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.clientFIN()
+			k.serverFIN()
+		}, nil, []want{{kind: Connection, outcome: OutcomeOK}}},
+		{"client_fin_then_server_rst", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.clientFIN()
+			k.serverRST()
+		}, nil, []want{{kind: Connection, outcome: OutcomeOK}}},
+		{"client_rst_no_data", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.clientRST()
+		}, nil, []want{{kind: Connection, outcome: OutcomeOK}}},
 		{"syn_unanswered_named_by_dns", func(c *capBuilder) {
 			c.udp(labClient, labResolver, dnsQueryMsg(1, apiHost))
 			c.udp(labResolver, labClient, dnsAnswerMsg(1, apiHost, layers.DNSResponseCodeNoErr, "cname:edge.gtmhub.net", "203.0.113.5"))

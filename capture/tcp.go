@@ -53,6 +53,9 @@ func (d *decoder) tcp(p *packet) {
 			f.estN = p.n
 		}
 	}
+	if p.flags&(tcpFIN|tcpRST) != 0 && !f.closeSeen {
+		f.closeSeen, f.closeClient = true, fromClient
+	}
 	if p.flags&tcpFIN != 0 {
 		if fromClient {
 			f.finClient = true
@@ -227,9 +230,16 @@ func (d *decoder) judgeTCP(f *flow, o *Observation) {
 		d.judgeTLS(f, o)
 		return
 	}
+	// A server that completes the handshake and then resets or closes
+	// without a byte refuses the connection as surely as one that resets
+	// the SYN; a client that closes first, having sent nothing, merely
+	// gave up.
+	serverFirst := f.closeSeen && !f.closeClient
 	switch {
-	case f.rstN != 0 && f.ss.bytes == 0 && f.cs.bytes > 0:
+	case f.rstN != 0 && f.ss.bytes == 0 && (f.cs.bytes > 0 || f.rstServer && serverFirst):
 		o.block(Reset, f.rstN, resetBy(f)+" before the server sent any data")
+	case f.finServer && serverFirst && f.ss.bytes == 0 && f.synAckN != 0:
+		o.block(ClosedEarly, f.finN, "closed by the server before it sent any data")
 	case f.synAckN != 0 || f.ss.bytes > 0:
 		o.Outcome = OutcomeOK
 	}
