@@ -113,6 +113,28 @@ func TestReadFlows(t *testing.T) {
 			k.replay(tr["tls12_intercept"], 1400)
 			k.clientFIN()
 		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeBlocked, reason: TLSInterception, detail: "bad_certificate", issuer: "Corporate Inspection CA"}}},
+		{"tls12_certificate_unknown_java", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.replay(tr["tls12_intercept"][:2], 1400)
+			k.client([]byte{
+				21,   // content type: alert
+				3, 3, // legacy record version: TLS 1.2
+				0, 2, // length
+				2,  // level: fatal
+				46, // description: certificate_unknown, as Java sends for an untrusted issuer
+			})
+			k.clientFIN()
+		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeBlocked, reason: TLSInterception, packet: 6,
+			detail: `client alert fatal certificate_unknown (46); certificate issued by "Corporate Inspection CA"`, issuer: "Corporate Inspection CA"}}},
+		{"tls12_certificate_unknown_expected_issuer", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.replay(tr["tls12_ok"][:2], 1400)
+			k.client([]byte{21, 3, 3, 0, 2, 2, 46}) // alert: fatal certificate_unknown
+			k.clientFIN()
+		}, &Config{TLSIssuers: []string{"Test Public CA"}}, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeBlocked, reason: TLSAlert,
+			detail: "client alert fatal certificate_unknown (46)", issuer: "Test Public CA"}}},
 		{"tls13_abandoned", func(c *capBuilder) {
 			k := c.conn(labClient, labServer)
 			k.handshake()

@@ -263,7 +263,7 @@ func (d *decoder) judgeTLS(f *flow, o *Observation) {
 	t := &f.app.tls
 	issuerOK := d.issuerExpected(t.issuer)
 	switch {
-	case t.clientAlert.seen && (t.clientAlert.desc == alertUnknownCA || t.clientAlert.desc == alertBadCertificate):
+	case t.clientAlert.seen && d.refusedCertificate(t):
 		detail := "client alert " + t.clientAlert.String()
 		if t.issuer != "" {
 			detail += fmt.Sprintf("; certificate issued by %q", t.issuer)
@@ -289,6 +289,22 @@ func (d *decoder) judgeTLS(f *flow, o *Observation) {
 		o.Detail = appendDetail(o.Detail, fmt.Sprintf("ServerHello (%s) seen at packet %d, handshake not finished",
 			tlsVersionName(t.version), t.serverHelloN))
 	}
+}
+
+// refusedCertificate reports whether the client's alert refuses the
+// server's certificate: unknown_ca and bad_certificate always do. Java's
+// TLS client, which Jira runs on, answers an untrusted issuer with
+// certificate_unknown instead, which other clients also send for a name
+// mismatch or an expired certificate; it counts only with a certificate
+// seen in clear from an issuer the catalog does not name.
+func (d *decoder) refusedCertificate(t *tlsInfo) bool {
+	switch t.clientAlert.desc {
+	case alertUnknownCA, alertBadCertificate:
+		return true
+	case alertCertificateUnknown:
+		return t.issuer != "" && (len(d.cfg.TLSIssuers) == 0 || !d.issuerExpected(t.issuer))
+	}
+	return false
 }
 
 // issuerExpected reports whether issuer is one the configuration expects;

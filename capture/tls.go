@@ -25,8 +25,9 @@ const (
 
 // RFC 8446, Section 6: alert descriptions that name a certificate problem.
 const (
-	alertBadCertificate = 42
-	alertUnknownCA      = 48
+	alertBadCertificate     = 42
+	alertCertificateUnknown = 46
+	alertUnknownCA          = 48
 )
 
 // maxHandshakeMessage bounds the handshake bytes assembled per direction.
