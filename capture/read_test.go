@@ -191,7 +191,32 @@ func TestReadFlows(t *testing.T) {
 			k.cseq -= 50
 			k.client(hello[:50])
 			k.client(hello[50:])
-		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeUnknown, packet: 6}}},
+		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeBlocked, reason: NoResponse, packet: 6,
+			detail: "no ServerHello: ClientHello sent 2 times, never answered"}}},
+		{"client_hello_dropped", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			for i := range 4 {
+				k.client(hello)
+				k.cseq -= uint32(len(hello))
+				c.wait(time.Duration(1<<i) * time.Second)
+			}
+		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeBlocked, reason: NoResponse, packet: 4,
+			detail: "no ServerHello: ClientHello sent 4 times, never answered"}}},
+		{"client_hello_acked_unanswered", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.client(hello)
+			c.tcp(k.srv, k.cli, "A", k.sseq, k.cseq, nil)
+			c.wait(5 * time.Second)
+		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeUnknown, packet: 4,
+			detail: "no ServerHello: the server acknowledged the ClientHello but never answered it"}}},
+		{"client_hello_sent_once", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.client(hello)
+		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeUnknown, packet: 4,
+			detail: "no ServerHello: ClientHello sent once"}}},
 		{"client_hello_split_records", func(c *capBuilder) {
 			k := c.conn(labClient, labServer)
 			k.handshake()

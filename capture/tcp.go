@@ -67,6 +67,10 @@ func (d *decoder) tcp(p *packet) {
 		}
 	}
 
+	if !fromClient && p.flags&tcpACK != 0 && f.cs.started && int32(p.ack-f.cs.isn) > 0 {
+		f.serverAcked = true
+	}
+
 	if len(p.payload) == 0 && p.cut == 0 {
 		d.endOfDirection(f, p, fromClient)
 		return
@@ -76,6 +80,9 @@ func (d *decoder) tcp(p *packet) {
 		p.seq++
 	}
 	if fromClient {
+		if !f.cs.started || p.seq == f.cs.isn {
+			f.firstSends++
+		}
 		if p.cut > 0 && f.snapN == 0 && !f.cs.done && int(p.seq-f.cs.isn) < clientStreamCap {
 			f.snapN = p.n
 		}
@@ -283,6 +290,16 @@ func (d *decoder) judgeTLS(f *flow, o *Observation) {
 		o.block(Reset, f.rstN, resetBy(f)+" before the TLS handshake finished")
 	case f.finClient || f.finServer:
 		o.block(ClosedEarly, f.finN, "closed before the TLS handshake finished")
+	case !t.serverHello && f.ss.bytes == 0 && f.serverAcked:
+		// The ClientHello reached the server's TCP, which then kept quiet:
+		// a slow server, or a capture that ended, not a drop on the way.
+		o.Detail = appendDetail(o.Detail, "no ServerHello: the server acknowledged the ClientHello but never answered it")
+	case !t.serverHello && f.ss.bytes == 0 && f.firstSends > 1:
+		// Retransmitted without even a TCP acknowledgement: what a
+		// firewall that drops on the server name leaves.
+		o.block(NoResponse, t.helloN, fmt.Sprintf("no ServerHello: ClientHello sent %d times, never answered", f.firstSends))
+	case !t.serverHello && f.ss.bytes == 0:
+		o.Detail = appendDetail(o.Detail, "no ServerHello: ClientHello sent once, not answered in the capture")
 	case t.serverHello:
 		// Neither finished nor refused: the capture ended, or the flow went
 		// idle, in the middle of the handshake.
