@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"crypto/tls"
 	"fmt"
 	"strings"
@@ -377,7 +378,32 @@ func TestReadFlows(t *testing.T) {
 			k.server(tr["tls13_ok"][1].data)
 		}, nil, []want{
 			{kind: Lookup, host: apiHost, source: SourceDNS, outcome: OutcomeOK},
-			{kind: Connection, host: apiHost, source: SourceDNS, outcome: OutcomeOK, detail: "packet 6 was cut by the capture's snaplen"},
+			{kind: Connection, host: apiHost, source: SourceDNS, outcome: OutcomeOK,
+				// 96 bytes kept: 54 of headers, 5 of the record header.
+				detail: fmt.Sprintf("packet 6 was cut by the capture's snaplen after %d of the ClientHello's %d bytes, before its extensions", 96-54-5, len(hello)-5)},
+		}},
+		{"snaplen_cut_after_server_name", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.client(hello)
+			// Ethernet, IPv4 and TCP headers, then the record up to a few
+			// bytes past the end of the host_name.
+			c.frames[len(c.frames)-1].capLen = 54 + bytes.Index(hello, []byte(apiHost)) + len(apiHost) + 3
+			k.server(tr["tls13_ok"][1].data)
+		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeOK, packet: 4,
+			detail: "packet 4 was cut by the capture's snaplen: the server name was read from the first"}}},
+		{"snaplen_cut_inside_server_name", func(c *capBuilder) {
+			c.udp(labClient, labResolver, dnsQueryMsg(1, apiHost))
+			c.udp(labResolver, labClient, dnsAnswerMsg(1, apiHost, layers.DNSResponseCodeNoErr, "203.0.113.5"))
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.client(hello)
+			c.frames[len(c.frames)-1].capLen = 54 + bytes.Index(hello, []byte(apiHost)) + 4
+			k.server(tr["tls13_ok"][1].data)
+		}, nil, []want{
+			{kind: Lookup, host: apiHost, source: SourceDNS, outcome: OutcomeOK},
+			{kind: Connection, host: apiHost, source: SourceDNS, outcome: OutcomeOK,
+				detail: ", before any server_name extension"},
 		}},
 		{"ipv4_fragmented_dns_answer", func(c *capBuilder) {
 			c.udp(labClient, labResolver, dnsQueryMsg(5, apiHost))

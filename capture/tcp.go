@@ -201,8 +201,8 @@ func (d *decoder) tcpOutcome(f *flow, o *Observation, inTunnel bool) {
 		o.ECH = true
 		o.Detail = appendDetail(o.Detail, "encrypted client hello: the name is the outer one")
 	}
-	if f.snapN != 0 && o.HostSource == SourceNone {
-		o.Detail = appendDetail(o.Detail, fmt.Sprintf("packet %d was cut by the capture's snaplen: the client's first bytes (TLS server name or HTTP Host) are not in the capture", f.snapN))
+	if cut := snaplenDetail(f, o.HostSource); f.snapN != 0 && cut != "" {
+		o.Detail = appendDetail(o.Detail, cut)
 	}
 	if f.cs.noBuf {
 		o.Detail = appendDetail(o.Detail, "not reassembled: too many flows at once")
@@ -211,6 +211,26 @@ func (d *decoder) tcpOutcome(f *flow, o *Observation, inTunnel bool) {
 	if o.Issuer == "" {
 		o.Issuer = a.tls.issuer
 	}
+}
+
+// snaplenDetail says what the snaplen cut of a flow's first client bytes
+// took: "" when it took nothing that names the server.
+func snaplenDetail(f *flow, source HostSource) string {
+	t := &f.app.tls
+	cut := fmt.Sprintf("packet %d was cut by the capture's snaplen", f.snapN)
+	switch {
+	case t.hello || source != SourceNone && t.cutLen == 0:
+		return ""
+	case source == SourceSNI:
+		return fmt.Sprintf("%s: the server name was read from the first %d of the ClientHello's %d bytes", cut, t.cutRead, t.cutLen)
+	case t.badSNI != "":
+		return fmt.Sprintf("%s after %d of the ClientHello's %d bytes", cut, t.cutRead, t.cutLen)
+	case t.cutFixed:
+		return fmt.Sprintf("%s after %d of the ClientHello's %d bytes, before any server_name extension", cut, t.cutRead, t.cutLen)
+	case t.cutLen != 0:
+		return fmt.Sprintf("%s after %d of the ClientHello's %d bytes, before its extensions", cut, t.cutRead, t.cutLen)
+	}
+	return cut + ": the client's first bytes (TLS server name or HTTP Host) are not in the capture"
 }
 
 // judgeTCP sets the outcome of a TCP flow from its handshake, teardown,
