@@ -9,7 +9,8 @@
 //
 // tls_clienthello.go parses a TLS ClientHello into [ClientHello]: the
 // server name, whether Encrypted Client Hello hides the real one, ALPN and
-// supported versions. tls_ech.go reads whether a DNS HTTPS/SVCB record
+// supported versions; [ParseClientHelloPrefix] reads one cut by the
+// snaplen up to the cut. tls_ech.go reads whether a DNS HTTPS/SVCB record
 // publishes an Encrypted Client Hello configuration ([SVCBHasECH]).
 //
 // quic.go reads QUIC long headers and removes the protection of Initial

@@ -60,6 +60,14 @@ type flow struct {
 	finServer  bool
 	finN       int64
 	closedTime time.Time
+	// closeClient reports that the flow's first FIN or reset came from the
+	// client: a client that gives up is not a server that refuses.
+	closeClient bool
+	closeSeen   bool
+	// firstSends counts the client segments that carry the stream's first
+	// byte: the first request and its retransmissions.
+	firstSends  int
+	serverAcked bool // the server acknowledged some of the client's bytes
 
 	cs, ss stream  // client and server byte streams
 	app    appInfo // what the streams said

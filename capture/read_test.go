@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"crypto/tls"
 	"fmt"
 	"strings"
@@ -113,6 +114,28 @@ func TestReadFlows(t *testing.T) {
 			k.replay(tr["tls12_intercept"], 1400)
 			k.clientFIN()
 		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeBlocked, reason: TLSInterception, detail: "bad_certificate", issuer: "Corporate Inspection CA"}}},
+		{"tls12_certificate_unknown_java", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.replay(tr["tls12_intercept"][:2], 1400)
+			k.client([]byte{
+				21,   // content type: alert
+				3, 3, // legacy record version: TLS 1.2
+				0, 2, // length
+				2,  // level: fatal
+				46, // description: certificate_unknown, as Java sends for an untrusted issuer
+			})
+			k.clientFIN()
+		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeBlocked, reason: TLSInterception, packet: 6,
+			detail: `client alert fatal certificate_unknown (46); certificate issued by "Corporate Inspection CA"`, issuer: "Corporate Inspection CA"}}},
+		{"tls12_certificate_unknown_expected_issuer", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.replay(tr["tls12_ok"][:2], 1400)
+			k.client([]byte{21, 3, 3, 0, 2, 2, 46}) // alert: fatal certificate_unknown
+			k.clientFIN()
+		}, &Config{TLSIssuers: []string{"Test Public CA"}}, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeBlocked, reason: TLSAlert,
+			detail: "client alert fatal certificate_unknown (46)", issuer: "Test Public CA"}}},
 		{"tls13_abandoned", func(c *capBuilder) {
 			k := c.conn(labClient, labServer)
 			k.handshake()
@@ -169,7 +192,32 @@ func TestReadFlows(t *testing.T) {
 			k.cseq -= 50
 			k.client(hello[:50])
 			k.client(hello[50:])
-		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeUnknown, packet: 6}}},
+		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeBlocked, reason: NoResponse, packet: 6,
+			detail: "no ServerHello: ClientHello sent 2 times, never answered"}}},
+		{"client_hello_dropped", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			for i := range 4 {
+				k.client(hello)
+				k.cseq -= uint32(len(hello))
+				c.wait(time.Duration(1<<i) * time.Second)
+			}
+		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeBlocked, reason: NoResponse, packet: 4,
+			detail: "no ServerHello: ClientHello sent 4 times, never answered"}}},
+		{"client_hello_acked_unanswered", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.client(hello)
+			c.tcp(k.srv, k.cli, "A", k.sseq, k.cseq, nil)
+			c.wait(5 * time.Second)
+		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeUnknown, packet: 4,
+			detail: "no ServerHello: the server acknowledged the ClientHello but never answered it"}}},
+		{"client_hello_sent_once", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.client(hello)
+		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeUnknown, packet: 4,
+			detail: "no ServerHello: ClientHello sent once"}}},
 		{"client_hello_split_records", func(c *capBuilder) {
 			k := c.conn(labClient, labServer)
 			k.handshake()
@@ -182,6 +230,42 @@ func TestReadFlows(t *testing.T) {
 			k.client(hello)
 			k.serverFIN()
 		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeBlocked, reason: ClosedEarly, packet: 5}}},
+		{"server_rst_after_handshake", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.serverRST()
+		}, nil, []want{{kind: Connection, outcome: OutcomeBlocked, reason: Reset, packet: 4,
+			detail: "reset by the server before the server sent any data"}}},
+		{"server_fin_after_handshake", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.serverFIN()
+			k.clientFIN()
+		}, nil, []want{{kind: Connection, outcome: OutcomeBlocked, reason: ClosedEarly, packet: 4,
+			detail: "closed by the server before it sent any data"}}},
+		{"http_server_fin_no_answer", func(c *capBuilder) {
+			k := c.conn(labClient, netipPort(labServer, 80))
+			k.handshake()
+			k.client([]byte("GET / HTTP/1.1\r\nHost: app.gtmhub.com\r\n\r\n"))
+			k.serverFIN()
+		}, nil, []want{{kind: Connection, host: apiHost, source: SourceHTTP, outcome: OutcomeBlocked, reason: ClosedEarly, packet: 5}}},
+		{"client_fin_first_no_data", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.clientFIN()
+			k.serverFIN()
+		}, nil, []want{{kind: Connection, outcome: OutcomeOK}}},
+		{"client_fin_then_server_rst", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.clientFIN()
+			k.serverRST()
+		}, nil, []want{{kind: Connection, outcome: OutcomeOK}}},
+		{"client_rst_no_data", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.clientRST()
+		}, nil, []want{{kind: Connection, outcome: OutcomeOK}}},
 		{"syn_unanswered_named_by_dns", func(c *capBuilder) {
 			c.udp(labClient, labResolver, dnsQueryMsg(1, apiHost))
 			c.udp(labResolver, labClient, dnsAnswerMsg(1, apiHost, layers.DNSResponseCodeNoErr, "cname:edge.gtmhub.net", "203.0.113.5"))
@@ -294,7 +378,32 @@ func TestReadFlows(t *testing.T) {
 			k.server(tr["tls13_ok"][1].data)
 		}, nil, []want{
 			{kind: Lookup, host: apiHost, source: SourceDNS, outcome: OutcomeOK},
-			{kind: Connection, host: apiHost, source: SourceDNS, outcome: OutcomeOK, detail: "packet 6 was cut by the capture's snaplen"},
+			{kind: Connection, host: apiHost, source: SourceDNS, outcome: OutcomeOK,
+				// 96 bytes kept: 54 of headers, 5 of the record header.
+				detail: fmt.Sprintf("packet 6 was cut by the capture's snaplen after %d of the ClientHello's %d bytes, before its extensions", 96-54-5, len(hello)-5)},
+		}},
+		{"snaplen_cut_after_server_name", func(c *capBuilder) {
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.client(hello)
+			// Ethernet, IPv4 and TCP headers, then the record up to a few
+			// bytes past the end of the host_name.
+			c.frames[len(c.frames)-1].capLen = 54 + bytes.Index(hello, []byte(apiHost)) + len(apiHost) + 3
+			k.server(tr["tls13_ok"][1].data)
+		}, nil, []want{{kind: Connection, host: apiHost, source: SourceSNI, outcome: OutcomeOK, packet: 4,
+			detail: "packet 4 was cut by the capture's snaplen: the server name was read from the first"}}},
+		{"snaplen_cut_inside_server_name", func(c *capBuilder) {
+			c.udp(labClient, labResolver, dnsQueryMsg(1, apiHost))
+			c.udp(labResolver, labClient, dnsAnswerMsg(1, apiHost, layers.DNSResponseCodeNoErr, "203.0.113.5"))
+			k := c.conn(labClient, labServer)
+			k.handshake()
+			k.client(hello)
+			c.frames[len(c.frames)-1].capLen = 54 + bytes.Index(hello, []byte(apiHost)) + 4
+			k.server(tr["tls13_ok"][1].data)
+		}, nil, []want{
+			{kind: Lookup, host: apiHost, source: SourceDNS, outcome: OutcomeOK},
+			{kind: Connection, host: apiHost, source: SourceDNS, outcome: OutcomeOK,
+				detail: ", before any server_name extension"},
 		}},
 		{"ipv4_fragmented_dns_answer", func(c *capBuilder) {
 			c.udp(labClient, labResolver, dnsQueryMsg(5, apiHost))

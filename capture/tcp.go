@@ -53,6 +53,9 @@ func (d *decoder) tcp(p *packet) {
 			f.estN = p.n
 		}
 	}
+	if p.flags&(tcpFIN|tcpRST) != 0 && !f.closeSeen {
+		f.closeSeen, f.closeClient = true, fromClient
+	}
 	if p.flags&tcpFIN != 0 {
 		if fromClient {
 			f.finClient = true
@@ -64,6 +67,10 @@ func (d *decoder) tcp(p *packet) {
 		}
 	}
 
+	if !fromClient && p.flags&tcpACK != 0 && f.cs.started && int32(p.ack-f.cs.isn) > 0 {
+		f.serverAcked = true
+	}
+
 	if len(p.payload) == 0 && p.cut == 0 {
 		d.endOfDirection(f, p, fromClient)
 		return
@@ -73,6 +80,9 @@ func (d *decoder) tcp(p *packet) {
 		p.seq++
 	}
 	if fromClient {
+		if !f.cs.started || p.seq == f.cs.isn {
+			f.firstSends++
+		}
 		if p.cut > 0 && f.snapN == 0 && !f.cs.done && int(p.seq-f.cs.isn) < clientStreamCap {
 			f.snapN = p.n
 		}
@@ -191,8 +201,8 @@ func (d *decoder) tcpOutcome(f *flow, o *Observation, inTunnel bool) {
 		o.ECH = true
 		o.Detail = appendDetail(o.Detail, "encrypted client hello: the name is the outer one")
 	}
-	if f.snapN != 0 && o.HostSource == SourceNone {
-		o.Detail = appendDetail(o.Detail, fmt.Sprintf("packet %d was cut by the capture's snaplen: the client's first bytes (TLS server name or HTTP Host) are not in the capture", f.snapN))
+	if cut := snaplenDetail(f, o.HostSource); f.snapN != 0 && cut != "" {
+		o.Detail = appendDetail(o.Detail, cut)
 	}
 	if f.cs.noBuf {
 		o.Detail = appendDetail(o.Detail, "not reassembled: too many flows at once")
@@ -201,6 +211,26 @@ func (d *decoder) tcpOutcome(f *flow, o *Observation, inTunnel bool) {
 	if o.Issuer == "" {
 		o.Issuer = a.tls.issuer
 	}
+}
+
+// snaplenDetail says what the snaplen cut of a flow's first client bytes
+// took: "" when it took nothing that names the server.
+func snaplenDetail(f *flow, source HostSource) string {
+	t := &f.app.tls
+	cut := fmt.Sprintf("packet %d was cut by the capture's snaplen", f.snapN)
+	switch {
+	case t.hello || source != SourceNone && t.cutLen == 0:
+		return ""
+	case source == SourceSNI:
+		return fmt.Sprintf("%s: the server name was read from the first %d of the ClientHello's %d bytes", cut, t.cutRead, t.cutLen)
+	case t.badSNI != "":
+		return fmt.Sprintf("%s after %d of the ClientHello's %d bytes", cut, t.cutRead, t.cutLen)
+	case t.cutFixed:
+		return fmt.Sprintf("%s after %d of the ClientHello's %d bytes, before any server_name extension", cut, t.cutRead, t.cutLen)
+	case t.cutLen != 0:
+		return fmt.Sprintf("%s after %d of the ClientHello's %d bytes, before its extensions", cut, t.cutRead, t.cutLen)
+	}
+	return cut + ": the client's first bytes (TLS server name or HTTP Host) are not in the capture"
 }
 
 // judgeTCP sets the outcome of a TCP flow from its handshake, teardown,
@@ -227,9 +257,16 @@ func (d *decoder) judgeTCP(f *flow, o *Observation) {
 		d.judgeTLS(f, o)
 		return
 	}
+	// A server that completes the handshake and then resets or closes
+	// without a byte refuses the connection as surely as one that resets
+	// the SYN; a client that closes first, having sent nothing, merely
+	// gave up.
+	serverFirst := f.closeSeen && !f.closeClient
 	switch {
-	case f.rstN != 0 && f.ss.bytes == 0 && f.cs.bytes > 0:
+	case f.rstN != 0 && f.ss.bytes == 0 && (f.cs.bytes > 0 || f.rstServer && serverFirst):
 		o.block(Reset, f.rstN, resetBy(f)+" before the server sent any data")
+	case f.finServer && serverFirst && f.ss.bytes == 0 && f.synAckN != 0:
+		o.block(ClosedEarly, f.finN, "closed by the server before it sent any data")
 	case f.synAckN != 0 || f.ss.bytes > 0:
 		o.Outcome = OutcomeOK
 	}
@@ -253,7 +290,7 @@ func (d *decoder) judgeTLS(f *flow, o *Observation) {
 	t := &f.app.tls
 	issuerOK := d.issuerExpected(t.issuer)
 	switch {
-	case t.clientAlert.seen && (t.clientAlert.desc == alertUnknownCA || t.clientAlert.desc == alertBadCertificate):
+	case t.clientAlert.seen && d.refusedCertificate(t):
 		detail := "client alert " + t.clientAlert.String()
 		if t.issuer != "" {
 			detail += fmt.Sprintf("; certificate issued by %q", t.issuer)
@@ -273,12 +310,38 @@ func (d *decoder) judgeTLS(f *flow, o *Observation) {
 		o.block(Reset, f.rstN, resetBy(f)+" before the TLS handshake finished")
 	case f.finClient || f.finServer:
 		o.block(ClosedEarly, f.finN, "closed before the TLS handshake finished")
+	case !t.serverHello && f.ss.bytes == 0 && f.serverAcked:
+		// The ClientHello reached the server's TCP, which then kept quiet:
+		// a slow server, or a capture that ended, not a drop on the way.
+		o.Detail = appendDetail(o.Detail, "no ServerHello: the server acknowledged the ClientHello but never answered it")
+	case !t.serverHello && f.ss.bytes == 0 && f.firstSends > 1:
+		// Retransmitted without even a TCP acknowledgement: what a
+		// firewall that drops on the server name leaves.
+		o.block(NoResponse, t.helloN, fmt.Sprintf("no ServerHello: ClientHello sent %d times, never answered", f.firstSends))
+	case !t.serverHello && f.ss.bytes == 0:
+		o.Detail = appendDetail(o.Detail, "no ServerHello: ClientHello sent once, not answered in the capture")
 	case t.serverHello:
 		// Neither finished nor refused: the capture ended, or the flow went
 		// idle, in the middle of the handshake.
 		o.Detail = appendDetail(o.Detail, fmt.Sprintf("ServerHello (%s) seen at packet %d, handshake not finished",
 			tlsVersionName(t.version), t.serverHelloN))
 	}
+}
+
+// refusedCertificate reports whether the client's alert refuses the
+// server's certificate: unknown_ca and bad_certificate always do. Java's
+// TLS client, which Jira runs on, answers an untrusted issuer with
+// certificate_unknown instead, which other clients also send for a name
+// mismatch or an expired certificate; it counts only with a certificate
+// seen in clear from an issuer the catalog does not name.
+func (d *decoder) refusedCertificate(t *tlsInfo) bool {
+	switch t.clientAlert.desc {
+	case alertUnknownCA, alertBadCertificate:
+		return true
+	case alertCertificateUnknown:
+		return t.issuer != "" && (len(d.cfg.TLSIssuers) == 0 || !d.issuerExpected(t.issuer))
+	}
+	return false
 }
 
 // issuerExpected reports whether issuer is one the configuration expects;

@@ -25,8 +25,9 @@ const (
 
 // RFC 8446, Section 6: alert descriptions that name a certificate problem.
 const (
-	alertBadCertificate = 42
-	alertUnknownCA      = 48
+	alertBadCertificate     = 42
+	alertCertificateUnknown = 46
+	alertUnknownCA          = 48
 )
 
 // maxHandshakeMessage bounds the handshake bytes assembled per direction.
@@ -73,6 +74,11 @@ type tlsInfo struct {
 	sni    string
 	ech    bool
 	badSNI string // a server_name that is not a host name, quoted
+
+	// A ClientHello cut by the snaplen: the bytes of it the capture holds
+	// and its declared length, handshake header included.
+	cutRead, cutLen int
+	cutFixed        bool // the cut left the fixed fields whole
 
 	serverHello  bool
 	serverHelloN int64
@@ -176,6 +182,14 @@ func (d *decoder) tlsClient(f *flow, b []byte, n int64) {
 		}
 		return true
 	})
+	if !t.hello && f.snapN != 0 && len(d.hs) >= 4 && d.hs[0] == handshakeClientHello {
+		// The stream may end at the cut for good: read what it holds
+		// now; a retransmission that fills the gap gets the whole
+		// message read above.
+		if mlen := int(d.hs[1])<<16 | int(d.hs[2])<<8 | int(d.hs[3]); len(d.hs) < 4+mlen {
+			d.cutClientHello(f, d.hs, 4+mlen, n)
+		}
+	}
 }
 
 // clientHello records a whole ClientHello message.
@@ -185,21 +199,55 @@ func (d *decoder) clientHello(f *flow, msg []byte, n int64) {
 	t.hello, t.helloN = true, n
 	var bad *ServerNameError
 	if errors.As(err, &bad) {
-		// The name is evidence even when it is not a name: keep it,
-		// escaped, and count the packet, rather than report the flow by
-		// its address as if no name had been sent.
-		t.badSNI = fmt.Sprintf("%q", bad.Name)
-		if len(bad.Name) == MaxShownServerName {
-			t.badSNI += "..."
-		}
-		d.st.Fail(Packet(n), &ProblemError{Input: d.name, Locator: Packet(n),
-			Err: fmt.Errorf("client hello: server_name not a host name: %s", t.badSNI)})
+		d.badServerName(f, bad, n)
 	}
 	if err != nil {
 		return
 	}
 	t.sni = lowerASCII(ch.ServerName)
 	t.ech = ch.ECH
+}
+
+// cutClientHello reads the part of a ClientHello that a snaplen cut left,
+// msg, of a message of mlen bytes: a server_name extension before the cut
+// names the flow as surely as a whole ClientHello would.
+func (d *decoder) cutClientHello(f *flow, msg []byte, mlen int, n int64) {
+	t := &f.app.tls
+	t.cutRead, t.cutLen = len(msg), mlen
+	ch, err := ParseClientHelloPrefix(msg)
+	var bad *ServerNameError
+	if errors.As(err, &bad) && t.badSNI == "" {
+		t.helloN = n
+		d.badServerName(f, bad, n)
+	}
+	t.cutFixed = !errors.Is(err, ErrTruncated)
+	if err != nil {
+		return
+	}
+	if ch.ServerName != "" {
+		if t.sni == "" {
+			t.helloN = n
+		}
+		t.sni = lowerASCII(ch.ServerName)
+	}
+	t.ech = t.ech || ch.ECH
+}
+
+// badServerName keeps a server_name that is not a host name as evidence,
+// escaped, and counts its packet, rather than report the flow by its
+// address as if no name had been sent. A ClientHello read again as more
+// of it arrives counts once.
+func (d *decoder) badServerName(f *flow, bad *ServerNameError, n int64) {
+	t := &f.app.tls
+	if t.badSNI != "" {
+		return
+	}
+	t.badSNI = fmt.Sprintf("%q", bad.Name)
+	if len(bad.Name) == MaxShownServerName {
+		t.badSNI += "..."
+	}
+	d.st.Fail(Packet(n), &ProblemError{Input: d.name, Locator: Packet(n),
+		Err: fmt.Errorf("client hello: server_name not a host name: %s", t.badSNI)})
 }
 
 // tlsServer reads the server's side: the ServerHello's selected version,

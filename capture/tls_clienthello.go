@@ -58,6 +58,10 @@ type ClientHello struct {
 	// extension in the client's order, GREASE values (RFC 8701) left out.
 	// It may be shared between results: treat it as read-only.
 	SupportedVersions []uint16
+	// Partial reports a message cut short (only [ParseClientHelloPrefix]
+	// returns one): the fields hold what the whole extensions before the
+	// cut said, and an absent one may lie past it.
+	Partial bool
 }
 
 // ParseClientHello parses msg, one whole handshake message that starts with
@@ -68,6 +72,21 @@ type ClientHello struct {
 // [*ServerNameError] when the server name is not a host name. The result holds
 // no references into msg. It is safe for concurrent use.
 func ParseClientHello(msg []byte) (ClientHello, error) {
+	return parseClientHello(msg, false)
+}
+
+// ParseClientHelloPrefix parses msg as [ParseClientHello] does, but also
+// a message cut short of its declared length, as a capture's snaplen
+// leaves it: the extensions are read up to the last one the cut left
+// whole, and the result has Partial set. A cut inside the fixed fields,
+// before the extensions, still returns an error wrapping [ErrTruncated].
+// When the whole message parses, it agrees with every field a prefix of it
+// gave; a field a prefix left empty may lie past the cut.
+func ParseClientHelloPrefix(msg []byte) (ClientHello, error) {
+	return parseClientHello(msg, true)
+}
+
+func parseClientHello(msg []byte, prefix bool) (ClientHello, error) {
 	var ch ClientHello
 
 	// RFC 8446, Section 4: Handshake { msg_type; uint24 length; body }.
@@ -81,11 +100,12 @@ func ParseClientHello(msg []byte) (ClientHello, error) {
 		return ch, fmt.Errorf("client hello: handshake header: %w", ErrTruncated)
 	}
 	n := int(msg[1])<<16 | int(msg[2])<<8 | int(msg[3])
-	if len(msg)-4 < n {
+	cut := len(msg)-4 < n
+	if cut && !prefix {
 		return ch, fmt.Errorf("client hello: length %d exceeds the %d bytes present: %w",
 			n, len(msg)-4, ErrTruncated)
 	}
-	body := cryptobyte.String(msg[4 : 4+n])
+	body := cryptobyte.String(msg[4:min(4+n, len(msg))])
 
 	// RFC 8446, Section 4.1.2: legacy_version, random, legacy_session_id,
 	// cipher_suites, legacy_compression_methods.
@@ -94,15 +114,30 @@ func ParseClientHello(msg []byte) (ClientHello, error) {
 		!body.ReadUint8LengthPrefixed(&sessionID) || len(sessionID) > 32 ||
 		!body.ReadUint16LengthPrefixed(&suites) || len(suites) < 2 || len(suites)%2 != 0 ||
 		!body.ReadUint8LengthPrefixed(&compression) || len(compression) < 1 {
+		if cut {
+			return ch, fmt.Errorf("client hello: cut after %d of its %d bytes, inside the fixed fields: %w",
+				len(msg)-4, n, ErrTruncated)
+		}
 		return ch, errors.New("client hello: malformed fixed fields")
 	}
+	ch.Partial = cut
 
 	// A hello without extensions is valid TLS 1.2 (RFC 5246, Section 7.4.1.2).
 	if body.Empty() {
 		return ch, nil
 	}
 	var exts cryptobyte.String
-	if !body.ReadUint16LengthPrefixed(&exts) || !body.Empty() {
+	if cut {
+		// The block's length, then as many of its bytes as the cut left.
+		var l uint16
+		if !body.ReadUint16(&l) {
+			return ch, nil
+		}
+		if len(body) > int(l) {
+			return ch, errors.New("client hello: malformed extensions block")
+		}
+		exts = body
+	} else if !body.ReadUint16LengthPrefixed(&exts) || !body.Empty() {
 		return ch, errors.New("client hello: malformed extensions block")
 	}
 	var seen uint8 // bit per extension read below, to refuse duplicates
@@ -110,6 +145,9 @@ func ParseClientHello(msg []byte) (ClientHello, error) {
 		var typ uint16
 		var data cryptobyte.String
 		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
+			if cut {
+				break // the cut falls inside this extension
+			}
 			return ch, errors.New("client hello: malformed extension header")
 		}
 		var bit uint8

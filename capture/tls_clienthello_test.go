@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"slices"
@@ -287,6 +288,93 @@ func TestParseClientHelloPrefixes(t *testing.T) {
 	}
 }
 
+// TestParseClientHelloPrefix cuts helloTLS13 where a snaplen might: a
+// server_name extension the cut left whole is read, one it cut into is not.
+func TestParseClientHelloPrefix(t *testing.T) {
+	whole, err := ParseClientHello(helloTLS13)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		cut  int // bytes of helloTLS13 kept
+		want ClientHello
+		err  error
+	}{
+		{"inside_fixed_fields", 40, ClientHello{}, ErrTruncated},
+		{"inside_extensions_length", 46, ClientHello{Partial: true}, nil},
+		{"before_server_name", 47, ClientHello{Partial: true}, nil},
+		{"inside_server_name", 66, ClientHello{Partial: true}, nil},
+		{"after_server_name", 67, ClientHello{ServerName: "example.com", Partial: true}, nil},
+		{"inside_alpn", 80, ClientHello{ServerName: "example.com", Partial: true}, nil},
+		{"after_alpn", 85, ClientHello{ServerName: "example.com", ALPN: []string{"h2", "http/1.1"}, Partial: true}, nil},
+		{"whole", len(helloTLS13), whole, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseClientHelloPrefix(helloTLS13[:tc.cut])
+			if !errors.Is(err, tc.err) || !sameHello(got, tc.want) || got.Partial != tc.want.Partial {
+				t.Errorf("ParseClientHelloPrefix(%s) = %+v, %v, want %+v, %v", tc.name, got, err, tc.want, tc.err)
+			}
+		})
+	}
+}
+
+// TestParseClientHelloPrefixAgrees checks every prefix of valid hellos:
+// ParseClientHelloPrefix fails with ErrTruncated or returns a partial
+// result that the whole message agrees with.
+func TestParseClientHelloPrefixAgrees(t *testing.T) {
+	hellos := map[string][]byte{
+		"tls13_sni_alpn": helloTLS13,
+		"ech_outer":      helloWith(extSNIOneDot, extECHOuter),
+		"go_default":     goClientHello(t, &tls.Config{ServerName: "app.gtmhub.com", NextProtos: []string{"h2"}}),
+	}
+	for name, msg := range hellos {
+		whole, err := ParseClientHello(msg)
+		if err != nil {
+			t.Fatalf("ParseClientHello(%s) error %v", name, err)
+		}
+		named := false
+		for i := range len(msg) {
+			got, err := ParseClientHelloPrefix(msg[:i])
+			if err != nil {
+				if !errors.Is(err, ErrTruncated) {
+					t.Fatalf("ParseClientHelloPrefix(%s[:%d]) error %v, want ErrTruncated", name, i, err)
+				}
+				continue
+			}
+			if d := partOf(got, whole); d != "" {
+				t.Fatalf("ParseClientHelloPrefix(%s[:%d]): %s", name, i, d)
+			}
+			named = named || got.ServerName != ""
+		}
+		if !named {
+			t.Errorf("ParseClientHelloPrefix(%s): no prefix gave the server name", name)
+		}
+		if got, err := ParseClientHelloPrefix(msg); err != nil || got.Partial || !sameHello(got, whole) {
+			t.Errorf("ParseClientHelloPrefix(%s) = %+v, %v, want %+v", name, got, err, whole)
+		}
+	}
+}
+
+// partOf describes how a parse of a prefix disagrees with the parse of the
+// whole message, or returns "".
+func partOf(part, whole ClientHello) string {
+	switch {
+	case !part.Partial:
+		return "not marked partial"
+	case part.ServerName != "" && part.ServerName != whole.ServerName:
+		return fmt.Sprintf("server name %q, whole %q", part.ServerName, whole.ServerName)
+	case part.ALPN != nil && !slices.Equal(part.ALPN, whole.ALPN):
+		return fmt.Sprintf("ALPN %q, whole %q", part.ALPN, whole.ALPN)
+	case part.SupportedVersions != nil && !slices.Equal(part.SupportedVersions, whole.SupportedVersions):
+		return fmt.Sprintf("versions %x, whole %x", part.SupportedVersions, whole.SupportedVersions)
+	case part.ECH && !whole.ECH:
+		return "ECH, whole without"
+	}
+	return ""
+}
+
 // TestParseClientHelloGo parses hellos written by crypto/tls, including its
 // default post-quantum key share and a real ECH outer hello, and compares
 // with what a crypto/tls server reads of the same bytes.
@@ -495,6 +583,23 @@ func FuzzParseClientHello(f *testing.F) {
 		n := 4 + (int(msg[1])<<16 | int(msg[2])<<8 | int(msg[3]))
 		if _, err := ParseClientHello(msg[:n-1]); !errors.Is(err, ErrTruncated) {
 			t.Fatalf("prefix of %d bytes: error %v, want ErrTruncated", n-1, err)
+		}
+		if p, err := ParseClientHelloPrefix(msg); err != nil || p.Partial || !sameHello(p, got) {
+			t.Fatalf("ParseClientHelloPrefix of the whole = %+v, %v, want %+v", p, err, got)
+		}
+		// A cut at any point, as a snaplen leaves it, tells no more than
+		// the whole message; a bounded number of cuts keeps it fast.
+		for i := 0; i < n; i += max(1, n/64) {
+			p, err := ParseClientHelloPrefix(msg[:i])
+			if err != nil {
+				if !errors.Is(err, ErrTruncated) {
+					t.Fatalf("ParseClientHelloPrefix(msg[:%d]) error %v, want ErrTruncated", i, err)
+				}
+				continue
+			}
+			if d := partOf(p, got); d != "" {
+				t.Fatalf("ParseClientHelloPrefix(msg[:%d]): %s", i, d)
+			}
 		}
 		if n > 1<<16 {
 			return // crypto/tls refuses long messages
