@@ -97,3 +97,20 @@ func TestFirewallConnectionReport(t *testing.T) {
 		})
 	}
 }
+
+// TestASAInboundNotDestination checks that a 106001 message, a packet from
+// outside to the inside host, is skipped and lists no destination.
+func TestASAInboundNotDestination(t *testing.T) {
+	const log = "Dec 03 2026 09:00:37 fw : %ASA-2-106001: Inbound TCP connection denied from 203.0.113.5/443 to 192.0.2.10/50004 flags RST  on interface outside\n" +
+		"Dec 03 2026 09:00:36 fw : %ASA-4-106023: Deny tcp src inside:192.0.2.10/50003 dst outside:203.0.113.5/443 by access-group \"inside_out\" [0x0, 0x0]\n"
+	rep, st := auditLogs(t, testRef, struct {
+		f    *Format
+		text string
+	}{asa, log})
+	if st[0].Records != 1 || st[0].Skipped[string(skipASAInbound)] != 1 {
+		t.Errorf("counts = %d records, %v skipped; want 1 record, 1 inbound", st[0].Records, st[0].Skipped)
+	}
+	if len(rep.Destinations) != 1 || rep.Destinations[0].Port != 443 || rep.Destinations[0].Status != rules.DestBlocked {
+		t.Errorf("destinations = %+v, want only 203.0.113.5:443, blocked", rep.Destinations)
+	}
+}
