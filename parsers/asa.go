@@ -3,6 +3,7 @@ package parsers
 import (
 	"bytes"
 	"net/netip"
+	"sort"
 	"strings"
 
 	"github.com/egress-audit/egress-audit/capture"
@@ -12,19 +13,30 @@ import (
 //
 //	<166>Aug 18 2026 18:24:29 fw : %ASA-6-302013: Built outbound TCP connection 1 for outside:203.0.113.5/443 (203.0.113.5/443) to inside:192.0.2.10/50000 (198.51.100.1/50000)
 //
-// Connection messages (302013-302016, 302020-302021) give allowed flows and,
-// on teardown, resets and unanswered SYNs; deny messages (106001, 106006,
+// A TCP or UDP connection is one flow judged by its teardown (302014,
+// 302016): "SYN Timeout" is an unanswered SYN, a reset with no bytes a
+// refused connection, any other end a connection that got through. The
+// ASA writes Built (302013, 302015) as soon as it passes the first SYN, so
+// a Built message says nothing of the outcome: it is held until its
+// teardown, and one still open when the input ends is a flow of unknown
+// outcome. ICMP connections (302020-302021) are allowed flows. Deny messages (106001, 106006,
 // 106007, 106014, 106015, 106021, 106023, 106100, 419001 ...) give blocked
 // ones. In a "Built outbound" message the first endpoint is the foreign
 // (server) side, in "Built inbound" the first is the client. Other
 // messages are skipped. The message may come without the syslog header or
-// without the %ASA tag; the text alone is recognised too.
+// without the %ASA tag; the text alone is recognised too. 106001 ("Inbound TCP connection
+// denied") is about packets from outside, often the answers of a flow the
+// firewall no longer knows, and is skipped as inbound.
 var asa = &Format{
 	Name:   "asa",
 	Title:  "Cisco ASA/FTD/PIX syslog (connection and deny messages)",
 	Detect: detectASA,
 	NewLine: func(opts *Options) LineParser {
-		return &asaParser{clock: newClock(opts), conns: make(map[string]bool)}
+		return &asaParser{
+			clock: newClock(opts),
+			conns: make(map[string]bool),
+			held:  make(map[string]capture.Observation),
+		}
 	},
 }
 
@@ -60,20 +72,37 @@ func asaTag(l []byte) int {
 	return -1
 }
 
-// maxASAConns bounds the connection ids remembered from Built messages.
+// maxASAConns bounds the connections remembered from Built messages.
 const maxASAConns = 1 << 16
 
 type asaParser struct {
 	clock clock
-	// conns holds the ids of connections whose Built message was seen,
-	// with whether it was outbound, so that their teardown is not counted
-	// twice.
+	// conns holds the ICMP connections whose Built message was seen, with
+	// whether it was outbound, so that their teardown is not counted twice.
 	conns map[string]bool
+	// held holds the flow of each TCP and UDP connection whose Built
+	// message was seen, by connection id, until its teardown judges it.
+	held map[string]capture.Observation
+}
+
+// End gives the connections built and not torn down in the input, in the
+// order of their Built messages, with an unknown outcome.
+func (p *asaParser) End(emit func(*capture.Observation)) {
+	open := make([]capture.Observation, 0, len(p.held))
+	for _, o := range p.held {
+		open = append(open, o)
+	}
+	clear(p.held)
+	sort.Slice(open, func(i, j int) bool { return open[i].Locator.N < open[j].Locator.N })
+	for i := range open {
+		emit(&open[i])
+	}
 }
 
 var (
 	// SkipTeardown is a teardown of a connection already reported built.
 	SkipTeardown   Skip = "teardown of a connection already reported"
+	skipASAInbound Skip = "inbound: a packet from outside denied (106001)"
 	skipASAOther   Skip = "ASA message that is not about a flow"
 	skipASAToBox   Skip = "ASA message about traffic to the firewall itself"
 	skipASANATOnly Skip = "ASA address translation message"
@@ -119,8 +148,12 @@ func (p *asaParser) ParseLine(line []byte, o *capture.Observation) error {
 		return p.teardown(text, o)
 	case strings.HasPrefix(text, "access-list "):
 		return asaAccessList(text, o)
-	case strings.HasPrefix(text, "Deny "), strings.HasPrefix(text, "Inbound TCP connection denied"),
-		strings.HasPrefix(text, "Dropping "), strings.Contains(text, "Connection denied"):
+	case strings.HasPrefix(text, "Inbound TCP connection denied"):
+		// 106001: a packet from outside that starts no connection the ASA
+		// knows, most often the late answer of a flow it already tore
+		// down. Its destination is inside; it says nothing of egress.
+		return skipASAInbound
+	case strings.HasPrefix(text, "Deny "), strings.HasPrefix(text, "Dropping "), strings.Contains(text, "Connection denied"):
 		return asaDeny(id, text, o)
 	case strings.Contains(text, "access requested from"), strings.HasPrefix(text, "Login "):
 		return skipASAToBox
@@ -258,20 +291,23 @@ func (p *asaParser) built(text string, o *capture.Observation) error {
 	if err := setEndpoints(o, client, server); err != nil {
 		return err
 	}
-	if id := after(w, "connection"); id != "" {
-		if len(p.conns) >= maxASAConns {
-			clear(p.conns)
-		}
-		p.conns[id] = outbound
+	o.Outcome, o.Detail = capture.OutcomeUnknown, "connection built, no teardown in the input"
+	id := after(w, "connection")
+	if id == "for" || id == "" || len(p.held) >= maxASAConns {
+		// Without an id no teardown can be matched; past the bound the
+		// Built message is all this flow gets, and its teardown, judged
+		// alone, counts as a second attempt. 65,536 connections open
+		// at once is more than the logs of one audited host hold.
+		return nil
 	}
-	o.Outcome, o.Detail = capture.OutcomeOK, "connection built"
-	return nil
+	p.held[id] = *o
+	return SkipJoined
 }
 
 // teardown reads "Teardown TCP connection ID for if:addr/port to
-// if:addr/port duration H:MM:SS bytes N reason". The endpoints keep the
-// order of the Built message, which tells the direction; without it, the
-// endpoint with the lower port is taken for the server.
+// if:addr/port duration H:MM:SS bytes N reason". It judges the flow its
+// Built message opened, which gives the direction and the start time;
+// without it, the endpoint with the lower port is taken for the server.
 func (p *asaParser) teardown(text string, o *capture.Observation) error {
 	w := words(text)
 	if len(w) < 7 {
@@ -283,16 +319,15 @@ func (p *asaParser) teardown(text string, o *capture.Observation) error {
 		return errASA("Teardown message without endpoints")
 	}
 	id := after(w, "connection")
-	outbound, known := p.conns[id]
-	delete(p.conns, id)
-	client, server := first, second
-	if known && outbound {
-		client, server = second, first
-	}
-	if err := setEndpoints(o, client, server); err != nil {
+	built, known := p.held[id]
+	delete(p.held, id)
+	if err := setEndpoints(o, first, second); err != nil {
 		return err
 	}
-	if !known && o.Client.Port() != 0 && o.Client.Port() < o.Server.Port() {
+	if known {
+		o.Client, o.Server, o.Host, o.HostSource = built.Client, built.Server, built.Host, built.HostSource
+		o.Time = built.Time
+	} else if o.Client.Port() != 0 && o.Client.Port() < o.Server.Port() {
 		o.Client, o.Server = o.Server, o.Client
 	}
 	bytesSent := after(w, "bytes")
@@ -308,8 +343,6 @@ func (p *asaParser) teardown(text string, o *capture.Observation) error {
 		o.Outcome, o.Reason, o.Detail = capture.OutcomeBlocked, capture.NoResponse, "teardown: "+reason
 	case strings.Contains(reason, "Reset") && bytesSent == "0":
 		o.Outcome, o.Reason, o.Detail = capture.OutcomeBlocked, capture.Reset, "teardown: "+reason
-	case known:
-		return SkipTeardown
 	default:
 		o.Outcome, o.Detail = capture.OutcomeOK, "teardown: "+reason
 	}

@@ -26,21 +26,48 @@ func TestASA(t *testing.T) {
 		{
 			name:   "built_outbound_server_first",
 			lines:  []string{"<166>Aug 18 2026 18:24:29 fw : %ASA-6-302013: Built outbound TCP connection 11757 for outside:203.0.113.104/443 (203.0.113.104/443) to inside:192.0.2.44/1772 (198.51.100.44/8256)"},
+			skip:   SkipJoined,
 			client: "192.0.2.44:1772", server: "203.0.113.104:443", tr: capture.TCP,
-			outcome: capture.OutcomeOK, detail: "connection built",
+			outcome: capture.OutcomeUnknown, detail: "connection built, no teardown in the input",
 		},
 		{
 			name:   "built_inbound_client_first",
 			lines:  []string{"%ASA-6-302015: Built inbound UDP connection 732748 for outside:203.0.113.63/49804 (203.0.113.63/49804) to inside:192.0.2.70/53 (192.0.2.70/53)"},
-			client: "203.0.113.63:49804", server: "192.0.2.70:53", tr: capture.UDP, outcome: capture.OutcomeOK,
+			skip:   SkipJoined,
+			client: "203.0.113.63:49804", server: "192.0.2.70:53", tr: capture.UDP, outcome: capture.OutcomeUnknown,
 		},
 		{
-			name: "teardown_after_built_skipped", skip: SkipTeardown,
+			name:   "built_without_id",
+			lines:  []string{"%ASA-6-302013: Built outbound TCP connection for outside:203.0.113.5/443 (203.0.113.5/443) to inside:192.0.2.10/50000"},
+			client: "192.0.2.10:50000", server: "203.0.113.5:443", tr: capture.TCP,
+			outcome: capture.OutcomeUnknown, detail: "connection built, no teardown in the input",
+		},
+		{
+			name: "teardown_fins_after_built",
 			lines: []string{
 				"%ASA-6-302013: Built outbound TCP connection 7 for outside:203.0.113.5/443 (203.0.113.5/443) to inside:192.0.2.10/50000 (192.0.2.10/50000)",
 				"%ASA-6-302014: Teardown TCP connection 7 for outside:203.0.113.5/443 to inside:192.0.2.10/50000 duration 0:00:30 bytes 5120 TCP FINs",
 			},
 			client: "192.0.2.10:50000", server: "203.0.113.5:443", tr: capture.TCP,
+			outcome: capture.OutcomeOK, detail: "teardown: TCP FINs",
+		},
+		{
+			name: "teardown_reset_after_built",
+			lines: []string{
+				"%ASA-6-302013: Built outbound TCP connection 1 for outside:203.0.113.5/443 (203.0.113.5/443) to inside:192.0.2.10/50000 (198.51.100.1/50000)",
+				"%ASA-6-302014: Teardown TCP connection 1 for outside:203.0.113.5/443 to inside:192.0.2.10/50000 duration 0:00:01 bytes 0 TCP Reset-O",
+			},
+			client: "192.0.2.10:50000", server: "203.0.113.5:443", tr: capture.TCP,
+			outcome: capture.OutcomeBlocked, reason: capture.Reset, detail: "teardown: TCP Reset-O",
+		},
+		{
+			name: "teardown_reset_after_data",
+			lines: []string{
+				"%ASA-6-302013: Built outbound TCP connection 2 for outside:203.0.113.5/443 (203.0.113.5/443) to inside:192.0.2.10/50001 (198.51.100.1/50001)",
+				"%ASA-6-302014: Teardown TCP connection 2 for outside:203.0.113.5/443 to inside:192.0.2.10/50001 duration 0:00:01 bytes 3000 TCP Reset-I",
+			},
+			client: "192.0.2.10:50001", server: "203.0.113.5:443", tr: capture.TCP,
+			outcome: capture.OutcomeOK, detail: "teardown: TCP Reset-I",
 		},
 		{
 			name: "teardown_syn_timeout",
@@ -98,10 +125,9 @@ func TestASA(t *testing.T) {
 			outcome: capture.OutcomeBlocked, reason: capture.FirewallDeny,
 		},
 		{
-			name:   "deny_106001",
-			lines:  []string{"%ASA-2-106001: Inbound TCP connection denied from 192.0.2.2/43803 to 203.0.113.10/443 flags SYN on interface inside"},
-			client: "192.0.2.2:43803", server: "203.0.113.10:443", tr: capture.TCP,
-			outcome: capture.OutcomeBlocked, reason: capture.FirewallDeny, detail: "106001 deny on interface inside",
+			name:  "inbound_106001_skipped",
+			lines: []string{"%ASA-2-106001: Inbound TCP connection denied from 203.0.113.5/443 to 192.0.2.10/50004 flags RST  on interface outside"},
+			skip:  skipASAInbound,
 		},
 		{
 			name:   "deny_106015_no_connection",

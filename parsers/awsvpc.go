@@ -24,6 +24,19 @@ import (
 // When pkt-srcaddr and pkt-dstaddr are named and differ from srcaddr and
 // dstaddr (a NAT gateway, a transit gateway), the packet's own addresses
 // are the client and server.
+//
+// A flow log has one record per direction of a connection, as the network
+// interface saw it. Only the records of packets sent are egress: those of
+// flow-direction ingress (version 5 and later) are skipped as inbound,
+// whether they are connections from outside or the answers of an egress
+// flow, whose egress record already gives it. Without flow-direction, a
+// record from a port below 1024 to a port of 1024 or above is the answer
+// of a connection to that service port and is skipped as a reply; other
+// records of both directions stay.
+//
+// TODO(vpc): a network ACL that rejects the answers of an allowed egress
+// flow shows only as an ingress REJECT, which is skipped; judging it takes
+// joining the two records of the connection by addresses and ports.
 var awsVPC = &Format{
 	Name:   "aws-vpc",
 	Title:  "Amazon VPC Flow Logs (default or custom fields)",
@@ -108,8 +121,12 @@ const (
 	vpcReject = "VPC flow log: REJECT by a security group or network ACL"
 )
 
-// vpcSkipNoData is the skip reason of NODATA and SKIPDATA records.
-const vpcSkipNoData Skip = "flow log record without traffic data (NODATA or SKIPDATA)"
+// Skip reasons of the records that are not egress data.
+const (
+	vpcSkipNoData  Skip = "flow log record without traffic data (NODATA or SKIPDATA)"
+	vpcSkipInbound Skip = "inbound: flow-direction ingress"
+	vpcSkipReply   Skip = "reply: from a port below 1024 to a port of 1024 or above"
+)
 
 var errVPCAddr = errors.New("aws-vpc: srcaddr or dstaddr is not an address")
 
@@ -195,6 +212,12 @@ func (p *awsVPCParser) ParseLine(line []byte, o *capture.Observation) error {
 		o.Time = t
 	}
 	dir := get(cols.direction)
+	switch {
+	case string(dir) == "ingress":
+		return vpcSkipInbound
+	case dir == nil && sport != 0 && sport < 1024 && dport >= 1024:
+		return vpcSkipReply
+	}
 	switch string(get(cols.action)) {
 	case "ACCEPT":
 		o.Outcome, o.Detail = capture.OutcomeOK, vpcAccept

@@ -103,3 +103,47 @@ func TestAWSVPCCorpusExpected(t *testing.T) {
 func TestAWSVPCCorpus(t *testing.T) {
 	checkCorpusParses(t, awsVPC, "aws-vpc", nil)
 }
+
+// TestAWSVPCDirection checks that only the records of packets sent become
+// destinations: flow-direction ingress records, and without the field the
+// answers from a service port, are skipped, and the audit lists only the
+// server the instance connected to.
+func TestAWSVPCDirection(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		skip Skip
+	}{
+		{
+			name: "v2_reply_skipped",
+			text: "2 123456789010 eni-1235b8ca123456789 192.0.2.139 203.0.113.21 50641 443 6 20 4249 1796288400 1796288460 ACCEPT OK\n" +
+				"2 123456789010 eni-1235b8ca123456789 203.0.113.21 192.0.2.139 443 50641 6 20 4249 1796288400 1796288460 ACCEPT OK\n",
+			skip: vpcSkipReply,
+		},
+		{
+			name: "v5_ingress_skipped",
+			text: "version srcaddr dstaddr srcport dstport protocol start end action flow-direction traffic-path\n" +
+				"5 203.0.113.21 192.0.2.139 443 50641 6 1796288400 1796288460 ACCEPT ingress -\n" +
+				"5 192.0.2.139 203.0.113.21 50641 443 6 1796288400 1796288460 ACCEPT egress 8\n",
+			skip: vpcSkipInbound,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			obs, st := readAll(t, awsVPC, tc.text, testRef)
+			if st.Records != 1 || st.Skipped[string(tc.skip)] != 1 || st.Failed != 0 {
+				t.Fatalf("stats = %+v, want 1 record and 1 skipped as %q", st, tc.skip)
+			}
+			checkObs(t, &obs[0], "192.0.2.139:50641", "203.0.113.21:443", capture.TCP, capture.OutcomeOK, "", "")
+
+			rep, _ := auditLogs(t, testRef, struct {
+				f    *Format
+				text string
+			}{awsVPC, tc.text})
+			if len(rep.Destinations) != 1 || len(rep.Destinations[0].IPs) != 1 ||
+				rep.Destinations[0].IPs[0] != "203.0.113.21" || rep.Destinations[0].Port != 443 {
+				t.Errorf("destinations = %+v, want only 203.0.113.21:443", rep.Destinations)
+			}
+		})
+	}
+}

@@ -273,6 +273,13 @@ func TestAWSVPCCorpusVRL(t *testing.T) {
 				}
 				return
 			}
+			if str("flow_direction") == "ingress" {
+				// Packets received: no egress destination.
+				if st.Records != 0 || st.Skipped[string(vpcSkipInbound)] != 1 {
+					t.Errorf("stats = %+v, want the ingress record skipped as inbound", st)
+				}
+				return
+			}
 			if st.Records != 1 || len(obs) != 1 {
 				t.Fatalf("stats = %+v, want 1 record", st)
 			}

@@ -4,7 +4,8 @@
 // input.go opens inputs (files, directories, standard input, gzip and zstd
 // data), detects their format and reads them line by line, counting every
 // line as parsed, skipped or failed. format.go defines [Format] and the list
-// of formats detection tries. url.go splits the URLs proxies log and
+// of formats detection tries, and lets a line parser hold a connection's
+// opening record until the record of its end settles it. url.go splits the URLs proxies log and
 // removes secrets from them; cache.go keeps the strings a parser built so
 // that repeated hosts and paths cost no allocation.
 //

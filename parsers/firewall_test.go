@@ -96,7 +96,9 @@ func readAll(t testing.TB, f *Format, text string, ref time.Time) ([]capture.Obs
 }
 
 // readCorpusLines parses every line of a corpus file on its own and returns
-// each line's observation (nil when none) and error.
+// each line's observation (nil when none) and error. A line the parser
+// held back and gave at the end of the input gets that record, and no
+// error.
 func readCorpusLines(t testing.TB, f *Format, file string, ref time.Time) ([]*capture.Observation, []error) {
 	t.Helper()
 	b, err := os.ReadFile(file)
@@ -106,14 +108,21 @@ func readCorpusLines(t testing.TB, f *Format, file string, ref time.Time) ([]*ca
 	p := f.NewLine(&Options{Ref: ref})
 	var obs []*capture.Observation
 	var errs []error
-	for _, l := range bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n")) {
-		o := &capture.Observation{}
+	for i, l := range bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n")) {
+		o := &capture.Observation{Locator: capture.Line(int64(i + 1))}
 		err := p.ParseLine(bytes.TrimRight(l, "\r"), o)
 		if err != nil {
 			o = nil
 		}
 		obs = append(obs, o)
 		errs = append(errs, err)
+	}
+	if e, ok := p.(lineEnder); ok {
+		e.End(func(o *capture.Observation) {
+			i := o.Locator.N - 1
+			c := *o
+			obs[i], errs[i] = &c, nil
+		})
 	}
 	return obs, errs
 }

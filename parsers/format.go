@@ -122,6 +122,20 @@ type LineParser interface {
 	ParseLine(line []byte, o *capture.Observation) error
 }
 
+// lineEnder is a [LineParser] that holds some lines back until a later
+// line settles them: a firewall's record of a connection opened waits for
+// the record of how it ended, which alone tells whether it got through.
+// Such a line is counted as skipped with [SkipJoined] when it is read; End,
+// called once after the input's last line, gives each held record no later
+// line settled, and it is then counted as a record instead.
+type lineEnder interface {
+	End(emit func(*capture.Observation))
+}
+
+// SkipJoined is the skip reason of a connection's opening record that a
+// later record of the same connection (its teardown, its end) stands for.
+const SkipJoined Skip = "connection opened; the record of its end gives the outcome"
+
 // Skip is the error of a line passed over on purpose; its text is the
 // reason the input's counts report.
 type Skip string

@@ -69,17 +69,31 @@ func TestGCPFWTruncated(t *testing.T) {
 // documents, JSON lines and wrappers. Every observation must satisfy the
 // firewall properties, and the counts must add up to what was reported.
 func FuzzReadCloudLog(f *testing.F) {
-	seeds := []string{
-		`{"firewall_name":"fw","event_timestamp":"1636381332","event":{"timestamp":"2021-11-08T14:22:12.637611+0000","event_type":"alert","src_ip":"192.0.2.143","src_port":51254,"dest_ip":"203.0.113.57","dest_port":80,"proto":"TCP","alert":{"action":"blocked","signature_id":1},"tls":{"sni":"auth.gtmhub.com"}}}`,
-		`{"records":[{"category":"AzureFirewallApplicationRule","properties":{"msg":"HTTPS request from 10.0.0.4:49553 to auth.gtmhub.com:443. Action: Deny. Rule: r"},"time":"2024-05-01T10:00:00Z"}]}`,
-		`{"category":"AZFWApplicationRule","properties":{"Action":"Deny","DestinationPort":443,"Fqdn":"App.GtmHub.com","Protocol":"HTTPS","SourceIp":"10.0.0.4","SourcePort":59956,"TargetUrl":"https://a.example/x?code=1"},"time":"2025-11-26T14:16:47.139739+00:00"}`,
-		"[\n {\"jsonPayload\": {\"connection\": {\"dest_ip\": \"203.0.113.16\", \"dest_port\": 443, \"protocol\": 6, \"src_ip\": \"10.128.0.10\", \"src_port\": 1}, \"disposition\": \"DENIED\"}, \"timestamp\": \"2019-11-06T16:41:38Z\"}\n]",
-		`{"events":[{"json":{"jsonPayload":{"connection":{"dest_ip":"203.0.113.16","src_ip":"10.0.0.1"},"disposition":"ALLOWED"}}}]}`,
+	// Each seed names its format, so that every parser starts from records
+	// of its own.
+	const (
+		nfw = iota
+		azure
+		gcp
+	)
+	formats := []*Format{nfw: awsNFW, azure: azureFW, gcp: gcpFW}
+	seeds := []struct {
+		format int
+		doc    string
+	}{
+		{nfw, `{"firewall_name":"fw","event_timestamp":"1636381332","event":{"timestamp":"2021-11-08T14:22:12.637611+0000","event_type":"alert","src_ip":"192.0.2.143","src_port":51254,"dest_ip":"203.0.113.57","dest_port":80,"proto":"TCP","alert":{"action":"blocked","signature_id":1},"tls":{"sni":"auth.gtmhub.com"}}}`},
+		{azure, `{"records":[{"category":"AzureFirewallApplicationRule","properties":{"msg":"HTTPS request from 10.0.0.4:49553 to auth.gtmhub.com:443. Action: Deny. Rule: r"},"time":"2024-05-01T10:00:00Z"}]}`},
+		{azure, `{"category":"AZFWApplicationRule","properties":{"Action":"Deny","DestinationPort":443,"Fqdn":"App.GtmHub.com","Protocol":"HTTPS","SourceIp":"10.0.0.4","SourcePort":59956,"TargetUrl":"https://a.example/x?code=1"},"time":"2025-11-26T14:16:47.139739+00:00"}`},
+		{gcp, "[\n {\"jsonPayload\": {\"connection\": {\"dest_ip\": \"203.0.113.16\", \"dest_port\": 443, \"protocol\": 6, \"src_ip\": \"10.128.0.10\", \"src_port\": 1}, \"disposition\": \"DENIED\"}, \"timestamp\": \"2019-11-06T16:41:38Z\"}\n]"},
+		{gcp, `{"events":[{"json":{"jsonPayload":{"connection":{"dest_ip":"203.0.113.16","src_ip":"10.0.0.1"},"disposition":"ALLOWED"}}}]}`},
 	}
-	for i, s := range seeds {
-		f.Add(byte(i), s)
+	for _, s := range seeds {
+		res, err := Read(strings.NewReader(s.doc), "seed.json", formats[s.format], &Options{Ref: testRef}, func(*capture.Observation) {})
+		if err != nil || res.Stats.Records == 0 {
+			f.Fatalf("seed %q read as %s: %+v, %v; want records", s.doc, formats[s.format].Name, res, err)
+		}
+		f.Add(byte(s.format), s.doc)
 	}
-	formats := []*Format{awsNFW, azureFW, gcpFW}
 	f.Fuzz(func(t *testing.T, which byte, doc string) {
 		fm := formats[int(which)%len(formats)]
 		var n int64

@@ -297,6 +297,15 @@ func readLines(r *bufio.Reader, name string, p LineParser, st *capture.Stats, em
 		}
 		h.handle(lr.line, lr.size, lr.n)
 	}
+	if e, ok := p.(lineEnder); ok {
+		e.End(func(o *capture.Observation) {
+			if st.Skipped[string(SkipJoined)]--; st.Skipped[string(SkipJoined)] <= 0 {
+				delete(st.Skipped, string(SkipJoined))
+			}
+			st.Records++
+			emit(o)
+		})
+	}
 	return lr.n, lr.err()
 }
 

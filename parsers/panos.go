@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/netip"
+	"sort"
 	"time"
 
 	"github.com/egress-audit/egress-audit/capture"
@@ -14,11 +15,18 @@ import (
 // filtering subtype carries the host and URL. Columns, counted from the
 // leading FUTURE_USE field as 0:
 //
-//	1 receive time, 3 type, 4 subtype, 6 generated time, 7 source,
-//	8 destination, 11 rule, 14 application, 24 source port,
+//	1 receive time, 2 serial number, 3 type, 4 subtype, 6 generated time,
+//	7 source, 8 destination, 11 rule, 14 application, 22 session ID,
+//	24 source port,
 //	25 destination port, 29 protocol, 30 action,
 //	TRAFFIC: 45 packets received, 46 session end reason;
 //	THREAT: 31 URL or file name, 33 category.
+//
+// A TRAFFIC start record (written when a rule allows the first packets,
+// with "Log at Session Start") says nothing of the outcome: a SYN never
+// answered is allowed at start too. It is held until the end, drop or deny
+// record of the same session judges the flow; a session whose end is not
+// in the input is a flow of unknown outcome.
 //
 // Times are device-local without zone. Fields holding commas are quoted.
 // Some exports drop the leading FUTURE_USE field; the columns are found from
@@ -28,7 +36,7 @@ var panos = &Format{
 	Title:  "Palo Alto Networks PAN-OS traffic and threat/URL log (CSV syslog)",
 	Detect: detectPanos,
 	NewLine: func(opts *Options) LineParser {
-		return &panosParser{clock: newClock(opts)}
+		return &panosParser{clock: newClock(opts), held: make(map[string]capture.Observation)}
 	},
 }
 
@@ -67,8 +75,28 @@ func isPanTime(b []byte) bool {
 	return len(b) == 19 && b[4] == '/' && b[7] == '/' && b[10] == ' ' && b[13] == ':'
 }
 
+// maxPanosSessions bounds the sessions held from start records.
+const maxPanosSessions = 1 << 16
+
 type panosParser struct {
 	clock clock
+	// held holds the flow of each session whose start record was read,
+	// by serial number and session ID, until a later record ends it.
+	held map[string]capture.Observation
+}
+
+// End gives the sessions started and not ended in the input, in the order
+// of their start records, with an unknown outcome.
+func (p *panosParser) End(emit func(*capture.Observation)) {
+	open := make([]capture.Observation, 0, len(p.held))
+	for _, o := range p.held {
+		open = append(open, o)
+	}
+	clear(p.held)
+	sort.Slice(open, func(i, j int) bool { return open[i].Locator.N < open[j].Locator.N })
+	for i := range open {
+		emit(&open[i])
+	}
 }
 
 var errPanosShort = errors.New("panos: too few columns for a traffic or threat log")
@@ -159,6 +187,26 @@ func (p *panosParser) ParseLine(line []byte, o *capture.Observation) error {
 	}
 	if notEgress(dst) {
 		return SkipMulticast
+	}
+	start := sub == "start" && o.Outcome != capture.OutcomeBlocked
+	if typ != "TRAFFIC" || len(col(22)) == 0 || !start && len(p.held) == 0 {
+		return nil
+	}
+	key := string(col(2)) + "/" + string(col(22))
+	if start {
+		o.Outcome, o.Reason = capture.OutcomeUnknown, ""
+		o.Detail = d + ", session start without its end in the input"
+		if len(p.held) >= maxPanosSessions {
+			// Past the bound the start record is all this flow gets, and
+			// its end, judged alone, counts as a second attempt.
+			return nil
+		}
+		p.held[key] = *o
+		return SkipJoined
+	}
+	if opened, ok := p.held[key]; ok {
+		delete(p.held, key)
+		o.Time = opened.Time
 	}
 	return nil
 }
