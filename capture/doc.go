@@ -59,7 +59,8 @@
 // live.go is [Live], the packet decoder fed frame by frame by a live
 // capture, judging idle flows on the wall clock ([Live.Tick]) after a short
 // idle time ([LiveIdleOpen]). filter.go builds the kernel filter of a live
-// capture, [LiveFilter]. live_linux.go opens the capture itself, an
+// capture, [LiveFilter], and the test that keeps one copy of each loopback
+// packet. live_linux.go opens the capture itself, an
 // AF_PACKET socket on one interface ([OpenInterface]); live_other.go stands
 // in for it elsewhere. live_iface.go holds the errors of opening one: a
 // missing privilege ([PermissionError]) or interface
