@@ -5,7 +5,7 @@
 // every reader produces, with the fixed vocabularies of outcomes and
 // blocking reasons. stats.go counts what reading an input did with each
 // record. names.go is the name table that maps server addresses to the
-// names DNS answers gave them.
+// names DNS answers gave them, or that were learned otherwise and say how.
 //
 // tls_clienthello.go parses a TLS ClientHello into [ClientHello]: the
 // server name, whether Encrypted Client Hello hides the real one, ALPN and
