@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
+	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -97,6 +100,20 @@ func (f *fakeLive) last() time.Time { return f.infos[len(f.infos)-1].Timestamp }
 // terminal tm, with a clock a minute past the capture's last packet.
 func runWatch(t *testing.T, tm fakeTerm, src *fakeLive, open func(string, []bpf.RawInstruction) (liveSource, error), args ...string) cliResult {
 	t.Helper()
+	return runWatchResolving(t, tm, src, open, offlineResolver, args...)
+}
+
+// offlineResolver resolves nothing, as on a host without DNS, so that the
+// tests do not depend on the network.
+func offlineResolver(context.Context, string) ([]netip.Addr, error) {
+	return nil, errors.New("no resolver in tests")
+}
+
+// runWatchResolving is runWatch with resolve as the resolver of the
+// lookups at start.
+func runWatchResolving(t *testing.T, tm fakeTerm, src *fakeLive, open func(string, []bpf.RawInstruction) (liveSource, error),
+	resolve func(context.Context, string) ([]netip.Addr, error), args ...string) cliResult {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cfgDir := t.TempDir()
 	if open == nil {
@@ -126,6 +143,7 @@ func runWatch(t *testing.T, tm fakeTerm, src *fakeLive, open func(string, []bpf.
 		},
 		now:      func() time.Time { return now },
 		openLive: open,
+		resolve:  resolve,
 	}
 	code := e.run(args)
 	return cliResult{stdout: stdout.String(), stderr: stderr.String(), code: code}
@@ -395,5 +413,108 @@ func TestWatchErrors(t *testing.T) {
 			}
 			mustContain(t, res.stderr, tc.want...)
 		})
+	}
+}
+
+// withoutDNS drops the frames to or from UDP port 53 (IPv4, no options),
+// as when the client's resolver cache answered before the capture began.
+func (f *fakeLive) withoutDNS() *fakeLive {
+	var frames [][]byte
+	var infos []gopacket.CaptureInfo
+	for i, fr := range f.frames {
+		if len(fr) >= 38 && fr[12] == 0x08 && fr[13] == 0x00 && fr[23] == 17 &&
+			(fr[34] == 0 && fr[35] == 53 || fr[36] == 0 && fr[37] == 53) {
+			continue
+		}
+		frames = append(frames, fr)
+		infos = append(infos, f.infos[i])
+	}
+	f.frames, f.infos = frames, infos
+	return f
+}
+
+// A flow to an address the catalog's host resolved to before watch began
+// carries no DNS on the wire: the lookups watch makes at start name it,
+// marked as such, unless --no-resolve.
+func TestWatchResolveAtStart(t *testing.T) {
+	sample := filepath.Join("..", "..", "testdata", "samples", "token-dropped.pcap")
+	type lookups struct {
+		mu    sync.Mutex
+		hosts []string
+	}
+	resolver := func(l *lookups) func(context.Context, string) ([]netip.Addr, error) {
+		return func(_ context.Context, host string) ([]netip.Addr, error) {
+			l.mu.Lock()
+			l.hosts = append(l.hosts, host)
+			l.mu.Unlock()
+			if host == "auth.gtmhub.com" {
+				return []netip.Addr{netip.MustParseAddr("203.0.113.10")}, nil
+			}
+			return nil, errors.New("no such host")
+		}
+	}
+	tests := []struct {
+		name      string
+		args      []string
+		token     string
+		dest      string // the destination of the SYNs
+		uncertain string
+		asked     []string
+	}{
+		{name: "resolved", token: "blocked:no-response", dest: "auth.gtmhub.com", uncertain: learnedAtStart,
+			asked: []string{"app.as.gtmhub.com", "app.gtmhub.com", "app.sa.gtmhub.com", "app.us.gtmhub.com",
+				"auth.as.gtmhub.com", "auth.gtmhub.com", "auth.sa.gtmhub.com", "auth.us.gtmhub.com"}},
+		{name: "datacenter", args: []string{"--datacenter", "eu"}, token: "blocked:no-response",
+			dest: "auth.gtmhub.com", uncertain: learnedAtStart, asked: []string{"app.gtmhub.com", "auth.gtmhub.com"}},
+		{name: "other_datacenter", args: []string{"--datacenter", "us"}, token: "missing",
+			dest: "203.0.113.10", asked: []string{"app.us.gtmhub.com", "auth.us.gtmhub.com"}},
+		{name: "no_resolve", args: []string{"--no-resolve"}, token: "missing", dest: "203.0.113.10"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var l lookups
+			src := newFakeLive(t, sample).withoutDNS()
+			args := append([]string{"watch", "-i", "eth0", "-o", "json", "--fail-on", "none"}, tc.args...)
+			res := runWatchResolving(t, piped, src, nil, resolver(&l), args...)
+			if res.code != exitOK {
+				t.Fatalf("watch %q = %d\nstderr: %s", tc.args, res.code, res.stderr)
+			}
+			rep := readReport(t, res.stdout)
+			if got := callVerdicts(rep)["oauth-token"]; !strings.HasPrefix(got, tc.token) {
+				t.Errorf("watch %q: oauth-token = %q, want %q", tc.args, got, tc.token)
+			}
+			i := slices.IndexFunc(rep.Destinations, func(d rules.Destination) bool { return d.Port == 443 })
+			if i < 0 {
+				t.Fatalf("watch %q: no destination on port 443: %+v", tc.args, rep.Destinations)
+			}
+			if d := rep.Destinations[i]; d.Host != tc.dest || d.Uncertain != tc.uncertain {
+				t.Errorf("watch %q: destination %s (uncertain %q), want %s (uncertain %q)", tc.args, d.Host, d.Uncertain, tc.dest, tc.uncertain)
+			}
+			slices.Sort(l.hosts)
+			if !slices.Equal(l.hosts, tc.asked) {
+				t.Errorf("watch %q looked up %q, want %q", tc.args, l.hosts, tc.asked)
+			}
+			noted := slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, "hosts at start") })
+			if want := tc.uncertain != ""; noted != want {
+				t.Errorf("watch %q: notes %q: a note on the lookups at start %v, want %v", tc.args, rep.Notes, noted, want)
+			}
+		})
+	}
+}
+
+// The lookups at start give up after their timeout: a resolver that never
+// answers does not hold the capture back for long.
+func TestResolveAtStartTimeout(t *testing.T) {
+	hang := func(ctx context.Context, _ string) ([]netip.Addr, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	start := time.Now()
+	learned := resolveAtStart([]string{"auth.gtmhub.com", "app.gtmhub.com"}, hang, slog.New(slog.DiscardHandler))
+	if len(learned) != 0 {
+		t.Errorf("resolveAtStart with a resolver that hangs = %v, want nothing", learned)
+	}
+	if d := time.Since(start); d > startResolveTimeout+time.Second {
+		t.Errorf("resolveAtStart took %s, want at most about %s", d, startResolveTimeout)
 	}
 }
