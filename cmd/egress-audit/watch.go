@@ -412,10 +412,13 @@ loop:
 			break loop
 		}
 	}
-	stopReading()
+	// The socket's counts go with it: read them before it is closed.
 	if d, err := src.Dropped(); err == nil {
 		dropped = d
+	} else {
+		cfg.log.Warn("cannot read the count of dropped packets", "interface", o.iface, "err", err)
 	}
+	stopReading()
 	st := live.Close()
 	if bw != nil && writeErr == nil {
 		writeErr = bw.Flush()

@@ -71,7 +71,16 @@ func newFakeLive(t *testing.T, path string) *fakeLive {
 
 func (f *fakeLive) LinkType() layers.LinkType { return layers.LinkTypeEthernet }
 func (f *fakeLive) Snaplen() int              { return 262144 }
-func (f *fakeLive) Dropped() (uint64, error)  { return f.dropped, nil }
+
+// Dropped fails once the capture is closed, as the socket's statistics do.
+func (f *fakeLive) Dropped() (uint64, error) {
+	select {
+	case <-f.closed:
+		return 0, errors.New("statistics: bad file descriptor")
+	default:
+		return f.dropped, nil
+	}
+}
 
 func (f *fakeLive) ReadPacket() ([]byte, gopacket.CaptureInfo, error) {
 	f.mu.Lock()
@@ -354,7 +363,8 @@ func TestWatchUntil(t *testing.T) {
 	}
 }
 
-// Packets the socket dropped are counted in the input and noted.
+// Packets the socket dropped are counted in the input and noted, although
+// the count, as the socket's, cannot be read once the capture is closed.
 func TestWatchDropped(t *testing.T) {
 	sample := filepath.Join("..", "..", "testdata", "samples", "token-dropped.pcap")
 	src := newFakeLive(t, sample)
