@@ -317,7 +317,7 @@ func (e *env) watchLive(ctx context.Context, cfg *config, o watchOptions, src li
 		}
 	}
 	dirty := false
-	live := capture.NewLive(o.iface, &capture.Config{}, func(ob *capture.Observation) {
+	live := capture.NewLive(o.iface, &capture.Config{TLSIssuers: cfg.cat.TLSIssuers}, func(ob *capture.Observation) {
 		cl.Add(ob)
 		dirty = true
 	})

@@ -528,3 +528,63 @@ func TestResolveAtStartTimeout(t *testing.T) {
 		t.Errorf("resolveAtStart took %s, want at most about %s", d, startResolveTimeout)
 	}
 }
+
+// watch judges certificates by the catalog's tls_issuers, as audit does: a
+// TLS 1.2 certificate from another issuer is tls-interception.
+func TestWatchTLSIssuers(t *testing.T) {
+	corpus := os.Getenv("EGRESS_AUDIT_CORPUS")
+	if corpus == "" {
+		t.Skip("set EGRESS_AUDIT_CORPUS to the corpus directory to watch a TLS 1.2 capture of it")
+	}
+	// A TLS 1.2 connection to www.ntop.org:443 whose certificate is in
+	// clear and accepted.
+	sample := filepath.Join(corpus, "pcap", "ndpi_443-safari.pcap")
+	if _, err := os.Stat(sample); err != nil {
+		t.Skipf("corpus: %v", err)
+	}
+	embedded, err := os.ReadFile(filepath.Join("..", "..", "rules", "quantive.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog := filepath.Join(t.TempDir(), "catalog.yaml")
+	withIssuers := append([]byte("tls_issuers: [\"Example Public CA\"]\n"), embedded...)
+	if err := os.WriteFile(catalog, withIssuers, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"embedded_catalog", nil, rules.DestAllowed},
+		{"issuers_expected", []string{"--catalog", catalog}, rules.DestBlocked + ":" + string(capture.TLSInterception)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"-o", "json", "--fail-on", "none"}, tc.args...)
+			res := runWatch(t, piped, newFakeLive(t, sample), nil, append([]string{"watch", "-i", "eth0"}, args...)...)
+			if res.code != exitOK {
+				t.Fatalf("watch %q = %d\nstderr: %s", tc.args, res.code, res.stderr)
+			}
+			a := runCLI(t, piped, "", append(append([]string{"audit"}, args...), sample)...)
+			if a.code != exitOK {
+				t.Fatalf("audit %q = %d\nstderr: %s", tc.args, a.code, a.stderr)
+			}
+			for name, out := range map[string]string{"watch": res.stdout, "audit": a.stdout} {
+				rep := readReport(t, out)
+				i := slices.IndexFunc(rep.Destinations, func(d rules.Destination) bool { return d.Host == "www.ntop.org" })
+				if i < 0 {
+					t.Fatalf("%s %q: no destination www.ntop.org: %+v", name, tc.args, rep.Destinations)
+				}
+				d := rep.Destinations[i]
+				got := d.Status
+				if d.Reason != "" {
+					got += ":" + d.Reason
+				}
+				if got != tc.want {
+					t.Errorf("%s %q: www.ntop.org %s, want %s", name, tc.args, got, tc.want)
+				}
+			}
+		})
+	}
+}
