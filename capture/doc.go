@@ -5,7 +5,7 @@
 // every reader produces, with the fixed vocabularies of outcomes and
 // blocking reasons. stats.go counts what reading an input did with each
 // record. names.go is the name table that maps server addresses to the
-// names DNS answers gave them.
+// names DNS answers gave them, or that were learned otherwise and say how.
 //
 // tls_clienthello.go parses a TLS ClientHello into [ClientHello]: the
 // server name, whether Encrypted Client Hello hides the real one, ALPN and
@@ -60,7 +60,8 @@
 // live.go is [Live], the packet decoder fed frame by frame by a live
 // capture, judging idle flows on the wall clock ([Live.Tick]) after a short
 // idle time ([LiveIdleOpen]). filter.go builds the kernel filter of a live
-// capture, [LiveFilter]. live_linux.go opens the capture itself, an
+// capture, [LiveFilter], and the test that keeps one copy of each loopback
+// packet. live_linux.go opens the capture itself, an
 // AF_PACKET socket on one interface ([OpenInterface]); live_other.go stands
 // in for it elsewhere. live_iface.go holds the errors of opening one: a
 // missing privilege ([PermissionError]) or interface

@@ -70,11 +70,44 @@ func LiveFilter(ports []uint16) ([]bpf.RawInstruction, error) {
 	a.ports(ports, "accept", "reject")
 
 	a.label("accept")
-	a.op(bpf.RetConstant{Val: 262144})
+	a.op(bpf.RetConstant{Val: filterSnaplen})
 	a.label("reject")
 	a.op(bpf.RetConstant{Val: 0})
 	return a.assemble()
 }
+
+// packetOutgoing is the packet type of a frame the host sends
+// (PACKET_OUTGOING in linux/if_packet.h).
+const packetOutgoing = 4
+
+// rejectOutgoing returns prog preceded by a test that rejects the frames
+// the host sends, by the packet type the kernel gives the filter (the
+// ancillary field SKF_AD_PKTTYPE). On loopback every frame is handed to a
+// packet socket twice, once sent and once received; libpcap drops the sent
+// copy the same way, so that a capture on lo shows each packet once. An
+// empty prog keeps every other frame.
+func rejectOutgoing(prog []bpf.RawInstruction) ([]bpf.RawInstruction, error) {
+	head, err := bpf.Assemble([]bpf.Instruction{
+		bpf.LoadExtension{Num: bpf.ExtType},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: packetOutgoing, SkipFalse: 1},
+		bpf.RetConstant{Val: 0},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("live filter: %w", err)
+	}
+	if len(prog) == 0 {
+		raw, err := bpf.RetConstant{Val: filterSnaplen}.Assemble()
+		if err != nil {
+			return nil, fmt.Errorf("live filter: %w", err)
+		}
+		prog = []bpf.RawInstruction{raw}
+	}
+	return append(head, prog...), nil
+}
+
+// filterSnaplen is what the filter keeps of a frame it accepts: all of it
+// (the socket's own snaplen cuts it, if anything).
+const filterSnaplen = 262144
 
 // asm is a tiny assembler for BPF programs with named jump targets; "" as
 // a target means the next instruction.

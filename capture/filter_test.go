@@ -147,3 +147,85 @@ func TestLiveFilterManyPorts(t *testing.T) {
 		t.Errorf("LiveFilter with 39 ports: %v", err)
 	}
 }
+
+// runWithPacketType runs prog on frame as the kernel would for a frame of
+// the given packet type: x/net/bpf's VM has no packet type, so each load of
+// it becomes a load of the constant.
+func runWithPacketType(t *testing.T, prog []bpf.RawInstruction, pktType uint32, frame []byte) int {
+	t.Helper()
+	ins := make([]bpf.Instruction, len(prog))
+	for i, r := range prog {
+		ins[i] = r.Disassemble()
+		if ext, ok := ins[i].(bpf.LoadExtension); ok && ext.Num == bpf.ExtType {
+			ins[i] = bpf.LoadConstant{Dst: bpf.RegA, Val: pktType}
+		}
+	}
+	vm, err := bpf.NewVM(ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := vm.Run(frame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// On loopback the frames the host sends are rejected (each is received
+// too), the ones it receives are judged by the filter as on Ethernet.
+func TestRejectOutgoing(t *testing.T) {
+	prog, err := LiveFilter([]uint16{443})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, err := rejectOutgoing(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Loopback frames carry an Ethernet header of zero addresses.
+	v4 := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolTCP,
+		SrcIP: net.ParseIP("127.0.0.1"), DstIP: net.ParseIP("127.0.0.1")}
+	syn := ethFrame(t, layers.EthernetTypeIPv4, v4, &layers.TCP{SrcPort: 40000, DstPort: 443, SYN: true})
+	ssh := ethFrame(t, layers.EthernetTypeIPv4, v4, &layers.TCP{SrcPort: 40000, DstPort: 22, SYN: true})
+	// Packet types of linux/if_packet.h.
+	const (
+		host      = 0
+		broadcast = 1
+		otherHost = 3
+		outgoing  = 4
+	)
+	tests := []struct {
+		name    string
+		prog    []bpf.RawInstruction
+		pktType uint32
+		frame   []byte
+		keep    bool
+	}{
+		{"lo_received", lo, host, syn, true},
+		{"lo_sent", lo, outgoing, syn, false},
+		{"lo_received_other_port", lo, host, ssh, false},
+		{"lo_broadcast", lo, broadcast, syn, true},
+		{"lo_other_host", lo, otherHost, syn, true},
+		// On Ethernet the host's own packets are what an audit reads.
+		{"eth_sent", prog, outgoing, syn, true},
+		{"eth_received", prog, host, syn, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := runWithPacketType(t, tc.prog, tc.pktType, tc.frame) > 0; got != tc.keep {
+				t.Errorf("filter(packet type %d) kept = %v, want %v", tc.pktType, got, tc.keep)
+			}
+		})
+	}
+
+	// Without a filter of its own, loopback still loses the sent copy.
+	all, err := rejectOutgoing(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pktType, keep := range map[uint32]bool{host: true, outgoing: false} {
+		if got := runWithPacketType(t, all, pktType, ssh) > 0; got != keep {
+			t.Errorf("rejectOutgoing(nil)(packet type %d) kept = %v, want %v", pktType, got, keep)
+		}
+	}
+}

@@ -34,12 +34,13 @@ func (e *UnknownInterfaceError) Error() string {
 	return fmt.Sprintf("interface %q: no such interface: want one of %s", e.Name, strings.Join(e.Available, ", "))
 }
 
-// checkInterface returns an [*UnknownInterfaceError] when list does not
-// hold name. An error from list itself is returned as it is.
-func checkInterface(name string, list func() ([]net.Interface, error)) error {
+// checkInterface reports whether the interface name that list holds is a
+// loopback interface, and returns an [*UnknownInterfaceError] when list
+// does not hold it. An error from list itself is wrapped.
+func checkInterface(name string, list func() ([]net.Interface, error)) (loopback bool, err error) {
 	ifs, err := list()
 	if err != nil {
-		return fmt.Errorf("list interfaces: %w", err)
+		return false, fmt.Errorf("list interfaces: %w", err)
 	}
 	var names []string
 	for _, ifc := range ifs {
@@ -51,12 +52,12 @@ func checkInterface(name string, list func() ([]net.Interface, error)) error {
 		// filter nor the decoder expect; reading them needs the socket's
 		// link type and a filter without the Ethernet offsets.
 		if len(ifc.HardwareAddr) == 0 && ifc.Flags&net.FlagLoopback == 0 {
-			return fmt.Errorf("interface %q has no Ethernet header (a tunnel?): live capture reads Ethernet interfaces only; capture it with tcpdump -i %s -w FILE and audit the file", name, name)
+			return false, fmt.Errorf("interface %q has no Ethernet header (a tunnel?): live capture reads Ethernet interfaces only; capture it with tcpdump -i %s -w FILE and audit the file", name, name)
 		}
-		return nil
+		return ifc.Flags&net.FlagLoopback != 0, nil
 	}
 	for _, ifc := range ifs {
 		names = append(names, ifc.Name)
 	}
-	return &UnknownInterfaceError{Name: name, Available: names}
+	return false, &UnknownInterfaceError{Name: name, Available: names}
 }

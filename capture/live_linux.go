@@ -26,12 +26,19 @@ type Interface struct {
 }
 
 // OpenInterface opens a live capture on the interface name, keeping only
-// the frames filter accepts (see [LiveFilter]). A missing interface is an
-// [*UnknownInterfaceError], a socket the process may not open a
-// [*PermissionError].
+// the frames filter accepts (see [LiveFilter]). On a loopback interface
+// the frames the host sends are rejected too, as each is also received.
+// A missing interface is an [*UnknownInterfaceError], a socket the process
+// may not open a [*PermissionError].
 func OpenInterface(name string, filter []bpf.RawInstruction) (*Interface, error) {
-	if err := checkInterface(name, net.Interfaces); err != nil {
+	loopback, err := checkInterface(name, net.Interfaces)
+	if err != nil {
 		return nil, err
+	}
+	if loopback {
+		if filter, err = rejectOutgoing(filter); err != nil {
+			return nil, err
+		}
 	}
 	// pcapgo formats the socket's error as text: open one first to learn
 	// whether privilege is what is missing.

@@ -21,7 +21,7 @@ var errNoLive = errors.New("live capture needs Linux (an AF_PACKET socket); capt
 // OpenInterface fails with an [*UnknownInterfaceError] for a missing
 // interface, and otherwise because live capture needs Linux.
 func OpenInterface(name string, filter []bpf.RawInstruction) (*Interface, error) {
-	if err := checkInterface(name, net.Interfaces); err != nil {
+	if _, err := checkInterface(name, net.Interfaces); err != nil {
 		return nil, err
 	}
 	return nil, errNoLive

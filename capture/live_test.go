@@ -137,15 +137,16 @@ func TestCheckInterface(t *testing.T) {
 			{Name: "wg0"},
 		}, nil
 	}
-	if err := checkInterface("wg0", list); err == nil || !strings.Contains(err.Error(), "no Ethernet header") {
+	if _, err := checkInterface("wg0", list); err == nil || !strings.Contains(err.Error(), "no Ethernet header") {
 		t.Errorf("checkInterface(wg0) = %v, want an error about the missing Ethernet header", err)
 	}
-	for _, name := range []string{"lo", "eth0"} {
-		if err := checkInterface(name, list); err != nil {
-			t.Errorf("checkInterface(%s) = %v, want nil", name, err)
+	for name, want := range map[string]bool{"lo": true, "eth0": false} {
+		loopback, err := checkInterface(name, list)
+		if err != nil || loopback != want {
+			t.Errorf("checkInterface(%s) = %v, %v, want %v, nil", name, loopback, err, want)
 		}
 	}
-	err := checkInterface("eth9", list)
+	_, err := checkInterface("eth9", list)
 	var ue *UnknownInterfaceError
 	if !errors.As(err, &ue) {
 		t.Fatalf("checkInterface(eth9) = %v, want an UnknownInterfaceError", err)
@@ -154,7 +155,7 @@ func TestCheckInterface(t *testing.T) {
 		t.Errorf("checkInterface(eth9) = %q, want %q", got, want)
 	}
 	failing := func() ([]net.Interface, error) { return nil, errors.New("netlink: denied") }
-	if err := checkInterface("eth0", failing); err == nil || !strings.Contains(err.Error(), "netlink: denied") {
+	if _, err := checkInterface("eth0", failing); err == nil || !strings.Contains(err.Error(), "netlink: denied") {
 		t.Errorf("checkInterface with a failing list = %v, want its error", err)
 	}
 }

@@ -21,6 +21,9 @@ type binding struct {
 	name        string
 	first, last time.Time // when the answer was seen
 	ttl         time.Duration
+	// learned, when set, says how the binding was learned without a DNS
+	// answer in the inputs (see [NameTable.AddLearned]).
+	learned string
 }
 
 // NameTable maps server addresses to the names DNS answers gave them, with
@@ -47,6 +50,8 @@ func (t *NameTable) Add(name string, addr netip.Addr, at time.Time, ttl time.Dur
 		if b.name != name {
 			continue
 		}
+		// An answer in the inputs confirms what was learned otherwise.
+		b.learned = ""
 		if at.Before(b.first) {
 			b.first = at
 		}
@@ -66,6 +71,27 @@ func (t *NameTable) Add(name string, addr netip.Addr, at time.Time, ttl time.Dur
 	t.byAddr[addr] = append(bs, binding{name: name, first: at, last: at, ttl: ttl})
 }
 
+// AddLearned records that name had addr, learned otherwise than from a DNS
+// answer in the inputs and at no particular time, so it covers every time.
+// how says how (e.g. "resolved by watch at start"): a [NameTable.Lookup]
+// that only this binding answers gives it as Resolution.Uncertain, until a
+// DNS answer for the same name and address is added.
+func (t *NameTable) AddLearned(name string, addr netip.Addr, how string) {
+	addr = addr.Unmap()
+	bs := t.byAddr[addr]
+	for _, b := range bs {
+		if b.name == name {
+			return
+		}
+	}
+	if t.n >= MaxNames {
+		t.Dropped++
+		return
+	}
+	t.n++
+	t.byAddr[addr] = append(bs, binding{name: name, learned: how})
+}
+
 // Len returns the number of bindings stored.
 func (t *NameTable) Len() int { return t.n }
 
@@ -73,7 +99,8 @@ func (t *NameTable) Len() int { return t.n }
 type Resolution struct {
 	Name string
 	// Uncertain is empty when exactly one answer covers the time; otherwise
-	// it says why the name may be wrong.
+	// it says why the name may be wrong, or how a binding learned without
+	// a DNS answer was learned.
 	Uncertain string
 	// Others lists the other names the address had, sorted.
 	Others []string
@@ -87,15 +114,18 @@ func (t *NameTable) Lookup(addr netip.Addr, at time.Time) (r Resolution, ok bool
 		return r, false
 	}
 	var inWindow []string
+	var learned string
 	for _, b := range bs {
 		if at.IsZero() || b.first.IsZero() || covers(b, at) {
 			inWindow = append(inWindow, b.name)
+			learned = b.learned
 		}
 	}
 	sort.Strings(inWindow)
 	switch {
 	case len(inWindow) == 1:
 		r.Name = inWindow[0]
+		r.Uncertain = learned
 	case len(inWindow) > 1:
 		r.Name = inWindow[0]
 		r.Others = inWindow[1:]
@@ -123,6 +153,10 @@ func covers(b binding, at time.Time) bool {
 func (t *NameTable) Merge(o *NameTable) {
 	for addr, bs := range o.byAddr {
 		for _, b := range bs {
+			if b.learned != "" {
+				t.AddLearned(b.name, addr, b.learned)
+				continue
+			}
 			t.Add(b.name, addr, b.first, b.ttl)
 			if b.last != b.first {
 				t.Add(b.name, addr, b.last, b.ttl)

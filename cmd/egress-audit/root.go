@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -68,6 +69,9 @@ type env struct {
 	// openLive opens a live capture (watch); nil means a capture on a
 	// network interface.
 	openLive func(iface string, filter []bpf.RawInstruction) (liveSource, error)
+	// resolve looks up a host's addresses (watch, at start); nil means
+	// the system's resolver.
+	resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
 // run executes the command line args and returns the exit code.

@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -55,6 +59,10 @@ A filter in the kernel keeps only what the audit reads: DNS, ICMP errors,
 and TCP and UDP to the ports of the catalog and of the forward proxies
 (--proxy-port). A flow that is not answered is judged after 10 s of quiet.
 
+Before capturing it resolves the catalog's hosts, so that a connection
+whose name Jira resolved earlier, with no DNS on the wire, is still named
+(marked "resolved by watch at start"); --no-resolve turns this off.
+
 On a terminal the calls are shown updating in place (status, reason, last
 evidence); otherwise one line is appended per change of a call's status.
 With -o table this view goes to standard output, with any other form to
@@ -87,6 +95,7 @@ grant the capability once with setcap cap_net_raw+ep.
 	fs.Duration("duration", 0, "stop after this `time`, e.g. 90s or 5m (default until Ctrl-C)")
 	fs.String("until", "", "stop once this `call` (an id of the catalog, e.g. oauth-token) is ok or blocked")
 	fs.String("write", "", "save the captured packets to this pcap `file`")
+	fs.Bool("no-resolve", false, "do not resolve the catalog's hosts at start: name flows only from the DNS answers captured")
 	fs.StringArray("proxy-port", []string{"3128", "8080"}, "`port` of a forward proxy to capture too (repeatable)")
 	fs.SetAnnotation("proxy-port", annotationKey, []string{keyProxyPorts})
 	addAuditFlags(fs)
@@ -101,6 +110,10 @@ type watchOptions struct {
 	until    string
 	write    string
 	ports    []uint16
+	// learned holds the addresses of the catalog's hosts resolved at
+	// start, by host; hosts counts the hosts looked up.
+	learned map[string][]netip.Addr
+	hosts   int
 }
 
 func (e *env) watch(cmd *cobra.Command) error {
@@ -138,6 +151,20 @@ func (e *env) watch(cmd *cobra.Command) error {
 	filter, err := capture.LiveFilter(o.ports)
 	if err != nil {
 		return usageError{err}
+	}
+
+	// The lookups come before the capture opens, so that their own DNS
+	// traffic is not read as the Jira server's.
+	if noResolve, _ := fs.GetBool("no-resolve"); !noResolve {
+		resolve := e.resolve
+		if resolve == nil {
+			resolve = func(ctx context.Context, host string) ([]netip.Addr, error) {
+				return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+			}
+		}
+		hosts := catalogHosts(cfg.cat, cfg.opts.Datacenter)
+		o.hosts = len(hosts)
+		o.learned = resolveAtStart(hosts, resolve, cfg.log)
 	}
 
 	open := e.openLive
@@ -193,6 +220,71 @@ func watchPorts(cat *rules.Catalog, proxies []uint16) []uint16 {
 	return slices.Compact(ports)
 }
 
+// learnedAtStart marks a flow named from the lookups watch made at start.
+const learnedAtStart = "resolved by watch at start"
+
+// startResolveTimeout bounds the lookups at start: a resolver that does not
+// answer delays the capture by this much at most.
+const startResolveTimeout = 2 * time.Second
+
+// catalogHosts returns the hosts of the catalog's calls in the data center
+// dc, or in every data center for auto, each once and sorted.
+func catalogHosts(cat *rules.Catalog, dc string) []string {
+	var hosts []string
+	for _, d := range cat.Datacenters {
+		if dc != "" && dc != rules.DatacenterAuto && d.ID != dc {
+			continue
+		}
+		for i := range cat.Calls {
+			hosts = append(hosts, cat.Host(&cat.Calls[i], d))
+		}
+	}
+	slices.Sort(hosts)
+	return slices.Compact(hosts)
+}
+
+// resolveAtStart looks up hosts at once, within [startResolveTimeout], and
+// returns the addresses found by host. Java caches a lookup for about 30 s,
+// so a connection attempt soon after another carries no DNS on the wire;
+// these addresses still name it. A host that does not resolve is left out.
+func resolveAtStart(hosts []string, resolve func(context.Context, string) ([]netip.Addr, error), log *slog.Logger) map[string][]netip.Addr {
+	ctx, cancel := context.WithTimeout(context.Background(), startResolveTimeout)
+	defer cancel()
+	type answer struct {
+		addrs []netip.Addr
+		err   error
+	}
+	answers := make([]answer, len(hosts))
+	var wg sync.WaitGroup
+	for i, h := range hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			addrs, err := resolve(ctx, h)
+			answers[i] = answer{addrs, err}
+		}()
+	}
+	wg.Wait()
+
+	learned := make(map[string][]netip.Addr)
+	failed := 0
+	var firstErr error
+	for i, a := range answers {
+		if a.err != nil || len(a.addrs) == 0 {
+			failed++
+			if firstErr == nil {
+				firstErr = a.err
+			}
+			continue
+		}
+		learned[hosts[i]] = a.addrs
+	}
+	if failed > 0 {
+		log.Info("some catalog hosts did not resolve at start", "hosts", len(hosts), "failed", failed, "first", firstErr)
+	}
+	return learned
+}
+
 // packetRead is one frame handed from the reading goroutine.
 type packetRead struct {
 	data []byte
@@ -219,8 +311,13 @@ func (e *env) watchLive(ctx context.Context, cfg *config, o watchOptions, src li
 	}
 
 	cl := rules.NewClassifier(cfg.cat, cfg.opts)
+	for host, addrs := range o.learned {
+		for _, a := range addrs {
+			cl.Names().AddLearned(host, a, learnedAtStart)
+		}
+	}
 	dirty := false
-	live := capture.NewLive(o.iface, &capture.Config{}, func(ob *capture.Observation) {
+	live := capture.NewLive(o.iface, &capture.Config{TLSIssuers: cfg.cat.TLSIssuers}, func(ob *capture.Observation) {
 		cl.Add(ob)
 		dirty = true
 	})
@@ -315,10 +412,13 @@ loop:
 			break loop
 		}
 	}
-	stopReading()
+	// The socket's counts go with it: read them before it is closed.
 	if d, err := src.Dropped(); err == nil {
 		dropped = d
+	} else {
+		cfg.log.Warn("cannot read the count of dropped packets", "interface", o.iface, "err", err)
 	}
+	stopReading()
 	st := live.Close()
 	if bw != nil && writeErr == nil {
 		writeErr = bw.Flush()
@@ -340,6 +440,9 @@ loop:
 	view.finish()
 	if dropped > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("the capture socket on %s dropped %d packets (the kernel's buffer was full): evidence may be missing; audit a capture taken with tcpdump -B for a busy interface", o.iface, dropped))
+	}
+	if len(o.learned) > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("watch resolved %d of the catalog's %d hosts at start, so that a flow to one is named without a DNS answer on the wire (marked %q); a capture saved with --write holds no such answer: --no-resolve turns this off", len(o.learned), o.hosts, learnedAtStart))
 	}
 	if endNote != "" {
 		rep.Notes = append(rep.Notes, endNote)

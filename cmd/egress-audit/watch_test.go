@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
+	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -68,7 +71,16 @@ func newFakeLive(t *testing.T, path string) *fakeLive {
 
 func (f *fakeLive) LinkType() layers.LinkType { return layers.LinkTypeEthernet }
 func (f *fakeLive) Snaplen() int              { return 262144 }
-func (f *fakeLive) Dropped() (uint64, error)  { return f.dropped, nil }
+
+// Dropped fails once the capture is closed, as the socket's statistics do.
+func (f *fakeLive) Dropped() (uint64, error) {
+	select {
+	case <-f.closed:
+		return 0, errors.New("statistics: bad file descriptor")
+	default:
+		return f.dropped, nil
+	}
+}
 
 func (f *fakeLive) ReadPacket() ([]byte, gopacket.CaptureInfo, error) {
 	f.mu.Lock()
@@ -96,6 +108,20 @@ func (f *fakeLive) last() time.Time { return f.infos[len(f.infos)-1].Timestamp }
 // runWatch runs the command line with src as the live capture, on the fake
 // terminal tm, with a clock a minute past the capture's last packet.
 func runWatch(t *testing.T, tm fakeTerm, src *fakeLive, open func(string, []bpf.RawInstruction) (liveSource, error), args ...string) cliResult {
+	t.Helper()
+	return runWatchResolving(t, tm, src, open, offlineResolver, args...)
+}
+
+// offlineResolver resolves nothing, as on a host without DNS, so that the
+// tests do not depend on the network.
+func offlineResolver(context.Context, string) ([]netip.Addr, error) {
+	return nil, errors.New("no resolver in tests")
+}
+
+// runWatchResolving is runWatch with resolve as the resolver of the
+// lookups at start.
+func runWatchResolving(t *testing.T, tm fakeTerm, src *fakeLive, open func(string, []bpf.RawInstruction) (liveSource, error),
+	resolve func(context.Context, string) ([]netip.Addr, error), args ...string) cliResult {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cfgDir := t.TempDir()
@@ -126,6 +152,7 @@ func runWatch(t *testing.T, tm fakeTerm, src *fakeLive, open func(string, []bpf.
 		},
 		now:      func() time.Time { return now },
 		openLive: open,
+		resolve:  resolve,
 	}
 	code := e.run(args)
 	return cliResult{stdout: stdout.String(), stderr: stderr.String(), code: code}
@@ -336,7 +363,8 @@ func TestWatchUntil(t *testing.T) {
 	}
 }
 
-// Packets the socket dropped are counted in the input and noted.
+// Packets the socket dropped are counted in the input and noted, although
+// the count, as the socket's, cannot be read once the capture is closed.
 func TestWatchDropped(t *testing.T) {
 	sample := filepath.Join("..", "..", "testdata", "samples", "token-dropped.pcap")
 	src := newFakeLive(t, sample)
@@ -394,6 +422,169 @@ func TestWatchErrors(t *testing.T) {
 				t.Errorf("watch %q: stdout %q, want nothing", tc.args, res.stdout)
 			}
 			mustContain(t, res.stderr, tc.want...)
+		})
+	}
+}
+
+// withoutDNS drops the frames to or from UDP port 53 (IPv4, no options),
+// as when the client's resolver cache answered before the capture began.
+func (f *fakeLive) withoutDNS() *fakeLive {
+	var frames [][]byte
+	var infos []gopacket.CaptureInfo
+	for i, fr := range f.frames {
+		if len(fr) >= 38 && fr[12] == 0x08 && fr[13] == 0x00 && fr[23] == 17 &&
+			(fr[34] == 0 && fr[35] == 53 || fr[36] == 0 && fr[37] == 53) {
+			continue
+		}
+		frames = append(frames, fr)
+		infos = append(infos, f.infos[i])
+	}
+	f.frames, f.infos = frames, infos
+	return f
+}
+
+// A flow to an address the catalog's host resolved to before watch began
+// carries no DNS on the wire: the lookups watch makes at start name it,
+// marked as such, unless --no-resolve.
+func TestWatchResolveAtStart(t *testing.T) {
+	sample := filepath.Join("..", "..", "testdata", "samples", "token-dropped.pcap")
+	type lookups struct {
+		mu    sync.Mutex
+		hosts []string
+	}
+	resolver := func(l *lookups) func(context.Context, string) ([]netip.Addr, error) {
+		return func(_ context.Context, host string) ([]netip.Addr, error) {
+			l.mu.Lock()
+			l.hosts = append(l.hosts, host)
+			l.mu.Unlock()
+			if host == "auth.gtmhub.com" {
+				return []netip.Addr{netip.MustParseAddr("203.0.113.10")}, nil
+			}
+			return nil, errors.New("no such host")
+		}
+	}
+	tests := []struct {
+		name      string
+		args      []string
+		token     string
+		dest      string // the destination of the SYNs
+		uncertain string
+		asked     []string
+	}{
+		{name: "resolved", token: "blocked:no-response", dest: "auth.gtmhub.com", uncertain: learnedAtStart,
+			asked: []string{"app.as.gtmhub.com", "app.gtmhub.com", "app.sa.gtmhub.com", "app.us.gtmhub.com",
+				"auth.as.gtmhub.com", "auth.gtmhub.com", "auth.sa.gtmhub.com", "auth.us.gtmhub.com"}},
+		{name: "datacenter", args: []string{"--datacenter", "eu"}, token: "blocked:no-response",
+			dest: "auth.gtmhub.com", uncertain: learnedAtStart, asked: []string{"app.gtmhub.com", "auth.gtmhub.com"}},
+		{name: "other_datacenter", args: []string{"--datacenter", "us"}, token: "missing",
+			dest: "203.0.113.10", asked: []string{"app.us.gtmhub.com", "auth.us.gtmhub.com"}},
+		{name: "no_resolve", args: []string{"--no-resolve"}, token: "missing", dest: "203.0.113.10"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var l lookups
+			src := newFakeLive(t, sample).withoutDNS()
+			args := append([]string{"watch", "-i", "eth0", "-o", "json", "--fail-on", "none"}, tc.args...)
+			res := runWatchResolving(t, piped, src, nil, resolver(&l), args...)
+			if res.code != exitOK {
+				t.Fatalf("watch %q = %d\nstderr: %s", tc.args, res.code, res.stderr)
+			}
+			rep := readReport(t, res.stdout)
+			if got := callVerdicts(rep)["oauth-token"]; !strings.HasPrefix(got, tc.token) {
+				t.Errorf("watch %q: oauth-token = %q, want %q", tc.args, got, tc.token)
+			}
+			i := slices.IndexFunc(rep.Destinations, func(d rules.Destination) bool { return d.Port == 443 })
+			if i < 0 {
+				t.Fatalf("watch %q: no destination on port 443: %+v", tc.args, rep.Destinations)
+			}
+			if d := rep.Destinations[i]; d.Host != tc.dest || d.Uncertain != tc.uncertain {
+				t.Errorf("watch %q: destination %s (uncertain %q), want %s (uncertain %q)", tc.args, d.Host, d.Uncertain, tc.dest, tc.uncertain)
+			}
+			slices.Sort(l.hosts)
+			if !slices.Equal(l.hosts, tc.asked) {
+				t.Errorf("watch %q looked up %q, want %q", tc.args, l.hosts, tc.asked)
+			}
+			noted := slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.Contains(n, "hosts at start") })
+			if want := tc.uncertain != ""; noted != want {
+				t.Errorf("watch %q: notes %q: a note on the lookups at start %v, want %v", tc.args, rep.Notes, noted, want)
+			}
+		})
+	}
+}
+
+// The lookups at start give up after their timeout: a resolver that never
+// answers does not hold the capture back for long.
+func TestResolveAtStartTimeout(t *testing.T) {
+	hang := func(ctx context.Context, _ string) ([]netip.Addr, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	start := time.Now()
+	learned := resolveAtStart([]string{"auth.gtmhub.com", "app.gtmhub.com"}, hang, slog.New(slog.DiscardHandler))
+	if len(learned) != 0 {
+		t.Errorf("resolveAtStart with a resolver that hangs = %v, want nothing", learned)
+	}
+	if d := time.Since(start); d > startResolveTimeout+time.Second {
+		t.Errorf("resolveAtStart took %s, want at most about %s", d, startResolveTimeout)
+	}
+}
+
+// watch judges certificates by the catalog's tls_issuers, as audit does: a
+// TLS 1.2 certificate from another issuer is tls-interception.
+func TestWatchTLSIssuers(t *testing.T) {
+	corpus := os.Getenv("EGRESS_AUDIT_CORPUS")
+	if corpus == "" {
+		t.Skip("set EGRESS_AUDIT_CORPUS to the corpus directory to watch a TLS 1.2 capture of it")
+	}
+	// A TLS 1.2 connection to www.ntop.org:443 whose certificate is in
+	// clear and accepted.
+	sample := filepath.Join(corpus, "pcap", "ndpi_443-safari.pcap")
+	if _, err := os.Stat(sample); err != nil {
+		t.Skipf("corpus: %v", err)
+	}
+	embedded, err := os.ReadFile(filepath.Join("..", "..", "rules", "quantive.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog := filepath.Join(t.TempDir(), "catalog.yaml")
+	withIssuers := append([]byte("tls_issuers: [\"Example Public CA\"]\n"), embedded...)
+	if err := os.WriteFile(catalog, withIssuers, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"embedded_catalog", nil, rules.DestAllowed},
+		{"issuers_expected", []string{"--catalog", catalog}, rules.DestBlocked + ":" + string(capture.TLSInterception)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"-o", "json", "--fail-on", "none"}, tc.args...)
+			res := runWatch(t, piped, newFakeLive(t, sample), nil, append([]string{"watch", "-i", "eth0"}, args...)...)
+			if res.code != exitOK {
+				t.Fatalf("watch %q = %d\nstderr: %s", tc.args, res.code, res.stderr)
+			}
+			a := runCLI(t, piped, "", append(append([]string{"audit"}, args...), sample)...)
+			if a.code != exitOK {
+				t.Fatalf("audit %q = %d\nstderr: %s", tc.args, a.code, a.stderr)
+			}
+			for name, out := range map[string]string{"watch": res.stdout, "audit": a.stdout} {
+				rep := readReport(t, out)
+				i := slices.IndexFunc(rep.Destinations, func(d rules.Destination) bool { return d.Host == "www.ntop.org" })
+				if i < 0 {
+					t.Fatalf("%s %q: no destination www.ntop.org: %+v", name, tc.args, rep.Destinations)
+				}
+				d := rep.Destinations[i]
+				got := d.Status
+				if d.Reason != "" {
+					got += ":" + d.Reason
+				}
+				if got != tc.want {
+					t.Errorf("%s %q: www.ntop.org %s, want %s", name, tc.args, got, tc.want)
+				}
+			}
 		})
 	}
 }
