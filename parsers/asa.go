@@ -3,7 +3,6 @@ package parsers
 import (
 	"bytes"
 	"net/netip"
-	"sort"
 	"strings"
 
 	"github.com/egress-audit/egress-audit/capture"
@@ -35,7 +34,7 @@ var asa = &Format{
 		return &asaParser{
 			clock: newClock(opts),
 			conns: make(map[string]bool),
-			held:  make(map[string]capture.Observation),
+			held:  make(heldFlows),
 		}
 	},
 }
@@ -82,21 +81,13 @@ type asaParser struct {
 	conns map[string]bool
 	// held holds the flow of each TCP and UDP connection whose Built
 	// message was seen, by connection id, until its teardown judges it.
-	held map[string]capture.Observation
+	held heldFlows
 }
 
 // End gives the connections built and not torn down in the input, in the
 // order of their Built messages, with an unknown outcome.
 func (p *asaParser) End(emit func(*capture.Observation)) {
-	open := make([]capture.Observation, 0, len(p.held))
-	for _, o := range p.held {
-		open = append(open, o)
-	}
-	clear(p.held)
-	sort.Slice(open, func(i, j int) bool { return open[i].Locator.N < open[j].Locator.N })
-	for i := range open {
-		emit(&open[i])
-	}
+	p.held.end(emit)
 }
 
 var (

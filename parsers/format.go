@@ -132,6 +132,24 @@ type lineEnder interface {
 	End(emit func(*capture.Observation))
 }
 
+// heldFlows holds the flow of each connection whose start a log recorded,
+// by a key of the log's own, until the record of its end judges it.
+type heldFlows map[string]capture.Observation
+
+// end gives the flows still held, in the order of the lines that started
+// them, and forgets them.
+func (h heldFlows) end(emit func(*capture.Observation)) {
+	open := make([]capture.Observation, 0, len(h))
+	for _, o := range h {
+		open = append(open, o)
+	}
+	clear(h)
+	sort.Slice(open, func(i, j int) bool { return open[i].Locator.N < open[j].Locator.N })
+	for i := range open {
+		emit(&open[i])
+	}
+}
+
 // SkipJoined is the skip reason of a connection's opening record that a
 // later record of the same connection (its teardown, its end) stands for.
 const SkipJoined Skip = "connection opened; the record of its end gives the outcome"

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"net/netip"
-	"sort"
 	"time"
 
 	"github.com/egress-audit/egress-audit/capture"
@@ -36,7 +35,7 @@ var panos = &Format{
 	Title:  "Palo Alto Networks PAN-OS traffic and threat/URL log (CSV syslog)",
 	Detect: detectPanos,
 	NewLine: func(opts *Options) LineParser {
-		return &panosParser{clock: newClock(opts), held: make(map[string]capture.Observation)}
+		return &panosParser{clock: newClock(opts), held: make(heldFlows)}
 	},
 }
 
@@ -82,21 +81,13 @@ type panosParser struct {
 	clock clock
 	// held holds the flow of each session whose start record was read,
 	// by serial number and session ID, until a later record ends it.
-	held map[string]capture.Observation
+	held heldFlows
 }
 
 // End gives the sessions started and not ended in the input, in the order
 // of their start records, with an unknown outcome.
 func (p *panosParser) End(emit func(*capture.Observation)) {
-	open := make([]capture.Observation, 0, len(p.held))
-	for _, o := range p.held {
-		open = append(open, o)
-	}
-	clear(p.held)
-	sort.Slice(open, func(i, j int) bool { return open[i].Locator.N < open[j].Locator.N })
-	for i := range open {
-		emit(&open[i])
-	}
+	p.held.end(emit)
 }
 
 var errPanosShort = errors.New("panos: too few columns for a traffic or threat log")
