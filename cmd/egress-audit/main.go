@@ -27,9 +27,20 @@ import (
 // GOMEMLIMIT overrides it.
 const memoryLimit = 64 << 20
 
+// gcPercent is the collector's target: it lets the heap grow by half the
+// live heap between collections, not by all of it. Measured 2026-12-04 on
+// 2 cores, a 1 GB capture of 2 M packets (live heap about 25 MB) peaks at
+// 59 to 62 MB RSS with it and 69 to 74 MB with Go's default of 100, for
+// 15% more CPU time; a squid log whose live heap nears the memory limit
+// is governed by the limit either way. GOGC overrides it.
+const gcPercent = 50
+
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
 	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
