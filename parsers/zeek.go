@@ -907,11 +907,10 @@ func dnsRcodeOutcome(rcode []byte) (capture.Outcome, capture.Reason) {
 	return capture.OutcomeUnknown, capture.ReasonNone
 }
 
-// normalHost lower-cases a host name and drops a trailing dot.
+// normalHost lower-cases a host name and drops its trailing dots: the root's
+// one, and any a damaged or hostile log adds after it.
 func normalHost(b []byte) string {
-	if len(b) > 0 && b[len(b)-1] == '.' {
-		b = b[:len(b)-1]
-	}
+	b = bytes.TrimRight(b, ".")
 	for _, c := range b {
 		if c >= 'A' && c <= 'Z' {
 			return string(bytes.ToLower(b))
