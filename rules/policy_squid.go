@@ -694,19 +694,29 @@ func (sp *squidParser) access(where string, args []string, text string) error {
 	if len(args) == 0 || (args[0] != "allow" && args[0] != "deny") {
 		return fmt.Errorf("http_access: want allow or deny, then acl names")
 	}
-	rule := squidRule{allow: args[0] == "allow", text: text, source: where}
-	for _, a := range args[1:] {
+	refs, err := sp.aclRefs("http_access", args[1:])
+	if err != nil {
+		return err
+	}
+	sp.p.rules = append(sp.p.rules, squidRule{allow: args[0] == "allow", acls: refs, text: text, source: where})
+	return nil
+}
+
+// aclRefs reads the acl names of a directive's rule, each negated by a
+// leading "!"; every one must be defined above the rule, as squid wants.
+func (sp *squidParser) aclRefs(directive string, names []string) ([]squidRef, error) {
+	var refs []squidRef
+	for _, a := range names {
 		ref := squidRef{name: a}
 		if strings.HasPrefix(a, "!") {
 			ref = squidRef{name: a[1:], negate: true}
 		}
 		if sp.p.acls[ref.name] == nil {
-			return fmt.Errorf("http_access: acl %q is not defined above", ref.name)
+			return nil, fmt.Errorf("%s: acl %q is not defined above", directive, ref.name)
 		}
-		rule.acls = append(rule.acls, ref)
+		refs = append(refs, ref)
 	}
-	sp.p.rules = append(sp.p.rules, rule)
-	return nil
+	return refs, nil
 }
 
 // sslBumpActions are the actions an ssl_bump rule takes: those of squid 3.5
@@ -717,18 +727,11 @@ func (sp *squidParser) sslBump(where string, args []string, text string) error {
 	if len(args) == 0 || !slices.Contains(sslBumpActions, args[0]) {
 		return fmt.Errorf("ssl_bump: want one of %s, then acl names", strings.Join(sslBumpActions, ", "))
 	}
-	rule := squidRule{action: args[0], text: text, source: where}
-	for _, a := range args[1:] {
-		ref := squidRef{name: a}
-		if strings.HasPrefix(a, "!") {
-			ref = squidRef{name: a[1:], negate: true}
-		}
-		if sp.p.acls[ref.name] == nil {
-			return fmt.Errorf("ssl_bump: acl %q is not defined above", ref.name)
-		}
-		rule.acls = append(rule.acls, ref)
+	refs, err := sp.aclRefs("ssl_bump", args[1:])
+	if err != nil {
+		return err
 	}
-	sp.p.bump = append(sp.p.bump, rule)
+	sp.p.bump = append(sp.p.bump, squidRule{action: args[0], acls: refs, text: text, source: where})
 	return nil
 }
 
