@@ -129,14 +129,9 @@ func (e *env) checkRules(cmd *cobra.Command, path string) error {
 	if !slices.Contains(checkOutputs, cfg.output) {
 		return usagef("output %q: want one of %s", cfg.output, strings.Join(checkOutputs, ", "))
 	}
-	var failOn []string
-	for _, f := range list(cfg.v, keyCheckFailOn) {
-		if !slices.Contains(checkFailOnValues, f) {
-			return usagef("check_fail_on %q: want a list of %s", f, strings.Join(checkFailOnValues, ", "))
-		}
-		if f != "none" {
-			failOn = append(failOn, f)
-		}
+	failOn, err := failOnList(cfg.v, keyCheckFailOn, "check_fail_on", checkFailOnValues)
+	if err != nil {
+		return err
 	}
 	format, _ := cmd.Flags().GetString("rules-format")
 	if format != "" && !slices.Contains(rules.PolicyFormats, format) {

@@ -124,14 +124,9 @@ func (e *env) diff(cmd *cobra.Command, args []string) error {
 	if !slices.Contains(diffOutputs, cfg.output) {
 		return usagef("output %q: want one of %s", cfg.output, strings.Join(diffOutputs, ", "))
 	}
-	var failOn []string
-	for _, f := range list(cfg.v, keyDiffFailOn) {
-		if !slices.Contains(diffFailOnValues, f) {
-			return usagef("fail-on %q: want a list of %s", f, strings.Join(diffFailOnValues, ", "))
-		}
-		if f != "none" {
-			failOn = append(failOn, f)
-		}
+	failOn, err := failOnList(cfg.v, keyDiffFailOn, "fail-on", diffFailOnValues)
+	if err != nil {
+		return err
 	}
 
 	b, bsrc, bsaved, err := e.diffSide(cfg, "before", before)

@@ -448,3 +448,18 @@ func (e *env) logger(v *viper.Viper) (*slog.Logger, error) {
 		return nil, usagef("log_format %q: want text or json", f)
 	}
 }
+
+// failOnList reads the list of what fails a command from key, named name in
+// errors: each value must be one of allowed, and "none" names nothing.
+func failOnList(v *viper.Viper, key, name string, allowed []string) ([]string, error) {
+	var failOn []string
+	for _, f := range list(v, key) {
+		if !slices.Contains(allowed, f) {
+			return nil, usagef("%s %q: want a list of %s", name, f, strings.Join(allowed, ", "))
+		}
+		if f != "none" {
+			failOn = append(failOn, f)
+		}
+	}
+	return failOn, nil
+}
