@@ -402,13 +402,8 @@ func (e *env) loadConfig(cmd *cobra.Command) (*config, error) {
 	if err := rules.ValidateOptions(c.cat, c.opts); err != nil {
 		return nil, usageError{err}
 	}
-	for _, f := range list(v, keyFailOn) {
-		if !slices.Contains(failOnValues, f) {
-			return nil, usagef("fail_on %q: want a list of %s", f, strings.Join(failOnValues, ", "))
-		}
-		if f != "none" {
-			c.failOn = append(c.failOn, f)
-		}
+	if c.failOn, err = failOnList(v, keyFailOn, "fail_on", failOnValues); err != nil {
+		return nil, err
 	}
 	if c.custom, err = customFormats(v); err != nil {
 		return nil, err
