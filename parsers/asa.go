@@ -14,7 +14,9 @@ import (
 //
 // A TCP or UDP connection is one flow judged by its teardown (302014,
 // 302016): "SYN Timeout" is an unanswered SYN, a reset with no bytes a
-// refused connection, any other end a connection that got through. The
+// refused connection, an end by the firewall's inspection, IPS or URL
+// filter ("Flow closed by inspection", "Deny Terminate", "Unauth Deny")
+// a denied one, any other end a connection that got through. The
 // ASA writes Built (302013, 302015) as soon as it passes the first SYN, so
 // a Built message says nothing of the outcome: it is held until its
 // teardown, and one still open when the input ends is a flow of unknown
@@ -330,6 +332,8 @@ func (p *asaParser) teardown(text string, o *capture.Observation) error {
 		}
 	}
 	switch {
+	case asaEndedByFirewall(reason):
+		o.Outcome, o.Reason, o.Detail = capture.OutcomeBlocked, capture.FirewallDeny, "teardown: "+reason
 	case strings.Contains(reason, "SYN Timeout"):
 		o.Outcome, o.Reason, o.Detail = capture.OutcomeBlocked, capture.NoResponse, "teardown: "+reason
 	case strings.Contains(reason, "Reset") && bytesSent == "0":
@@ -338,6 +342,31 @@ func (p *asaParser) teardown(text string, o *capture.Observation) error {
 		o.Outcome, o.Detail = capture.OutcomeOK, "teardown: "+reason
 	}
 	return nil
+}
+
+// asaFirewallEnds are the teardown reasons by which the firewall itself,
+// its inspection engines, IPS module or URL filter ended a connection. They
+// block the call whatever bytes went first: an inspection that closes a
+// request after its handshake has cut it as surely as a deny before it.
+var asaFirewallEnds = []string{
+	"Deny Terminate",
+	"Flow closed by inspection",
+	"Flow terminated by IPS",
+	"Flow reset by IPS",
+	"Flow terminated by TCP Intercept",
+	"IPS fail-close",
+	"Unauth Deny",
+	"Invalid SYN", // also "TCP Invalid SYN"
+	"SYN Control",
+}
+
+func asaEndedByFirewall(reason string) bool {
+	for _, r := range asaFirewallEnds {
+		if strings.Contains(reason, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // icmpConn reads "Built {inbound|outbound} ICMP connection for faddr

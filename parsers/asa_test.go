@@ -79,6 +79,21 @@ func TestASA(t *testing.T) {
 			outcome: capture.OutcomeBlocked, reason: capture.NoResponse, detail: "teardown: SYN Timeout",
 		},
 		{
+			name: "teardown_ips_reset_after_built",
+			lines: []string{
+				"%ASA-6-302013: Built outbound TCP connection 4 for outside:203.0.113.5/443 (203.0.113.5/443) to inside:192.0.2.10/50003 (198.51.100.1/50003)",
+				"%ASA-6-302014: Teardown TCP connection 4 for outside:203.0.113.5/443 to inside:192.0.2.10/50003 duration 0:00:01 bytes 517 Flow reset by IPS",
+			},
+			client: "192.0.2.10:50003", server: "203.0.113.5:443", tr: capture.TCP,
+			outcome: capture.OutcomeBlocked, reason: capture.FirewallDeny, detail: "teardown: Flow reset by IPS",
+		},
+		{
+			name:   "teardown_invalid_syn_without_built",
+			lines:  []string{"%ASA-6-302014: Teardown TCP connection 5 for inside:192.0.2.10/50004 to outside:203.0.113.5/443 duration 0:00:00 bytes 0 TCP Invalid SYN"},
+			client: "192.0.2.10:50004", server: "203.0.113.5:443", tr: capture.TCP,
+			outcome: capture.OutcomeBlocked, reason: capture.FirewallDeny, detail: "teardown: TCP Invalid SYN",
+		},
+		{
 			name:   "teardown_reset_without_built",
 			lines:  []string{"%ASA-6-302014: Teardown TCP connection 9 for inside:192.0.2.10/50002 to outside:203.0.113.5/443 duration 0:00:00 bytes 0 TCP Reset-O"},
 			client: "192.0.2.10:50002", server: "203.0.113.5:443", tr: capture.TCP,
