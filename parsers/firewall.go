@@ -20,6 +20,58 @@ const (
 	SkipNotTraffic  Skip = "event that is not about traffic"
 )
 
+// packetRepeats tells the resent packets of one attempt from new attempts
+// in the formats that log a line per packet rather than per connection:
+// a dropped SYN the client sends again is logged again.
+type packetRepeats struct {
+	// last holds the time of the last line of each recent flow.
+	last map[packetFlow]time.Time
+}
+
+// packetFlow identifies the packets of one attempt: one client socket to
+// one server socket, with one outcome.
+type packetFlow struct {
+	client, server netip.AddrPort
+	transport      capture.Transport
+	outcome        capture.Outcome
+	reason         capture.Reason
+}
+
+// repeatGap is the longest gap between two lines of one attempt. Linux
+// resends an unanswered SYN after 1, 2, 4, 8, 16 and 32 seconds
+// (tcp_syn_retries 6, RTO doubling from 1 s), so 35 s keeps every resend
+// of a connect in one attempt; a new connect uses a new source port.
+const repeatGap = 35 * time.Second
+
+// maxRepeatFlows bounds the flows remembered for spotting repeats; past it
+// they are forgotten and a repeat counts as an attempt again.
+const maxRepeatFlows = 1 << 14
+
+// SkipRepeat is the skip reason of a packet that repeats an attempt the
+// log already holds: a retransmission of the same flow.
+const SkipRepeat Skip = "repeat of a packet of an attempt already counted (same addresses, ports and outcome)"
+
+func newPacketRepeats() packetRepeats {
+	return packetRepeats{last: make(map[packetFlow]time.Time)}
+}
+
+// repeat records o and reports whether it repeats a TCP or UDP packet of
+// the same flow and outcome read less than [repeatGap] before or after it.
+func (r *packetRepeats) repeat(o *capture.Observation) bool {
+	if o.Time.IsZero() || o.Client.Port() == 0 || o.Server.Port() == 0 ||
+		o.Transport != capture.TCP && o.Transport != capture.UDP {
+		return false
+	}
+	k := packetFlow{o.Client, o.Server, o.Transport, o.Outcome, o.Reason}
+	last, seen := r.last[k]
+	if !seen && len(r.last) >= maxRepeatFlows {
+		clear(r.last)
+	}
+	r.last[k] = o.Time
+	d := o.Time.Sub(last)
+	return seen && d < repeatGap && d > -repeatGap
+}
+
 // detectRef is the reference time of syslog stamps read during detection,
 // which needs no year.
 var detectRef = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)

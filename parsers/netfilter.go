@@ -23,7 +23,7 @@ import (
 //
 // A line is a packet, not a connection: a dropped SYN the client sends
 // again is logged again. A TCP or UDP line with the same addresses, ports
-// and outcome as one read less than [nfRepeatGap] before it is counted as
+// and outcome as one read less than [repeatGap] before it is counted as
 // a repeat of the same attempt, so that the attempts of a log match those
 // of a capture of the same traffic.
 var netfilter = &Format{
@@ -31,7 +31,7 @@ var netfilter = &Format{
 	Title:  "iptables/nftables packet log (syslog, kern.log, journalctl -k, ulogd)",
 	Detect: detectNetfilter,
 	NewLine: func(opts *Options) LineParser {
-		return &netfilterParser{clock: newClock(opts), flows: make(map[nfFlow]time.Time)}
+		return &netfilterParser{clock: newClock(opts), repeats: newPacketRepeats()}
 	},
 }
 
@@ -55,50 +55,15 @@ func detectNetfilter(head []byte, lines [][]byte) int {
 }
 
 type netfilterParser struct {
-	clock clock
-	// flows holds the time of the last line of each recent flow, to tell
-	// a retransmitted packet from a new attempt.
-	flows map[nfFlow]time.Time
+	clock   clock
+	repeats packetRepeats
 }
-
-// nfFlow identifies the packets of one attempt: one client socket to one
-// server socket, with one outcome.
-type nfFlow struct {
-	client, server netip.AddrPort
-	transport      capture.Transport
-	outcome        capture.Outcome
-	reason         capture.Reason
-}
-
-// nfRepeatGap is the longest gap between two lines of one attempt. Linux
-// resends an unanswered SYN after 1, 2, 4, 8, 16 and 32 seconds
-// (tcp_syn_retries 6, RTO doubling from 1 s), so 35 s keeps every resend
-// of a connect in one attempt; a new connect uses a new source port.
-const nfRepeatGap = 35 * time.Second
-
-// maxNFFlows bounds the flows remembered for spotting repeats; past it
-// they are forgotten and a repeat counts as an attempt again.
-const maxNFFlows = 1 << 14
-
-// SkipRepeat is the skip reason of a packet that repeats an attempt the
-// log already holds: a retransmission of the same flow.
-const SkipRepeat Skip = "repeat of a packet of an attempt already counted (same addresses, ports and outcome)"
 
 func (p *netfilterParser) ParseLine(line []byte, o *capture.Observation) error {
 	if err := p.parseLine(line, o); err != nil {
 		return err
 	}
-	if o.Time.IsZero() || o.Client.Port() == 0 || o.Server.Port() == 0 ||
-		o.Transport != capture.TCP && o.Transport != capture.UDP {
-		return nil
-	}
-	k := nfFlow{o.Client, o.Server, o.Transport, o.Outcome, o.Reason}
-	last, seen := p.flows[k]
-	if !seen && len(p.flows) >= maxNFFlows {
-		clear(p.flows)
-	}
-	p.flows[k] = o.Time
-	if d := o.Time.Sub(last); seen && d < nfRepeatGap && d > -nfRepeatGap {
+	if p.repeats.repeat(o) {
 		return SkipRepeat
 	}
 	return nil

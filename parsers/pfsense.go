@@ -18,12 +18,14 @@ import (
 //
 // action is pass, block or reject; pf answers a rejected TCP packet with a
 // reset, and other rejected packets with an ICMP unreachable.
+// A blocked connect is logged once per packet, so its resent SYNs are
+// counted as repeats of one attempt, as in the netfilter format.
 var pfsense = &Format{
 	Name:   "pfsense",
 	Title:  "pfSense/OPNsense filterlog CSV",
 	Detect: detectPfsense,
 	NewLine: func(opts *Options) LineParser {
-		return &pfsenseParser{clock: newClock(opts)}
+		return &pfsenseParser{clock: newClock(opts), repeats: newPacketRepeats()}
 	},
 }
 
@@ -44,7 +46,8 @@ func detectPfsense(_ []byte, lines [][]byte) int {
 }
 
 type pfsenseParser struct {
-	clock clock
+	clock   clock
+	repeats packetRepeats
 }
 
 var errPfShort = errors.New("filterlog: too few fields for the IP version")
@@ -127,6 +130,9 @@ func (p *pfsenseParser) ParseLine(line []byte, o *capture.Observation) error {
 	}
 	if da.IsLoopback() {
 		return SkipLoopback
+	}
+	if p.repeats.repeat(o) {
+		return SkipRepeat
 	}
 	return nil
 }
