@@ -187,7 +187,10 @@ func (e *env) diffSide(cfg *config, side string, names []string) (*rules.Report,
 	for _, n := range names {
 		schema, err := e.jsonSchema(n)
 		if err != nil {
-			return nil, "", false, usagef("%s %s: %v", side, n, err)
+			// Not a report that can be read: the audit of the side lists
+			// it as unreadable beside the inputs it can read, as audit
+			// does, and fails only when it reads none.
+			continue
 		}
 		switch {
 		case schema == rules.ReportSchema:
