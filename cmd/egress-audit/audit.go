@@ -355,7 +355,7 @@ func zoneName(loc *time.Location) string {
 	return loc.String()
 }
 
-// zoneNotes says in which zone the times of inputs without zone were read.
+// zoneNotes says in which zone the times of inputs without a zone were read.
 func zoneNotes(inputs []rules.InputReport) []string {
 	byZone := make(map[string][]string)
 	var zones []string
@@ -370,7 +370,10 @@ func zoneNotes(inputs []rules.InputReport) []string {
 	}
 	var notes []string
 	for _, z := range zones {
-		notes = append(notes, fmt.Sprintf("times without a zone in %s were read as %s (set --timezone)", strings.Join(byZone[z], ", "), z))
+		// A zone abbreviation other than these names no one zone (CST,
+		// IST), so the parsers read such a time as one without a zone.
+		notes = append(notes, fmt.Sprintf("times in %s without a zone, or with a zone abbreviation other than UTC, GMT or one of %s's, were read as %s (set --timezone)",
+			strings.Join(byZone[z], ", "), z, z))
 	}
 	return notes
 }
