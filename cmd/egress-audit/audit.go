@@ -372,8 +372,8 @@ func zoneNotes(inputs []rules.InputReport) []string {
 	for _, z := range zones {
 		// A zone abbreviation other than these names no one zone (CST,
 		// IST), so the parsers read such a time as one without a zone.
-		notes = append(notes, fmt.Sprintf("times in %s without a zone, or with a zone abbreviation other than UTC, GMT or one of %s's, were read as %s (set --timezone)",
-			strings.Join(byZone[z], ", "), z, z))
+		notes = append(notes, fmt.Sprintf("times in %s were read as %s where they had no zone, or a zone abbreviation other than UTC, GMT or that zone's own (set --timezone)",
+			strings.Join(byZone[z], ", "), z))
 	}
 	return notes
 }

@@ -63,8 +63,8 @@ func TestAuditTimezone(t *testing.T) {
 			if len(rep.Inputs) != 1 || rep.Inputs[0].TimeZone != tc.wantZone {
 				t.Errorf("inputs = %+v, want time_zone %s", rep.Inputs, tc.wantZone)
 			}
-			note := "times in " + log + " without a zone, or with a zone abbreviation other than UTC, GMT or one of " +
-				tc.wantZone + "'s, were read as " + tc.wantZone + " (set --timezone)"
+			note := "times in " + log + " were read as " + tc.wantZone +
+				" where they had no zone, or a zone abbreviation other than UTC, GMT or that zone's own (set --timezone)"
 			if !slices.Contains(rep.Notes, note) {
 				t.Errorf("notes %q, want %q among them", rep.Notes, note)
 			}
