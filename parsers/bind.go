@@ -149,19 +149,27 @@ func (p *bindParser) ParseLine(line []byte, o *capture.Observation) error {
 			o.Reason = capture.DNSServFail
 		}
 		return nil
-	case bytes.HasPrefix(rest, []byte("query")) && bytes.HasSuffix(bytes.TrimSpace(rest), []byte("denied")):
-		// query [(cache)] 'name/TYPE/IN' denied
-		q := rest
-		i := bytes.IndexByte(q, '\'')
-		if i < 0 {
+	case bytes.HasPrefix(rest, []byte("query")):
+		// query [(cache)] 'name/TYPE/IN' denied [(allow-query did not match)]
+		spec, why, ok := bindDenial(rest)
+		if !ok {
+			return SkipDNSOther
+		}
+		if spec == nil {
 			return SkipDNSNoName
 		}
-		name, _, _ := bytes.Cut(q[i+1:], []byte("/"))
+		name, _, _ := bytes.Cut(spec, []byte("/"))
 		if err := p.setName(o, name); err != nil {
 			return err
 		}
 		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.DNSRefused
 		o.Detail = "query denied"
+		if why != nil {
+			// The access list that refused it is the rule to change.
+			b := append(append(append(p.cache.buf[:0], "query denied ("...), why...), ')')
+			p.cache.buf = b
+			o.Detail = p.cache.internDetail(b)
+		}
 		return nil
 	}
 	return SkipDNSOther
@@ -231,6 +239,32 @@ func isRcode(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// bindDenial reads a refusal, "query (cache) 'name/TYPE/IN' denied", which
+// BIND 9.18 and later end with the access list that did not match:
+// "denied (allow-query-cache did not match)". spec is the quoted question,
+// nil when the line names none; why is the parenthesised cause, nil when
+// there is none.
+func bindDenial(rest []byte) (spec, why []byte, ok bool) {
+	s := bytes.TrimRight(rest, " \r")
+	if i := bytes.LastIndex(s, []byte(" denied (")); i >= 0 && s[len(s)-1] == ')' {
+		why = s[i+len(" denied (") : len(s)-1]
+		s = s[:i]
+	} else if bytes.HasSuffix(s, []byte(" denied")) {
+		s = s[:len(s)-len(" denied")]
+	} else {
+		return nil, nil, false
+	}
+	if len(s) < 2 || s[len(s)-1] != '\'' {
+		return nil, why, true
+	}
+	s = s[:len(s)-1]
+	i := bytes.LastIndexByte(s, '\'')
+	if i < 0 {
+		return nil, why, true
+	}
+	return s[i+1:], why, true
 }
 
 // SkipDNSNoName is the skip of a refusal BIND logged without the name.

@@ -142,6 +142,22 @@ func TestBIND(t *testing.T) {
 			want{time: "2022-10-19T05:34:02.425Z", client: "104.219.136.31:3076", host: "example.com", outcome: capture.OutcomeBlocked, reason: capture.DNSRefused}},
 		{"servfail", "client @0x1 192.0.2.10#5353 (app.gtmhub.com): query failed (SERVFAIL) for app.gtmhub.com/IN/A at query.c:7375",
 			want{host: "app.gtmhub.com", outcome: capture.OutcomeBlocked, reason: capture.DNSServFail, detail: "SERVFAIL"}},
+		// BIND 9.18 names the access list that refused a query, and logs a
+		// forwarder that refused or never answered as "failure" and
+		// "timed out".
+		{"denied_acl", "04-Dec-2026 08:04:45.179 security: info: client @0x7facca6e7098 192.0.2.11#46370 (telemetry.example.net): query (cache) 'telemetry.example.net/A/IN' denied (allow-query-cache did not match)",
+			want{client: "192.0.2.11:46370", host: "telemetry.example.net", outcome: capture.OutcomeBlocked, reason: capture.DNSRefused,
+				detail: "query denied (allow-query-cache did not match)"}},
+		{"denied_no_acl", "client @0x7faccb66d098 198.51.100.12#34602 (auth.gtmhub.com): query 'auth.gtmhub.com/A/IN' denied",
+			want{host: "auth.gtmhub.com", reason: capture.DNSRefused, detail: "query denied"}},
+		{"failed_failure", "04-Dec-2026 08:04:45.139 query-errors: info: client @0x7faccb66d098 192.0.2.10#51058 (updates.example.com): query failed (failure) for updates.example.com/IN/A at query.c:7916",
+			want{host: "updates.example.com", outcome: capture.OutcomeBlocked, reason: capture.DNSServFail, detail: "query failed (failure)"}},
+		{"failed_timed_out", "04-Dec-2026 08:05:52.875 query-errors: info: client @0x7faccb66d098 192.0.2.10#44152 (timeout5.example.org): query failed (timed out) for timeout5.example.org/IN/A at query.c:7916",
+			want{host: "timeout5.example.org", outcome: capture.OutcomeBlocked, reason: capture.DNSTimeout, detail: "query failed (timed out)"}},
+		{"query_tcp", "04-Dec-2026 08:05:19.619 queries: info: client @0x7facca6ea898 192.0.2.10#37695 (app.gtmhub.com): query: app.gtmhub.com IN A +E(0)TK (198.51.100.53)",
+			want{host: "app.gtmhub.com", server: "198.51.100.53:53", detail: "query A"}},
+		{"lame_server", "04-Dec-2026 08:05:31.347 lame-servers: info: permission denied resolving 'timeout3.example.org/A/IN': 203.0.113.250#53",
+			want{skip: string(SkipDNSOther)}},
 		// The responses category (BIND 9.20 responselog): name, class,
 		// type, rcode, then the answer, authority and additional counts,
 		// the query's flags and the address it was sent to.
@@ -162,6 +178,8 @@ func TestBIND(t *testing.T) {
 		{"response_bad_count", "client 192.0.2.10#1: response: app.gtmhub.com IN A NOERROR x 0 0", want{err: "bind: response answer count"}},
 		{"response_short", "client 192.0.2.10#1: response: app.gtmhub.com IN", want{err: "bind: response line with 2 fields"}},
 		{"denied_no_name", "client 127.0.0.1#1126: query (cache) denied", want{skip: string(SkipDNSNoName)}},
+		{"denied_no_name_acl", "client 127.0.0.1#1126: query (cache) denied (allow-recursion did not match)", want{skip: string(SkipDNSNoName)}},
+		{"approved", "client @0x1 192.0.2.10#1126 (a.example): query (cache) 'a.example/A/IN' approved", want{skip: string(SkipDNSOther)}},
 		{"zone_transfer", "client 219.135.228.103#17635: zone transfer 'somedomain.com/IN' denied", want{skip: string(SkipDNSOther)}},
 		{"not_client", "zone localdomain/IN: transferred serial 2006070304", want{skip: string(SkipDNSOther)}},
 		{"bad_client", "client nobody: query: x.example IN A +", want{err: "bind: client"}},

@@ -143,7 +143,9 @@ func FuzzParseBINDLine(f *testing.F) {
 	seedLines(f, `client @0x7f85b4026ed0 127.0.0.1#42520 (ci.elastic.co): query: ci.elastic.co IN A +E(0)K (35.193.103.164)
 03-Dec-2025 09:00:01.123 queries: info: client @0x7f6 192.0.2.10#53124 (App.Gtmhub.com.): query: App.Gtmhub.com. IN AAAA +T (192.0.2.53)
 client @0x1 192.0.2.10#5353 (app.gtmhub.com): query failed (SERVFAIL) for app.gtmhub.com/IN/A at query.c:7375
-03-Dec-2025 09:00:01.135 responses: info: client @0x7f6 192.0.2.10#53124 (nosuch.gtmhub.com): response: nosuch.gtmhub.com IN A NXDOMAIN 0 1 0 +E(0)K (192.0.2.53)`, "dns-query")
+03-Dec-2025 09:00:01.135 responses: info: client @0x7f6 192.0.2.10#53124 (nosuch.gtmhub.com): response: nosuch.gtmhub.com IN A NXDOMAIN 0 1 0 +E(0)K (192.0.2.53)
+04-Dec-2026 08:04:45.179 security: info: client @0x7facca6e7098 192.0.2.11#46370 (telemetry.example.net): query (cache) 'telemetry.example.net/A/IN' denied (allow-query-cache did not match)
+04-Dec-2026 08:05:52.875 query-errors: info: client @0x7faccb66d098 192.0.2.10#44152 (a.example.org): query failed (timed out) for a.example.org/IN/A at query.c:7916`, "dns-query")
 	fuzzFormat(f, bind)
 }
 

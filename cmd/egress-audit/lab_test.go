@@ -368,6 +368,8 @@ func labKind(path string) string {
 		return "dnsmasq log-queries"
 	case strings.HasSuffix(path, "-squid.log"):
 		return "squid native access.log"
+	case strings.HasSuffix(path, "-bind.log"):
+		return "BIND query, security and query-errors log"
 	}
 	return "unknown"
 }
