@@ -127,8 +127,10 @@ func (e *env) auditInputs(cfg *config, args []string) (*rules.Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	learnHosts(cfg, cl.Names())
 	rep := cl.Report(inputs)
 	rep.Notes = append(rep.Notes, zoneNotes(inputs)...)
+	rep.Notes = append(rep.Notes, hostsNotes(cfg)...)
 	return rep, nil
 }
 

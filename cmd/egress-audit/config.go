@@ -18,6 +18,7 @@ const (
 	keyFormats    = "formats"      // []map: configured input formats (see customFormats)
 	keyTimezone   = "timezone"     // string: zone of log times that carry none: local, UTC or an IANA name
 	keyProxyPorts = "proxy_ports"  // []int: ports of forward proxies a live capture keeps besides the catalog's
+	keyHosts      = "hosts"        // []string: hosts files that name addresses without DNS
 )
 
 // keyCheckFailOn is a []string: findings that make check-rules' exit code 1.
@@ -27,7 +28,7 @@ const keyCheckFailOn = "check_fail_on"
 var configKeys = []string{
 	keyDatacenter, keyVantage, keyClients, keyKnown, keyCatalog,
 	keyFailOn, keyOutput, keyFormat, keyLogLevel, keyLogFormat, keyFormats,
-	keyTimezone, keyDiffFailOn, keyProxyPorts, keyCheckFailOn,
+	keyTimezone, keyDiffFailOn, keyProxyPorts, keyCheckFailOn, keyHosts,
 }
 
 // scalarKeys are the keys that hold one value, listKeys those that hold a
@@ -38,7 +39,7 @@ var (
 		keyDatacenter, keyVantage, keyCatalog, keyOutput, keyFormat,
 		keyLogLevel, keyLogFormat, keyTimezone,
 	}
-	listKeys = []string{keyClients, keyKnown, keyFailOn, keyDiffFailOn, keyProxyPorts}
+	listKeys = []string{keyClients, keyKnown, keyFailOn, keyDiffFailOn, keyProxyPorts, keyHosts}
 )
 
 // configName is the file looked for in the working directory, then in the

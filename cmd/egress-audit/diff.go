@@ -177,7 +177,7 @@ func (e *env) diff(cmd *cobra.Command, args []string) error {
 
 // inputOnlyFlags are the audit flags that change how inputs are read and
 // judged; a saved report was judged when it was saved.
-var inputOnlyFlags = []string{"datacenter", "vantage", "client", "known", "catalog", "format", "timezone", "keep-secrets"}
+var inputOnlyFlags = []string{"datacenter", "vantage", "client", "known", "catalog", "format", "timezone", "keep-secrets", "hosts"}
 
 // diffSide returns the report of one side: the saved report when names is
 // one, or else the audit of the inputs. It also returns how to name the

@@ -109,6 +109,15 @@ var labCases = []labCase{
 		helloSegments: 2, maxFrame: 1280 + 14},
 	{name: "token_dropped_pcap", scenario: "token-dropped", inputs: []string{".pcap"}, calls: tokenBlocked("no-response"),
 		sources: map[string]string{"auth.gtmhub.com": "dns"}},
+	// The names are in the client's hosts file: neither DNS nor a
+	// ClientHello names the dropped SYNs, until --hosts gives the file.
+	{name: "token_dropped_hosts_pcap", scenario: "token-dropped-hosts", inputs: []string{".pcap"},
+		calls:      map[string]string{"oauth-token": "missing:not-seen"},
+		dests:      map[string]string{"203.0.113.10": "unexpected/blocked"},
+		unexpected: []string{"203.0.113.10"}},
+	{name: "token_dropped_hosts_named_pcap", scenario: "token-dropped-hosts", inputs: []string{".pcap"}, args: labHostsArgs,
+		calls: tokenBlocked("no-response"), dests: map[string]string{"auth.gtmhub.com": "catalog/blocked"},
+		note: "hosts file ../../testdata/lab/hosts names 6 addresses (6 names)"},
 	{name: "token_reset_pcap_nano", scenario: "token-reset", inputs: []string{".pcap"}, calls: tokenBlocked("reset")},
 	{name: "token_icmp_pcap", scenario: "token-icmp-prohibited", inputs: []string{".pcap"}, calls: tokenBlocked("icmp-prohibited")},
 	{name: "token_nxdomain_pcap", scenario: "token-nxdomain", inputs: []string{".pcap"}, calls: tokenBlocked("dns-nxdomain")},
@@ -153,6 +162,8 @@ var labCases = []labCase{
 		sources: map[string]string{"auth.gtmhub.com": "dns", "app.gtmhub.com": "dns"}},
 	{name: "go_mtu1280_netfilter", scenario: "go-mtu1280", inputs: labLogs, calls: labAllOK},
 	{name: "token_dropped_netfilter", scenario: "token-dropped", inputs: labLogs, calls: tokenBlocked("firewall-deny")},
+	{name: "token_dropped_hosts_netfilter", scenario: "token-dropped-hosts", inputs: labLogs, args: labHostsArgs,
+		calls: tokenBlocked("firewall-deny")},
 	{name: "token_reset_netfilter", scenario: "token-reset", inputs: labLogs, calls: tokenBlocked("reset")},
 	// The reject's ICMP error comes from the firewall itself and is not
 	// logged: its LAB-REJECT line is a denial.
@@ -175,6 +186,10 @@ var labCases = []labCase{
 	{name: "before_token_dropped_netfilter", scenario: "before-token-dropped", inputs: labLogs, calls: tokenBlocked("firewall-deny")},
 	{name: "after_token_allowed_netfilter", scenario: "after-token-allowed", inputs: labLogs, calls: labAllOK},
 }
+
+// labHostsArgs give an audit the hosts file of the token-dropped-hosts
+// scenario's client.
+var labHostsArgs = []string{"--hosts", filepath.Join("..", "..", "testdata", "lab", "hosts")}
 
 // labLogs are the inputs of a firewall log case.
 var labLogs = []string{"-netfilter.log", "-dnsmasq.log"}

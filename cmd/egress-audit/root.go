@@ -156,6 +156,7 @@ func addAuditFlags(fs *pflag.FlagSet) {
 	fs.String("format", "", "input `format` instead of detecting it: "+strings.Join(parsers.FormatNames(), ", ")+", or a name from the formats of the configuration")
 	fs.Bool("keep-secrets", false, "keep URL query values (OAuth codes, tokens) in the output, for local debugging only")
 	fs.String("timezone", "local", "time `zone` of log times that carry none: local, UTC or an IANA name such as Europe/Berlin")
+	fs.StringArray("hosts", nil, "hosts `file` of the audited server (its /etc/hosts): names flows to the addresses it pins (repeatable)")
 }
 
 // config is the resolved configuration of one command run.
@@ -174,6 +175,8 @@ type config struct {
 	loc         *time.Location // zone of log times that carry none
 	// progress asks for a progress bar on stderr while inputs are read.
 	progress bool
+	// hosts are the hosts files of --hosts, read.
+	hosts []*hostsFile
 	// bar, when set, counts the files read into one bar for all of them,
 	// as inputs read in parallel share one.
 	bar *sharedProgress
@@ -423,6 +426,16 @@ func (e *env) loadConfig(cmd *cobra.Command) (*config, error) {
 		if c.loc, err = time.LoadLocation(tz); err != nil {
 			return nil, usagef("timezone %q: want local, UTC or an IANA zone name such as Europe/Berlin", tz)
 		}
+	}
+	for _, path := range list(v, keyHosts) {
+		h, err := readHostsFile(path)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		if h.st.Failed > 0 {
+			c.log.Warn("skipped malformed hosts file lines", "hosts", path, "count", h.st.Failed, "first", h.st.Problems[0].Err)
+		}
+		c.hosts = append(c.hosts, h)
 	}
 	c.output = v.GetString(keyOutput)
 	return c, nil

@@ -311,6 +311,7 @@ func (e *env) watchLive(ctx context.Context, cfg *config, o watchOptions, src li
 	}
 
 	cl := rules.NewClassifier(cfg.cat, cfg.opts)
+	learnHosts(cfg, cl.Names())
 	for host, addrs := range o.learned {
 		for _, a := range addrs {
 			cl.Names().AddLearned(host, a, learnedAtStart)
@@ -444,6 +445,7 @@ loop:
 	if len(o.learned) > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("watch resolved %d of the catalog's %d hosts at start, so that a flow to one is named without a DNS answer on the wire (marked %q); a capture saved with --write holds no such answer: --no-resolve turns this off", len(o.learned), o.hosts, learnedAtStart))
 	}
+	rep.Notes = append(rep.Notes, hostsNotes(cfg)...)
 	if endNote != "" {
 		rep.Notes = append(rep.Notes, endNote)
 	}

@@ -38,10 +38,22 @@ func TestWatchLab(t *testing.T) {
 		calls map[string]string
 		// lines are the live lines watch must print, as "call state".
 		lines []string
+		// hosts gives the client the lab's hosts file before watch starts.
+		hosts bool
+		// saved, when set, are the verdicts of the audit of the capture
+		// watch saved, when they differ from watch's own.
+		saved map[string]string
 	}{
 		{name: "token_dropped", scenario: "token-dropped", until: "oauth-token",
 			calls: tokenBlocked("no-response"),
 			lines: []string{"oauth-token blocked no-response", "list-sessions missing dependency-blocked"}},
+		// No DNS on the wire and no ClientHello: watch names the dropped
+		// SYNs from its lookups at start, which read the hosts file; the
+		// saved capture alone does not name them.
+		{name: "token_dropped_hosts", scenario: "token-dropped-hosts", until: "oauth-token", hosts: true,
+			calls: tokenBlocked("no-response"),
+			lines: []string{"oauth-token blocked no-response"},
+			saved: map[string]string{"oauth-token": "missing:not-seen"}},
 		{name: "token_reset", scenario: "token-reset", until: "oauth-token",
 			calls: tokenBlocked("reset"),
 			lines: []string{"oauth-token blocked reset", "list-sessions missing dependency-blocked"}},
@@ -61,6 +73,11 @@ func TestWatchLab(t *testing.T) {
 			if tc.until != "" {
 				args = append(args, "--until", tc.until)
 			}
+			if tc.hosts {
+				if out, err := l.lab("hosts"); err != nil {
+					t.Fatalf("lab.sh hosts: %v\n%s", err, out)
+				}
+			}
 			w := l.startWatch(t, args)
 			l.scenario(t, tc.scenario)
 			if tc.until == "" {
@@ -74,6 +91,11 @@ func TestWatchLab(t *testing.T) {
 			rep, stderr := w.wait(t)
 
 			checkLabReport(t, rep, labCase{name: tc.name, calls: tc.calls})
+			if tc.hosts {
+				if d := labDest(rep, "auth.gtmhub.com"); d == nil || d.Uncertain != learnedAtStart {
+					t.Errorf("auth.gtmhub.com: want a destination marked %q\n%s", learnedAtStart, labSummary(rep))
+				}
+			}
 			if len(rep.Inputs) != 1 || rep.Inputs[0].Format != "live" || rep.Inputs[0].Records == 0 {
 				t.Errorf("inputs = %+v, want one live capture with records", rep.Inputs)
 			}
@@ -93,11 +115,15 @@ func TestWatchLab(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkLabReport(t, audited, labCase{name: tc.name, calls: tc.calls})
+			wantSaved := labCase{name: tc.name, calls: tc.calls}
+			if tc.saved != nil {
+				wantSaved = labCase{name: tc.name, calls: tc.saved, unexpected: []string{"203.0.113.10"}}
+			}
+			checkLabReport(t, audited, wantSaved)
 			if got, want := packetsOf(audited), packetsOf(rep); got != want {
 				t.Errorf("saved capture holds %d packets, watch read %d", got, want)
 			}
-			if got, want := callVerdicts(audited), callVerdicts(rep); !equalMaps(got, want) {
+			if got, want := callVerdicts(audited), callVerdicts(rep); tc.saved == nil && !equalMaps(got, want) {
 				t.Errorf("audit of the saved capture = %v, watch = %v", got, want)
 			}
 		})

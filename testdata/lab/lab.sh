@@ -9,6 +9,7 @@
 #   lab.sh scenario <out-dir> scenario...  run scenarios in the lab that is up
 #   lab.sh down                          tear down (also what a killed run left)
 #   lab.sh list                          print the scenario names
+#   lab.sh hosts                         give the client a hosts file of the lab's names
 #
 # up, scenario and down let a test run its own program in the lab (ip netns
 # exec ealab-client ...) while scenarios run; all three must see the same
@@ -20,6 +21,9 @@
 #   NAME-dnsmasq.log         the resolver's query log
 #   NAME-squid.log           squid's access.log (proxy scenarios only)
 #   NAME-client.txt          what the client printed (for debugging)
+#
+# token-dropped-hosts is token-dropped with the names in the client's hosts
+# file (lab.sh hosts writes it, for a program started before the scenario).
 #
 # Addresses: client 192.0.2.10 / 2001:db8:1::10, firewall 192.0.2.1 and
 # 198.51.100.1, resolver 198.51.100.53 / 2001:db8:2::53, proxy
@@ -39,7 +43,7 @@ SQUID_DIR=/tmp/$PREFIX-squid
 
 SCENARIOS=(
 	allowed allowed-us allowed-go go-mtu1280
-	token-dropped token-reset token-icmp-prohibited token-nxdomain
+	token-dropped token-dropped-hosts token-reset token-icmp-prohibited token-nxdomain
 	proxy-allowed proxy-denied proxy-auth-required proxy-token-dropped
 	tls-intercepted unexpected-egress ipv6-only
 	before-token-dropped after-token-allowed
@@ -354,6 +358,12 @@ go_flow() {
 	in_ns $CLI "$WORK/bin/client" -ca "$WORK/ca/ca.pem" "$@" || true
 }
 
+# write_hosts gives the client namespace the lab's hosts file (ip netns
+# exec mounts it on /etc/hosts).
+write_hosts() {
+	cp "$HERE/hosts" "/etc/netns/$CLI/hosts"
+}
+
 # Firewall rules of the blocking scenarios, for the token host.
 TOKEN4="ip daddr 203.0.113.10 tcp dport 443"
 
@@ -368,7 +378,7 @@ scenario() {
 	token-nxdomain) dns=nxdomain-auth ;;
 	esac
 	case $name in
-	token-dropped | before-token-dropped)
+	token-dropped | token-dropped-hosts | before-token-dropped)
 		rules="$TOKEN4 log prefix \"LAB-DROP \" group 0 queue-threshold 1 drop" ;;
 	token-reset)
 		# A prefix of its own, apart from the ICMP reject's: a firewall
@@ -408,6 +418,12 @@ scenario() {
 		proxy open
 		;;
 	esac
+	if [ "$name" = token-dropped-hosts ]; then
+		# The server names the catalog's hosts in its hosts file, as some
+		# sites pin them: no DNS on the wire, and a dropped SYN carries
+		# no name either.
+		write_hosts
+	fi
 	capture $how "$out/$name.$ext"
 
 	{
@@ -434,6 +450,7 @@ scenario() {
 		cp "$SQUID_DIR/access.log" "$out/$name-squid.log"
 	fi
 	kill_pidfile "$WORK/pids/dnsmasq"
+	rm -f "/etc/netns/$CLI/hosts"
 	tail -c +$((offset + 1)) "$fwlog" >"$out/$name-netfilter.log"
 	if [ "$name" = go-mtu1280 ]; then
 		in_ns $CLI ip link set eth0 mtu 1500
@@ -504,6 +521,10 @@ scenario)
 	done
 	;;
 down) down ;;
+hosts)
+	[ -d "/etc/netns/$CLI" ] || { log "the lab is not up: run lab.sh up first"; exit 2; }
+	write_hosts
+	;;
 list) printf '%s\n' "${SCENARIOS[@]}" ;;
 *)
 	sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//' >&2

@@ -17,6 +17,7 @@ SAMPLES=$(cd "$HERE/../samples" && pwd)
 # The files kept, as lab.sh names them (scenario name + suffix).
 KEEP=(
 	token-dropped.pcap token-dropped-netfilter.log token-dropped-dnsmasq.log
+	token-dropped-hosts.pcap token-dropped-hosts-netfilter.log token-dropped-hosts-dnsmasq.log
 	token-reset.pcap token-reset-netfilter.log token-reset-dnsmasq.log
 	token-icmp-prohibited.pcap token-icmp-prohibited-netfilter.log token-icmp-prohibited-dnsmasq.log
 	token-nxdomain.pcap token-nxdomain-dnsmasq.log
