@@ -475,3 +475,32 @@ func TestResolverNote(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingAfterLookup checks that a call whose name was only looked up
+// says whether the inputs hold the answer: a query log without answers
+// shows the question, not a resolution.
+func TestMissingAfterLookup(t *testing.T) {
+	for _, tc := range []struct {
+		outcome capture.Outcome
+		want    string
+	}{
+		{ok, "the name was resolved but no connection to it was seen"},
+		{unknown, "the name was looked up (its answer is not in the inputs) but no connection to it was seen"},
+	} {
+		c := NewClassifier(DefaultCatalog(), Options{})
+		o := obs{kind: capture.Lookup, host: "auth.gtmhub.com", source: capture.SourceDNS, outcome: tc.outcome}
+		if tc.outcome == ok {
+			o.answers = []string{"203.0.113.10"}
+		}
+		c.Add(o.observation(0))
+		for _, cr := range c.Report(nil).Calls {
+			if cr.ID != "oauth-token" {
+				continue
+			}
+			if cr.Status != StatusMissing || cr.Detail != tc.want || len(cr.Evidence) != 1 {
+				t.Errorf("lookup %s: oauth-token %s %q with %d evidence, want missing %q with the lookup",
+					tc.outcome, cr.Status, cr.Detail, len(cr.Evidence), tc.want)
+			}
+		}
+	}
+}

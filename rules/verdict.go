@@ -381,8 +381,13 @@ func (c *Classifier) judgeCall(cr *CallReport, call *Call, aggs []*aggregate, lo
 			cr.Detail = "flows were seen but the evidence does not show their outcome"
 		case cr.Level == "url":
 			cr.Detail = fmt.Sprintf("requests to %s were seen, none to %s %s", cr.Host, call.Method, call.Path)
-		case lookup != nil:
+		case lookup != nil && lookup.all.ok > 0:
 			cr.Detail = "the name was resolved but no connection to it was seen"
+			cr.Evidence = appendEvidence(cr.Evidence, lookup.all.evidence()...)
+		case lookup != nil:
+			// A query log without answers (BIND's queries category, an
+			// unbound question) shows the question only.
+			cr.Detail = "the name was looked up (its answer is not in the inputs) but no connection to it was seen"
 			cr.Evidence = appendEvidence(cr.Evidence, lookup.all.evidence()...)
 		default:
 			cr.Detail = "no evidence of this call in the inputs"
