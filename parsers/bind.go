@@ -164,7 +164,7 @@ func (p *bindParser) ParseLine(line []byte, o *capture.Observation) error {
 		}
 		o.Outcome, o.Reason = capture.OutcomeBlocked, capture.DNSRefused
 		o.Detail = "query denied"
-		if why != nil {
+		if why != nil && len(why) <= maxBINDCause {
 			// The access list that refused it is the rule to change.
 			b := append(append(append(p.cache.buf[:0], "query denied ("...), why...), ')')
 			p.cache.buf = b
@@ -266,6 +266,10 @@ func bindDenial(rest []byte) (spec, why []byte, ok bool) {
 	}
 	return s[i+1:], why, true
 }
+
+// maxBINDCause bounds the cause of a refusal kept in its detail: BIND's
+// are an option name and "did not match"; a longer one is not BIND's.
+const maxBINDCause = 128
 
 // SkipDNSNoName is the skip of a refusal BIND logged without the name.
 const SkipDNSNoName Skip = "dns refusal without the name asked"

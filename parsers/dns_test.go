@@ -148,6 +148,8 @@ func TestBIND(t *testing.T) {
 		{"denied_acl", "04-Dec-2026 08:04:45.179 security: info: client @0x7facca6e7098 192.0.2.11#46370 (telemetry.example.net): query (cache) 'telemetry.example.net/A/IN' denied (allow-query-cache did not match)",
 			want{client: "192.0.2.11:46370", host: "telemetry.example.net", outcome: capture.OutcomeBlocked, reason: capture.DNSRefused,
 				detail: "query denied (allow-query-cache did not match)"}},
+		{"denied_long_cause", "client @0x1 192.0.2.11#46370 (a.example): query 'a.example/A/IN' denied (" + strings.Repeat("x", 129) + ")",
+			want{host: "a.example", reason: capture.DNSRefused, detail: "query denied"}},
 		{"denied_no_acl", "client @0x7faccb66d098 198.51.100.12#34602 (auth.gtmhub.com): query 'auth.gtmhub.com/A/IN' denied",
 			want{host: "auth.gtmhub.com", reason: capture.DNSRefused, detail: "query denied"}},
 		{"failed_failure", "04-Dec-2026 08:04:45.139 query-errors: info: client @0x7faccb66d098 192.0.2.10#51058 (updates.example.com): query failed (failure) for updates.example.com/IN/A at query.c:7916",
