@@ -189,3 +189,35 @@ func TestDetectAfterJunk(t *testing.T) {
 		t.Errorf("Read(%d junk lines) = %v, want ErrUnknownFormat", detectDeepLines, err)
 	}
 }
+
+// TestUnknownFormatHint checks that an input no format recognises, but
+// whose lines hold squid result codes, is told to be a squid logformat of
+// its own, and that other unknown inputs get no such hint.
+func TestUnknownFormatHint(t *testing.T) {
+	// squid's logformat with the client port and the bytes in both
+	// directions before the method: no built-in layout.
+	custom := "1764752410.002    433 192.0.2.10 58938 TCP_TUNNEL/200 5002 123 - CONNECT app.gtmhub.com:443 1.1 - HIER_DIRECT/198.51.100.20 443 -\n"
+	tests := []struct {
+		name, in, hint string
+	}{
+		{"squid_custom", strings.Repeat(custom, 3), "its lines hold squid result codes (TCP_TUNNEL/200), so it may be squid's access.log in a logformat of its own"},
+		{"none_code", "x y NONE_NONE/000 z\n", "(NONE_NONE/000)"},
+		{"not_a_code", "x TCP_miss/200 TCP_MISS/20 TCP_MISS/abc TCPX/200\n", ""},
+		{"prose", "hello world\n", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Read(strings.NewReader(tc.in), "access.log", nil, &Options{}, func(*capture.Observation) {})
+			if !errors.Is(err, ErrUnknownFormat) {
+				t.Fatalf("Read = %v, want ErrUnknownFormat", err)
+			}
+			msg := err.Error()
+			if tc.hint == "" && msg != "access.log: "+ErrUnknownFormat.Error() {
+				t.Errorf("error %q, want no hint", msg)
+			}
+			if tc.hint != "" && (!strings.Contains(msg, tc.hint) || !strings.HasSuffix(msg, "declare that logformat under formats: in the configuration")) {
+				t.Errorf("error %q, want the hint %q", msg, tc.hint)
+			}
+		})
+	}
+}

@@ -286,7 +286,40 @@ func detectIn(head []byte, custom []*Format, maxLines int) (*Format, error) {
 		}
 	}
 	if best == nil {
-		return nil, ErrUnknownFormat
+		return nil, unknownFormat(lines)
 	}
 	return best, nil
+}
+
+// unknownFormat is [ErrUnknownFormat], with a hint when the lines look
+// like the log of a program egress-audit reads in a layout of the user's
+// own: a squid logformat is read once it is declared.
+func unknownFormat(lines [][]byte) error {
+	for _, l := range lines {
+		var fa [32][]byte
+		n := min(splitFields(l, fa[:]), len(fa))
+		for _, f := range fa[:n] {
+			if isSquidStatus(f) {
+				return fmt.Errorf("%w; its lines hold squid result codes (%s), so it may be squid's access.log in a logformat of its own: declare that logformat under formats: in the configuration",
+					ErrUnknownFormat, f)
+			}
+		}
+	}
+	return ErrUnknownFormat
+}
+
+// isSquidStatus reports whether f is a squid result code and HTTP status,
+// such as TCP_MISS/200 or NONE_NONE/000.
+func isSquidStatus(f []byte) bool {
+	code, status, ok := bytes.Cut(f, []byte("/"))
+	if !ok || len(status) != 3 || !(bytes.HasPrefix(code, []byte("TCP_")) || bytes.HasPrefix(code, []byte("UDP_")) || bytes.HasPrefix(code, []byte("NONE"))) {
+		return false
+	}
+	for _, c := range code {
+		if !(c >= 'A' && c <= 'Z' || c == '_') {
+			return false
+		}
+	}
+	_, err := atoi(status)
+	return err == nil
 }

@@ -3,6 +3,7 @@ package parsers
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -244,6 +245,14 @@ func TestSquidLogFormatCustom(t *testing.T) {
 // their sources assert.
 func TestSquidCorpus(t *testing.T) {
 	dir := corpusDir(t, "squid")
+	t.Run("extensive_undeclared", func(t *testing.T) {
+		// Without its logformat declared, the file is not read, and the
+		// error says what to declare.
+		_, err := ReadFile(filepath.Join(dir, "elastic-integrations-squid-test-access-extensive.log"), nil, &Options{}, func(*capture.Observation) {})
+		if !errors.Is(err, ErrUnknownFormat) || !strings.Contains(err.Error(), "squid's access.log in a logformat of its own") {
+			t.Errorf("ReadFile = %v, want ErrUnknownFormat with the squid logformat hint", err)
+		}
+	})
 	t.Run("extensive_expected", func(t *testing.T) {
 		f, err := NewSquidLogFormat("extensive", `%ts.%03tu %6tr %>a %>p %Ss/%03>Hs %<st %>st %<sh %>sh %<tt %rm %ru %rv %un %Sh/%<a %<p %mt %tS %<pt "%{Referer}>h" "%{User-Agent}>h" "%{Host}>h" "%{X-Forwarded-For}>h"`)
 		if err != nil {
