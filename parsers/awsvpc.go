@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/netip"
+	"time"
 
 	"github.com/egress-audit/egress-audit/capture"
 )
@@ -34,9 +35,14 @@ import (
 // of a connection to that service port and is skipped as a reply; other
 // records of both directions stay.
 //
-// TODO(vpc): a network ACL that rejects the answers of an allowed egress
-// flow shows only as an ingress REJECT, which is skipped; judging it takes
-// joining the two records of the connection by addresses and ports.
+// One answer record still matters: a REJECT of the answers of a connection
+// its egress record shows ACCEPTed. Security groups are stateful, so that
+// is a network ACL that lets the requests out but not the answers back in
+// (the ephemeral ports), and the connection never worked. So the ACCEPT
+// records of TCP and UDP connections are held for the next vpcWindow
+// records and joined with the REJECTs of their answers, found by the
+// reversed addresses and ports; a REJECT of answers whose egress record is
+// not held stands for the connection on its own.
 var awsVPC = &Format{
 	Name:   "aws-vpc",
 	Title:  "Amazon VPC Flow Logs (default or custom fields)",
@@ -98,6 +104,141 @@ var vpcDefault = vpcColumns{
 type awsVPCParser struct {
 	cols    vpcColumns
 	hasCols bool
+	// held is a ring of the connections whose outcome a record of the
+	// other direction may still change, oldest at next once it is full;
+	// heldBy finds one by the egress direction's addresses.
+	held   []vpcHeld
+	next   int
+	heldBy map[vpcKey]int32
+	input  string // the name of the input, for the observations held
+}
+
+// vpcWindow is how many records of connections are held, about 100 bytes
+// each: the records of both directions of a connection's aggregation
+// interval are written close together, and a record held this long is
+// given with the line that pushes it out.
+const vpcWindow = 1 << 14
+
+// vpcKey is a connection by its egress direction: addresses, ports and
+// protocol, without pointers so that it hashes fast.
+type vpcKey struct {
+	client, server [16]byte
+	cport, sport   uint16
+	udp            bool
+}
+
+func keyOf(client, server netip.AddrPort, t capture.Transport) vpcKey {
+	return vpcKey{client.Addr().As16(), server.Addr().As16(), client.Port(), server.Port(), t == capture.UDP}
+}
+
+// vpcHeld is a connection held: what its observation is made of, as the
+// egress direction's key, and how its records judged it.
+type vpcHeld struct {
+	key      vpcKey
+	time     time.Time
+	line     int64
+	accept   string // the detail of its ACCEPT record
+	accepted bool   // an egress ACCEPT record of it was read
+	rejected bool   // a REJECT record of its answers was read
+}
+
+// observation makes the observation of h in o.
+func (p *awsVPCParser) observation(h *vpcHeld, o *capture.Observation) {
+	tr := capture.TCP
+	if h.key.udp {
+		tr = capture.UDP
+	}
+	*o = capture.Observation{
+		Input:     p.input,
+		Locator:   capture.Line(h.line),
+		Time:      h.time,
+		Client:    netip.AddrPortFrom(netip.AddrFrom16(h.key.client).Unmap(), h.key.cport),
+		Server:    netip.AddrPortFrom(netip.AddrFrom16(h.key.server).Unmap(), h.key.sport),
+		Transport: tr,
+	}
+	switch {
+	case h.rejected && h.accepted:
+		denied(o, vpcAnswersRejected)
+	case h.rejected:
+		denied(o, vpcAnswersRejectedAlone)
+	default:
+		o.Outcome, o.Detail = capture.OutcomeOK, h.accept
+	}
+}
+
+// End gives the connections held, in the order of their first records.
+func (p *awsVPCParser) End(emit func(*capture.Observation)) {
+	n := len(p.held)
+	var o capture.Observation
+	for i := range n {
+		p.observation(&p.held[(p.next+i)%n], &o)
+		emit(&o)
+	}
+	p.held, p.next = p.held[:0], 0
+	clear(p.heldBy)
+}
+
+func (p *awsVPCParser) heldSkip() Skip { return vpcSkipHeld }
+
+// hold holds h, read from the record of o. When the ring is full, the
+// oldest connection held goes to o and hold returns nil: the line gives
+// that record now. Otherwise it returns vpcSkipHeld.
+func (p *awsVPCParser) hold(h vpcHeld, o *capture.Observation) error {
+	if p.heldBy == nil {
+		p.heldBy = make(map[vpcKey]int32)
+		p.input = o.Input
+	}
+	if len(p.held) < vpcWindow {
+		p.heldBy[h.key] = int32(len(p.held))
+		p.held = append(p.held, h)
+		return vpcSkipHeld
+	}
+	old := &p.held[p.next]
+	delete(p.heldBy, old.key)
+	p.observation(old, o)
+	*old = h
+	p.heldBy[h.key] = int32(p.next)
+	p.next = (p.next + 1) % vpcWindow
+	return nil
+}
+
+// find returns the connection held by k, or nil.
+func (p *awsVPCParser) find(k vpcKey) *vpcHeld {
+	if i, ok := p.heldBy[k]; ok {
+		return &p.held[i]
+	}
+	return nil
+}
+
+// acceptOut holds the egress ACCEPT record in o, or joins it to the
+// connection held.
+func (p *awsVPCParser) acceptOut(o *capture.Observation) error {
+	k := keyOf(o.Client, o.Server, o.Transport)
+	if h := p.find(k); h != nil {
+		if !h.accepted {
+			h.time = o.Time
+		}
+		h.accepted = true
+		return vpcSkipJoined
+	}
+	return p.hold(vpcHeld{key: k, time: o.Time, line: o.Locator.N, accept: o.Detail, accepted: true}, o)
+}
+
+// rejectIn joins the REJECT record of answers in o to the connection it
+// answers, or holds the connection when the answers came from a service
+// port (below 1024) to an ephemeral one. It returns inbound for any other
+// REJECT.
+func (p *awsVPCParser) rejectIn(o *capture.Observation, inbound Skip) error {
+	k := keyOf(o.Server, o.Client, o.Transport)
+	if h := p.find(k); h != nil {
+		h.rejected = true
+		return vpcSkipJoined
+	}
+	from, to := o.Client.Port(), o.Server.Port()
+	if from == 0 || from >= 1024 || to < 1024 || notEgress(o.Client.Addr()) {
+		return inbound
+	}
+	return p.hold(vpcHeld{key: k, time: o.Time, line: o.Locator.N, rejected: true}, o)
 }
 
 // isVPCHeader reports whether f is a header line naming the fields.
@@ -117,8 +258,10 @@ func isVPCHeader(f [][]byte) bool {
 // Details of the common records, kept as constants so that they cost no
 // allocation per record.
 const (
-	vpcAccept = "VPC flow log: ACCEPT"
-	vpcReject = "VPC flow log: REJECT by a security group or network ACL"
+	vpcAccept               = "VPC flow log: ACCEPT"
+	vpcReject               = "VPC flow log: REJECT by a security group or network ACL"
+	vpcAnswersRejected      = "VPC flow log: ACCEPT out, its answers REJECTed in by a network ACL (the ephemeral ports)"
+	vpcAnswersRejectedAlone = "VPC flow log: answers REJECTed in by a network ACL (the ephemeral ports); the connection's egress record is not near them in the input"
 )
 
 // Skip reasons of the records that are not egress data.
@@ -126,6 +269,8 @@ const (
 	vpcSkipNoData  Skip = "flow log record without traffic data (NODATA or SKIPDATA)"
 	vpcSkipInbound Skip = "inbound: flow-direction ingress"
 	vpcSkipReply   Skip = "reply: from a port below 1024 to a port of 1024 or above"
+	vpcSkipHeld    Skip = "connection held to join the records of both its directions"
+	vpcSkipJoined  Skip = "another record of a connection already counted (its answers, or a later interval)"
 )
 
 var errVPCAddr = errors.New("aws-vpc: srcaddr or dstaddr is not an address")
@@ -212,17 +357,29 @@ func (p *awsVPCParser) ParseLine(line []byte, o *capture.Observation) error {
 		o.Time = t
 	}
 	dir := get(cols.direction)
+	action := string(get(cols.action))
+	joinable := (o.Transport == capture.TCP || o.Transport == capture.UDP) && sport != 0 && dport != 0
+	var inbound Skip
 	switch {
 	case string(dir) == "ingress":
-		return vpcSkipInbound
+		inbound = vpcSkipInbound
 	case dir == nil && sport != 0 && sport < 1024 && dport >= 1024:
-		return vpcSkipReply
+		inbound = vpcSkipReply
 	}
-	switch string(get(cols.action)) {
+	if inbound != "" {
+		if action == "REJECT" && joinable {
+			return p.rejectIn(o, inbound)
+		}
+		return inbound
+	}
+	switch action {
 	case "ACCEPT":
 		o.Outcome, o.Detail = capture.OutcomeOK, vpcAccept
 		if dir != nil {
 			o.Detail = "VPC flow log " + string(dir) + ": ACCEPT"
+		}
+		if joinable && !notEgress(dst) {
+			return p.acceptOut(o)
 		}
 	case "REJECT":
 		detail := vpcReject

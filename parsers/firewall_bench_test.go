@@ -3,6 +3,7 @@ package parsers
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -147,4 +148,33 @@ func BenchmarkParseSyslog(b *testing.B) {
 			cpu.report(b, int64(n*len(line)), int64(n))
 		})
 	}
+}
+
+// BenchmarkVPCJoin measures VPC flow logs of distinct connections, each
+// held for the join with the records of its answers; one in a hundred has
+// its answers rejected.
+func BenchmarkVPCJoin(b *testing.B) {
+	var buf bytes.Buffer
+	for i := 0; buf.Len() < 16<<20; i++ {
+		client := fmt.Sprintf("192.0.2.%d", 1+i/60000%250)
+		port := 1024 + i%60000
+		fmt.Fprintf(&buf, "2 123456789010 eni-1235b8ca123456789 %s 203.0.113.21 %d 443 6 20 4249 1418530010 1418530070 ACCEPT OK\n", client, port)
+		if i%100 == 0 {
+			fmt.Fprintf(&buf, "2 123456789010 eni-1235b8ca123456789 203.0.113.21 %s 443 %d 6 20 4249 1418530010 1418530070 REJECT OK\n", client, port)
+		}
+	}
+	data := buf.Bytes()
+	lines := bytes.Count(data, []byte("\n"))
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	n := 0
+	cpu := startCPU()
+	for b.Loop() {
+		if _, err := Read(bytes.NewReader(data), "bench", awsVPC, &Options{Ref: testRef}, func(*capture.Observation) {}); err != nil {
+			b.Fatal(err)
+		}
+		n += lines
+	}
+	cpu.report(b, int64(n/lines*len(data)), int64(n))
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lines/s")
 }

@@ -132,6 +132,12 @@ type lineEnder interface {
 	End(emit func(*capture.Observation))
 }
 
+// heldSkipper is a [lineEnder] that counts the lines it holds under a skip
+// reason of its own rather than [SkipJoined].
+type heldSkipper interface {
+	heldSkip() Skip
+}
+
 // heldFlows holds the flow of each connection whose start a log recorded,
 // by a key of the log's own, until the record of its end judges it.
 type heldFlows map[string]capture.Observation

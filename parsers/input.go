@@ -298,9 +298,13 @@ func readLines(r *bufio.Reader, name string, p LineParser, st *capture.Stats, em
 		h.handle(lr.line, lr.size, lr.n)
 	}
 	if e, ok := p.(lineEnder); ok {
+		held := SkipJoined
+		if hs, ok := p.(heldSkipper); ok {
+			held = hs.heldSkip()
+		}
 		e.End(func(o *capture.Observation) {
-			if st.Skipped[string(SkipJoined)]--; st.Skipped[string(SkipJoined)] <= 0 {
-				delete(st.Skipped, string(SkipJoined))
+			if st.Skipped[string(held)]--; st.Skipped[string(held)] <= 0 {
+				delete(st.Skipped, string(held))
 			}
 			st.Records++
 			emit(o)
