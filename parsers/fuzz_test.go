@@ -230,6 +230,17 @@ func FuzzReadInput(f *testing.F) {
 	f.Add([]byte(proxySGLog))
 	f.Add([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff})
 	f.Add([]byte{0x28, 0xb5, 0x2f, 0xfd, 0, 0})
+	// Formats that join records: a VPC connection and the REJECT of its
+	// answers, in both orders; an ASA connection built and torn down.
+	f.Add([]byte("2 1 eni-1 192.0.2.139 203.0.113.21 50641 443 6 3 180 1796288400 1796288460 ACCEPT OK\n" +
+		"2 1 eni-1 203.0.113.21 192.0.2.139 443 50641 6 3 180 1796288400 1796288460 REJECT OK\n" +
+		"2 1 eni-1 203.0.113.22 192.0.2.139 443 50642 6 3 180 1796288400 1796288460 REJECT OK\n" +
+		"2 1 eni-1 192.0.2.139 203.0.113.22 50642 443 6 3 180 1796288400 1796288460 ACCEPT OK\n"))
+	f.Add([]byte("version srcaddr dstaddr srcport dstport protocol start end action flow-direction\n" +
+		"5 192.0.2.139 203.0.113.21 50641 8443 6 1796288400 1796288460 ACCEPT egress\n" +
+		"5 203.0.113.21 192.0.2.139 8443 50641 6 1796288400 1796288460 REJECT ingress\n"))
+	f.Add([]byte("%ASA-6-302013: Built outbound TCP connection 9 for outside:203.0.113.5/443 (203.0.113.5/443) to inside:192.0.2.10/50002 (198.51.100.10/50002)\n" +
+		"%ASA-6-302014: Teardown TCP connection 9 for outside:203.0.113.5/443 to inside:192.0.2.10/50002 duration 0:00:30 bytes 0 SYN Timeout\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		res, err := Read(bytes.NewReader(data), "fuzz", nil, nil, func(o *capture.Observation) {
 			checkProperties(t, "", o)
@@ -240,6 +251,20 @@ func FuzzReadInput(f *testing.F) {
 		st := res.Stats
 		if st.Records < 0 || st.Failed < 0 || int64(len(st.Problems)) > st.Failed {
 			t.Fatalf("inconsistent stats %+v", st)
+		}
+		// Every line of a line format is counted once: parsed, skipped
+		// or failed, also when a parser held it for a join.
+		f, _ := Lookup(st.Format)
+		compressed := bytes.HasPrefix(data, []byte{0x1f, 0x8b}) || bytes.HasPrefix(data, []byte{0x28, 0xb5, 0x2f, 0xfd})
+		if f == nil || f.NewLine == nil || compressed {
+			return
+		}
+		lines := int64(bytes.Count(data, []byte("\n")))
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			lines++
+		}
+		if got := st.Records + st.SkippedTotal() + st.Failed; got != lines {
+			t.Fatalf("%s: %d records + %d skipped + %d failed = %d, want every one of %d lines", st.Format, st.Records, st.SkippedTotal(), st.Failed, got, lines)
 		}
 	})
 }
