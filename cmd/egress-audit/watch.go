@@ -95,7 +95,7 @@ grant the capability once with setcap cap_net_raw+ep.
 	fs.Duration("duration", 0, "stop after this `time`, e.g. 90s or 5m (default until Ctrl-C)")
 	fs.String("until", "", "stop once this `call` (an id of the catalog, e.g. oauth-token) is ok or blocked")
 	fs.String("write", "", "save the captured packets to this pcap `file`")
-	fs.Bool("no-resolve", false, "do not resolve the catalog's hosts at start: name flows only from the DNS answers captured")
+	fs.Bool("no-resolve", false, "do not resolve the catalog's hosts at start: name flows only from the DNS answers captured and --hosts")
 	fs.StringArray("proxy-port", []string{"3128", "8080"}, "`port` of a forward proxy to capture too (repeatable)")
 	fs.SetAnnotation("proxy-port", annotationKey, []string{keyProxyPorts})
 	addAuditFlags(fs)
