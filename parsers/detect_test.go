@@ -221,3 +221,22 @@ func TestUnknownFormatHint(t *testing.T) {
 		})
 	}
 }
+
+func TestValidHost(t *testing.T) {
+	for h, want := range map[string]bool{
+		"auth.gtmhub.com":  true,
+		"App_1.example":    true,
+		"2001:db8::10":     true,
+		"::ffff:192.0.2.1": true,
+		"fe80::1%eth0":     false, // a zone names the logging host's interface
+		"::0%\x8e":         false,
+		"a..example":       false,
+		".example":         false,
+		"bad<name":         false,
+		"":                 false,
+	} {
+		if got := validHost([]byte(h)); got != want {
+			t.Errorf("validHost(%q) = %v, want %v", h, got, want)
+		}
+	}
+}

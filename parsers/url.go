@@ -131,15 +131,17 @@ func hostPort(s []byte, def uint16) ([]byte, uint16, error) {
 }
 
 // validHost reports whether h is made only of the characters of DNS names
-// (letters, digits, '-', '_', '.') or is an IPv6 address, and is at most
-// 253 bytes long with no empty label.
+// (letters, digits, '-', '_', '.') or is an IPv6 address without a zone,
+// and is at most 253 bytes long with no empty label.
 func validHost(h []byte) bool {
 	if len(h) == 0 || len(h) > 253 {
 		return false
 	}
 	if bytes.IndexByte(h, ':') >= 0 {
-		_, err := netip.ParseAddr(string(h))
-		return err == nil
+		// A zone ("fe80::1%eth0") may hold any byte, and names an
+		// interface of the host that logged it, not a destination.
+		a, err := netip.ParseAddr(string(h))
+		return err == nil && a.Zone() == ""
 	}
 	if h[0] == '.' || bytes.Contains(h, []byte("..")) {
 		return false
