@@ -84,23 +84,26 @@ func BenchmarkFirewallRead(b *testing.B) {
 					buf.WriteByte('\n')
 				}
 			}
-			data := buf.Bytes()
-			lines := bytes.Count(data, []byte("\n"))
-			b.SetBytes(int64(len(data)))
-			b.ReportAllocs()
-			n := 0
-			cpu := startCPU()
-			for b.Loop() {
-				_, err := Read(bytes.NewReader(data), "bench", fm, &Options{Ref: testRef}, func(*capture.Observation) {})
-				if err != nil {
-					b.Fatal(err)
-				}
-				n += lines
-			}
-			cpu.report(b, int64(n/lines*len(data)), int64(n))
-			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lines/s")
+			benchReadLines(b, fm, buf.Bytes())
 		})
 	}
+}
+
+// benchReadLines measures reading data, a log of format f, whole.
+func benchReadLines(b *testing.B, f *Format, data []byte) {
+	lines := bytes.Count(data, []byte("\n"))
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	n := 0
+	cpu := startCPU()
+	for b.Loop() {
+		if _, err := Read(bytes.NewReader(data), "bench", f, &Options{Ref: testRef}, func(*capture.Observation) {}); err != nil {
+			b.Fatal(err)
+		}
+		n += lines
+	}
+	cpu.report(b, int64(n/lines*len(data)), int64(n))
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lines/s")
 }
 
 // BenchmarkCloudRead measures the JSON formats, one record per line.
@@ -163,18 +166,5 @@ func BenchmarkVPCJoin(b *testing.B) {
 			fmt.Fprintf(&buf, "2 123456789010 eni-1235b8ca123456789 203.0.113.21 %s 443 %d 6 20 4249 1418530010 1418530070 REJECT OK\n", client, port)
 		}
 	}
-	data := buf.Bytes()
-	lines := bytes.Count(data, []byte("\n"))
-	b.SetBytes(int64(len(data)))
-	b.ReportAllocs()
-	n := 0
-	cpu := startCPU()
-	for b.Loop() {
-		if _, err := Read(bytes.NewReader(data), "bench", awsVPC, &Options{Ref: testRef}, func(*capture.Observation) {}); err != nil {
-			b.Fatal(err)
-		}
-		n += lines
-	}
-	cpu.report(b, int64(n/lines*len(data)), int64(n))
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "lines/s")
+	benchReadLines(b, awsVPC, buf.Bytes())
 }
