@@ -149,10 +149,7 @@ func TestAWSVPCDirection(t *testing.T) {
 			}
 			checkObs(t, &obs[0], "192.0.2.139:50641", "203.0.113.21:443", capture.TCP, capture.OutcomeOK, "", "")
 
-			rep, _ := auditLogs(t, testRef, struct {
-				f    *Format
-				text string
-			}{awsVPC, tc.text})
+			rep, _ := auditLogs(t, testRef, logText{awsVPC, tc.text})
 			if len(rep.Destinations) != 1 || len(rep.Destinations[0].IPs) != 1 ||
 				rep.Destinations[0].IPs[0] != "203.0.113.21" || rep.Destinations[0].Port != 443 {
 				t.Errorf("destinations = %+v, want only 203.0.113.21:443", rep.Destinations)
@@ -248,10 +245,7 @@ func TestAWSVPCAnswersRejected(t *testing.T) {
 	}
 
 	// In an audit, the call is blocked, not ok.
-	rep, _ := auditLogs(t, testRef, struct {
-		f    *Format
-		text string
-	}{awsVPC, tests[0].text})
+	rep, _ := auditLogs(t, testRef, logText{awsVPC, tests[0].text})
 	if len(rep.Destinations) != 1 || rep.Destinations[0].Status != "blocked" || rep.Destinations[0].Reason != string(capture.FirewallDeny) {
 		t.Errorf("destinations = %+v, want 203.0.113.21:443 blocked by the firewall", rep.Destinations)
 	}

@@ -12,10 +12,7 @@ import (
 // auditLogs reads each log through [Read] with its format, as the audit
 // command does, and returns the report of the embedded catalog for the eu
 // data center and the counts of each log.
-func auditLogs(t *testing.T, ref time.Time, logs ...struct {
-	f    *Format
-	text string
-}) (*rules.Report, []capture.Stats) {
+func auditLogs(t *testing.T, ref time.Time, logs ...logText) (*rules.Report, []capture.Stats) {
 	t.Helper()
 	cl := rules.NewClassifier(rules.DefaultCatalog(), rules.Options{Datacenter: "eu"})
 	opts := &Options{Ref: ref}
@@ -28,6 +25,12 @@ func auditLogs(t *testing.T, ref time.Time, logs ...struct {
 		stats = append(stats, res.Stats)
 	}
 	return cl.Report(nil), stats
+}
+
+// logText is a log's text and its format.
+type logText struct {
+	f    *Format
+	text string
 }
 
 // callReport returns the report of the catalog call id.
@@ -79,14 +82,8 @@ func TestFirewallConnectionReport(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rep, st := auditLogs(t, ref,
-				struct {
-					f    *Format
-					text string
-				}{dnsmasq, dnsLog},
-				struct {
-					f    *Format
-					text string
-				}{tc.f, tc.log})
+				logText{dnsmasq, dnsLog},
+				logText{tc.f, tc.log})
 			fw := st[1]
 			if fw.Records != tc.records || fw.Skipped[string(SkipJoined)] != tc.joined || fw.Failed != 0 {
 				t.Errorf("counts = %d records, %v skipped, %d failed; want %d records, %d joined",
@@ -106,10 +103,7 @@ func TestFirewallConnectionReport(t *testing.T) {
 func TestASAInboundNotDestination(t *testing.T) {
 	const log = "Dec 03 2026 09:00:37 fw : %ASA-2-106001: Inbound TCP connection denied from 203.0.113.5/443 to 192.0.2.10/50004 flags RST  on interface outside\n" +
 		"Dec 03 2026 09:00:36 fw : %ASA-4-106023: Deny tcp src inside:192.0.2.10/50003 dst outside:203.0.113.5/443 by access-group \"inside_out\" [0x0, 0x0]\n"
-	rep, st := auditLogs(t, testRef, struct {
-		f    *Format
-		text string
-	}{asa, log})
+	rep, st := auditLogs(t, testRef, logText{asa, log})
 	if st[0].Records != 1 || st[0].Skipped[string(skipASAInbound)] != 1 {
 		t.Errorf("counts = %d records, %v skipped; want 1 record, 1 inbound", st[0].Records, st[0].Skipped)
 	}

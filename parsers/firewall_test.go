@@ -95,6 +95,30 @@ func readAll(t testing.TB, f *Format, text string, ref time.Time) ([]capture.Obs
 	return obs, res.Stats
 }
 
+// repeatCase is a firewall log and the records its lines make: every
+// other line must be skipped as a repeat of an attempt already counted.
+type repeatCase struct {
+	name    string
+	log     string
+	records int64
+}
+
+// checkRepeats reads each case's log with f and checks its counts.
+func checkRepeats(t *testing.T, f *Format, tests []repeatCase) {
+	t.Helper()
+	ref := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, st := readAll(t, f, tc.log, ref)
+			lines := int64(strings.Count(tc.log, "\n"))
+			if st.Records != tc.records || st.Skipped[string(SkipRepeat)] != lines-tc.records || st.Failed != 0 {
+				t.Errorf("counts = %d records, %v skipped, %d failed; want %d records, the rest repeats",
+					st.Records, st.Skipped, st.Failed, tc.records)
+			}
+		})
+	}
+}
+
 // readCorpusLines parses every line of a corpus file on its own and returns
 // each line's observation (nil when none) and error. A line the parser
 // held back and gave at the end of the input gets that record, and no

@@ -168,39 +168,18 @@ func TestPfsenseRepeats(t *testing.T) {
 	}
 	resent := line("09:00:05", "block", 50002) + line("09:00:06", "block", 50002) +
 		line("09:00:08", "block", 50002) + line("09:00:12", "block", 50002)
-	tests := []struct {
-		name    string
-		log     string
-		records int64
-	}{
+	checkRepeats(t, pfsense, []repeatCase{
 		{"syn_resent_1_2_4_s", resent, 1},
 		{"gap_longer_than_resends", line("09:00:05", "block", 50002) + line("09:01:05", "block", 50002), 2},
 		{"other_source_port", line("09:00:05", "block", 50002) + line("09:00:06", "block", 50003), 2},
 		{"reject_after_block", line("09:00:05", "block", 50002) + line("09:00:06", "reject", 50002), 2},
-	}
-	ref := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, st := readAll(t, pfsense, tc.log, ref)
-			lines := int64(strings.Count(tc.log, "\n"))
-			if st.Records != tc.records || st.Skipped[string(SkipRepeat)] != lines-tc.records || st.Failed != 0 {
-				t.Errorf("counts = %d records, %v skipped, %d failed; want %d records, the rest repeats",
-					st.Records, st.Skipped, st.Failed, tc.records)
-			}
-		})
-	}
+	})
 
 	const dnsLog = "Dec  3 09:00:00 dnsmasq[1]: query[A] auth.gtmhub.com from 192.0.2.10\n" +
 		"Dec  3 09:00:00 dnsmasq[1]: reply auth.gtmhub.com is 203.0.113.5\n"
 	rep, _ := auditLogs(t, time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC),
-		struct {
-			f    *Format
-			text string
-		}{dnsmasq, dnsLog},
-		struct {
-			f    *Format
-			text string
-		}{pfsense, resent})
+		logText{dnsmasq, dnsLog},
+		logText{pfsense, resent})
 	c := callReport(t, rep, "oauth-token")
 	if c.Status != rules.StatusBlocked || c.Reason != string(capture.FirewallDeny) || !strings.Contains(c.Detail, "(1 attempt, blocked)") {
 		t.Errorf("oauth-token = %s (%s) %q, want blocked (firewall-deny), 1 attempt", c.Status, c.Reason, c.Detail)

@@ -89,15 +89,7 @@ func TestLabBIND(t *testing.T) {
 // it and returns its log and what dig printed.
 func runNamed(t *testing.T, ns, options string, zone bool, names ...string) (log, asked []byte) {
 	t.Helper()
-	// named drops root for the bind user, which must write here.
-	dir, err := os.MkdirTemp("", "egress-audit-named-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatal(err)
-	}
+	dir := daemonDir(t, "named") // named drops root for the bind user
 	logFile := filepath.Join(dir, "named.log")
 	conf := fmt.Sprintf(`options {
 	directory "%[1]s";
@@ -171,7 +163,7 @@ logging {
 		asked = append(asked, b...)
 	}
 	stop()
-	log, err = os.ReadFile(logFile)
+	log, err := os.ReadFile(logFile)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,17 +30,25 @@ type squidLab struct {
 // labHosts are the names the lab's hosts file points at 127.0.0.2.
 var labHosts = []string{"gtmhub.com", "auth.gtmhub.com", "app.gtmhub.com", "evil.example.net"}
 
-func startSquid(t *testing.T, rulesConf string, extra map[string]string) *squidLab {
+// daemonDir returns a directory, removed when the test ends, that a
+// daemon started as root can still write in once it has dropped root for
+// its own user: world-writable, outside t.TempDir's private parent.
+func daemonDir(t *testing.T, name string) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "egress-audit-squid-")
+	dir, err := os.MkdirTemp("", "egress-audit-"+name+"-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	// squid drops root for its own user, which must write its logs here.
 	if err := os.Chmod(dir, 0o777); err != nil {
 		t.Fatal(err)
 	}
+	return dir
+}
+
+func startSquid(t *testing.T, rulesConf string, extra map[string]string) *squidLab {
+	t.Helper()
+	dir := daemonDir(t, "squid") // squid drops root for its own user
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
